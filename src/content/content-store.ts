@@ -1,0 +1,40 @@
+import type { Readable } from 'node:stream';
+
+/** What a blob is known by: its digest and its size in bytes. */
+export interface BlobInfo {
+  digest: string;
+  size: number;
+}
+
+/**
+ * An open write into the store's ingest area. Nothing becomes visible until `commit` has checked
+ * the digest (and size) of what was written.
+ */
+export interface BlobWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Bytes written so far. */
+  readonly written: number;
+  /** Verifies, syncs and moves the blob into place; idempotent when the blob already exists. */
+  commit(expected?: Partial<BlobInfo>): Promise<BlobInfo>;
+  /** Discards what was written. Safe to call after commit or twice. */
+  abort(): Promise<void>;
+}
+
+/**
+ * The content-addressed blob store. Only this module knows where blobs live; callers name them by
+ * digest. Every blob it returns was verified against its digest when it was written.
+ */
+export interface ContentStore {
+  info(digest: string): Promise<BlobInfo | undefined>;
+  has(digest: string): Promise<boolean>;
+  /** Reads a small blob whole (manifests, configs); refuses blobs larger than maxBytes. */
+  readBytes(digest: string, maxBytes?: number): Promise<Buffer>;
+  createReadStream(digest: string): Readable;
+  openWriter(): Promise<BlobWriter>;
+  /** Writes a small blob whole; verifies it against `expected` when given. */
+  writeBytes(data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo>;
+  delete(digest: string): Promise<boolean>;
+  list(): AsyncIterable<BlobInfo>;
+  /** Removes leftovers of writes interrupted by a crash. */
+  cleanIngest(): Promise<number>;
+}

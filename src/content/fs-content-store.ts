@@ -1,0 +1,200 @@
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { createReadStream, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { hexOf, isDigest } from '../oci/digest.js';
+import type { BlobInfo, BlobWriter, ContentStore } from './content-store.js';
+
+/** Manifests and configs are small; a larger "JSON" blob is refused rather than read into memory. */
+export const DEFAULT_MAX_JSON_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Blobs as files: `<root>/blobs/sha256/<hex>`, written first to `<root>/ingest/<random>`, then
+ * fsynced and renamed into place, so a reader never sees a half-written blob and a crash leaves
+ * only ingest files behind (removed at start).
+ */
+export class FsContentStore implements ContentStore {
+  private readonly blobDir: string;
+  private readonly ingestDir: string;
+
+  constructor(root: string) {
+    this.blobDir = path.join(root, 'blobs', 'sha256');
+    this.ingestDir = path.join(root, 'ingest');
+  }
+
+  async init(): Promise<void> {
+    await fs.mkdir(this.blobDir, { recursive: true });
+    await fs.mkdir(this.ingestDir, { recursive: true });
+  }
+
+  private blobPath(digest: string): string {
+    if (!isDigest(digest)) throw new InvalidArgumentError(`invalid digest: ${JSON.stringify(digest)}`);
+    return path.join(this.blobDir, hexOf(digest));
+  }
+
+  async info(digest: string): Promise<BlobInfo | undefined> {
+    try {
+      const st = await fs.stat(this.blobPath(digest));
+      return { digest, size: st.size };
+    } catch (err) {
+      if (isNoEntry(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async has(digest: string): Promise<boolean> {
+    return (await this.info(digest)) !== undefined;
+  }
+
+  async readBytes(digest: string, maxBytes = DEFAULT_MAX_JSON_BYTES): Promise<Buffer> {
+    let handle;
+    try {
+      handle = await fs.open(this.blobPath(digest), 'r');
+    } catch (err) {
+      if (isNoEntry(err)) throw new NotFoundError(`content ${digest}: not found`);
+      throw err;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size > maxBytes) {
+        throw new InvalidArgumentError(`content ${digest} is ${size} bytes, more than the limit of ${maxBytes}`);
+      }
+      return await handle.readFile();
+    } finally {
+      await handle.close();
+    }
+  }
+
+  createReadStream(digest: string): Readable {
+    return createReadStream(this.blobPath(digest));
+  }
+
+  async openWriter(): Promise<BlobWriter> {
+    const file = path.join(this.ingestDir, randomBytes(12).toString('hex'));
+    const handle = await fs.open(file, 'wx', 0o644);
+    return new FsBlobWriter(handle, file, (digest) => this.blobPath(digest), this.blobDir);
+  }
+
+  async writeBytes(data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
+    const writer = await this.openWriter();
+    try {
+      await writer.write(data);
+      return await writer.commit(expected);
+    } finally {
+      await writer.abort();
+    }
+  }
+
+  async delete(digest: string): Promise<boolean> {
+    try {
+      await fs.unlink(this.blobPath(digest));
+      return true;
+    } catch (err) {
+      if (isNoEntry(err)) return false;
+      throw err;
+    }
+  }
+
+  async *list(): AsyncIterable<BlobInfo> {
+    const dir = await fs.opendir(this.blobDir);
+    for await (const entry of dir) {
+      if (!entry.isFile() || !/^[a-f0-9]{64}$/.test(entry.name)) continue;
+      const st = await fs.stat(path.join(this.blobDir, entry.name)).catch(() => undefined);
+      if (st) yield { digest: `sha256:${entry.name}`, size: st.size };
+    }
+  }
+
+  async cleanIngest(): Promise<number> {
+    const names = await fs.readdir(this.ingestDir);
+    await Promise.all(names.map((name) => fs.rm(path.join(this.ingestDir, name), { force: true })));
+    return names.length;
+  }
+}
+
+class FsBlobWriter implements BlobWriter {
+  private readonly hash: Hash = createHash('sha256');
+  private bytes = 0;
+  private done = false;
+
+  constructor(
+    private readonly handle: fs.FileHandle,
+    private readonly file: string,
+    private readonly blobPath: (digest: string) => string,
+    private readonly blobDir: string,
+  ) {}
+
+  get written(): number {
+    return this.bytes;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.done) throw new Error('write after commit or abort');
+    this.hash.update(chunk);
+    this.bytes += chunk.byteLength;
+    let offset = 0;
+    while (offset < chunk.byteLength) {
+      const { bytesWritten } = await this.handle.write(chunk, offset, chunk.byteLength - offset);
+      offset += bytesWritten;
+    }
+  }
+
+  async commit(expected?: Partial<BlobInfo>): Promise<BlobInfo> {
+    if (this.done) throw new Error('commit after commit or abort');
+    this.done = true;
+    const digest = 'sha256:' + this.hash.digest('hex');
+    const size = this.bytes;
+    try {
+      if (expected?.size !== undefined && expected.size !== size) {
+        throw new InvalidArgumentError(`size mismatch: expected ${expected.size} bytes, got ${size}`);
+      }
+      if (expected?.digest !== undefined && expected.digest !== digest) {
+        throw new InvalidArgumentError(`digest mismatch: expected ${expected.digest}, got ${digest}`);
+      }
+      await this.handle.sync();
+      await this.handle.close();
+      const target = this.blobPath(digest);
+      // A blob already present was verified when it was written: keep it, drop the copy.
+      if (await exists(target)) {
+        await fs.rm(this.file, { force: true });
+      } else {
+        await fs.rename(this.file, target);
+        await syncDir(this.blobDir);
+      }
+      return { digest, size };
+    } catch (err) {
+      await this.handle.close().catch(() => undefined);
+      await fs.rm(this.file, { force: true });
+      throw err;
+    }
+  }
+
+  async abort(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.handle.close().catch(() => undefined);
+    await fs.rm(this.file, { force: true });
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isNoEntry(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}

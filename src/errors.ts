@@ -1,0 +1,57 @@
+/**
+ * Typed errors of the image engine. The HTTP layer maps each kind to a status code in one place
+ * (src/api/errors.ts); everything below it throws these and never thinks about HTTP.
+ */
+export type ErrorKind =
+  | 'not-found'
+  | 'invalid-argument'
+  | 'conflict'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-implemented'
+  | 'unavailable'
+  | 'internal';
+
+export class LadingError extends Error {
+  readonly kind: ErrorKind;
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.kind = kind;
+    this.name = new.target.name;
+  }
+}
+
+export class NotFoundError extends LadingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('not-found', message, options);
+  }
+}
+
+export class InvalidArgumentError extends LadingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('invalid-argument', message, options);
+  }
+}
+
+export class ConflictError extends LadingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('conflict', message, options);
+  }
+}
+
+export class NotImplementedError extends LadingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('not-implemented', message, options);
+  }
+}
+
+export class UnavailableError extends LadingError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', message, options);
+  }
+}
+
+/** The kind of any thrown value: ours carry one, everything else is internal. */
+export function errorKind(err: unknown): ErrorKind {
+  return err instanceof LadingError ? err.kind : 'internal';
+}
