@@ -18,3 +18,7 @@ test('writes maps with keys sorted bytewise, integer-like keys included', () => 
 test('sorts keys outside the BMP by code point, as UTF-8 byte order does', () => {
   assert.equal(goMarshal(new Map([['\u{1F600}', 1], ['\uFFFD', 2]])), '{"\uFFFD":2,"\u{1F600}":1}');
 });
+
+test('without HTML escaping, as Docker writes error bodies, only line separators are escaped', () => {
+  assert.equal(goMarshal({ message: 'a<b>&c\u2028' }, { escapeHTML: false }), '{"message":"a<b>&c\\u2028"}');
+});

@@ -7,9 +7,9 @@
  * integers, which JavaScript reorders); a `Map` stands for a Go map and is written with its keys
  * sorted. `undefined` members are left out, as Go's `omitempty` leaves out what is unset.
  */
-export function goMarshal(value: unknown): string {
+export function goMarshal(value: unknown, options: { escapeHTML?: boolean } = {}): string {
   const parts: string[] = [];
-  write(value, parts);
+  write(value, parts, options.escapeHTML === false ? goStringNoHTML : goString);
   return parts.join('');
 }
 
@@ -30,11 +30,18 @@ export function goString(s: string): string {
   return JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (ch) => GO_ESCAPES[ch] ?? ch);
 }
 
-function write(value: unknown, out: string[]): void {
+/** What a Go json.Encoder with SetEscapeHTML(false) writes: only the line separators escaped. */
+function goStringNoHTML(s: string): string {
+  return JSON.stringify(s).replace(/[\u2028\u2029]/g, (ch) => GO_ESCAPES[ch] ?? ch);
+}
+
+type Quote = (s: string) => string;
+
+function write(value: unknown, out: string[], quote: Quote): void {
   if (value === null || value === undefined) {
     out.push('null');
   } else if (typeof value === 'string') {
-    out.push(goString(value));
+    out.push(quote(value));
   } else if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new TypeError(`unsupported number ${value}`);
     out.push(JSON.stringify(value));
@@ -46,28 +53,28 @@ function write(value: unknown, out: string[]): void {
     out.push('[');
     value.forEach((item, i) => {
       if (i > 0) out.push(',');
-      write(item, out);
+      write(item, out, quote);
     });
     out.push(']');
   } else if (value instanceof Map) {
     const keys = [...value.keys()].map(String).sort(compareBytes);
-    writeMembers(keys.map((k) => [k, value.get(k)] as const), out);
+    writeMembers(keys.map((k) => [k, value.get(k)] as const), out, quote);
   } else if (typeof value === 'object') {
-    writeMembers(Object.entries(value as Record<string, unknown>), out);
+    writeMembers(Object.entries(value as Record<string, unknown>), out, quote);
   } else {
     throw new TypeError(`unsupported value of type ${typeof value}`);
   }
 }
 
-function writeMembers(entries: Iterable<readonly [string, unknown]>, out: string[]): void {
+function writeMembers(entries: Iterable<readonly [string, unknown]>, out: string[], quote: Quote): void {
   out.push('{');
   let first = true;
   for (const [key, member] of entries) {
     if (member === undefined) continue;
     if (!first) out.push(',');
     first = false;
-    out.push(goString(key), ':');
-    write(member, out);
+    out.push(quote(key), ':');
+    write(member, out, quote);
   }
   out.push('}');
 }

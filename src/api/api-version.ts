@@ -1,0 +1,36 @@
+import { InvalidArgumentError } from '../errors.js';
+
+/** The API versions Lading speaks: Docker Engine 28.5's range. */
+export const MIN_API_VERSION = '1.24';
+export const MAX_API_VERSION = '1.51';
+
+/** Compares dotted versions numerically, part by part, as moby's versions.Compare. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.');
+  const pb = b.split('.');
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = Number.parseInt(pa[i] ?? '0', 10) || 0;
+    const y = Number.parseInt(pb[i] ?? '0', 10) || 0;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+export const versionLessThan = (v: string, other: string): boolean => compareVersions(v, other) < 0;
+export const versionAtLeast = (v: string, other: string): boolean => compareVersions(v, other) >= 0;
+
+/** The version a request runs as: the one in its path, or the maximum; out of range is refused. */
+export function requestVersion(fromPath: string | undefined): string {
+  if (fromPath === undefined || fromPath === '') return MAX_API_VERSION;
+  if (versionLessThan(fromPath, MIN_API_VERSION)) {
+    throw new InvalidArgumentError(
+      `client version ${fromPath} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`,
+    );
+  }
+  if (compareVersions(fromPath, MAX_API_VERSION) > 0) {
+    throw new InvalidArgumentError(
+      `client version ${fromPath} is too new. Maximum supported API version is ${MAX_API_VERSION}`,
+    );
+  }
+  return fromPath;
+}

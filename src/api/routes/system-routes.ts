@@ -1,0 +1,129 @@
+import type { ServerResponse } from 'node:http';
+import type { DaemonInfo } from '../daemon-info.js';
+import { goMarshal } from '../../util/go-json.js';
+import type { ImageService } from '../../images/image-service.js';
+import { MAX_API_VERSION, MIN_API_VERSION } from '../api-version.js';
+import type { RequestContext, Router } from '../router.js';
+
+const PING_HEADERS = {
+  'Content-Type': 'text/plain; charset=utf-8',
+  'Cache-Control': 'no-cache, no-store, must-revalidate',
+  Pragma: 'no-cache',
+  'Builder-Version': '2',
+  Swarm: 'inactive',
+};
+
+/** `/_ping`, `/version`, `/info`: what clients ask before anything else. */
+export function addSystemRoutes(router: Router, images: ImageService, info: DaemonInfo): void {
+  const ping = ({ req, res }: RequestContext): void => {
+    const body = req.method === 'HEAD' ? '' : 'OK';
+    res.writeHead(200, { ...PING_HEADERS, 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+  router.add('GET', '/_ping', ping);
+  router.add('HEAD', '/_ping', ping);
+
+  router.add('GET', '/version', ({ res }) => {
+    const details = {
+      ApiVersion: MAX_API_VERSION,
+      Arch: info.arch,
+      BuildTime: info.buildTime,
+      Experimental: 'false',
+      GitCommit: info.gitCommit,
+      GoVersion: info.runtimeVersion,
+      KernelVersion: info.kernelVersion,
+      MinAPIVersion: MIN_API_VERSION,
+      Os: 'linux',
+    };
+    writeJson(res, {
+      Platform: { Name: info.productName },
+      Components: [{ Name: 'Engine', Version: info.version, Details: details }],
+      Version: info.version,
+      ApiVersion: MAX_API_VERSION,
+      MinAPIVersion: MIN_API_VERSION,
+      GitCommit: info.gitCommit,
+      GoVersion: info.runtimeVersion,
+      Os: 'linux',
+      Arch: info.arch,
+      KernelVersion: info.kernelVersion,
+      BuildTime: info.buildTime,
+    });
+  });
+
+  router.add('GET', '/info', ({ res }) => {
+    writeJson(res, {
+      ID: info.id,
+      Containers: 0,
+      ContainersRunning: 0,
+      ContainersPaused: 0,
+      ContainersStopped: 0,
+      Images: images.imageCount(),
+      Driver: info.storageDriver,
+      DriverStatus: [],
+      Plugins: { Volume: [], Network: [], Authorization: null, Log: [] },
+      MemoryLimit: false,
+      SwapLimit: false,
+      CpuCfsPeriod: false,
+      CpuCfsQuota: false,
+      CPUShares: false,
+      CPUSet: false,
+      PidsLimit: false,
+      IPv4Forwarding: false,
+      Debug: info.debug,
+      NFd: info.openFileDescriptors(),
+      OomKillDisable: false,
+      NGoroutines: 0,
+      SystemTime: new Date().toISOString(),
+      LoggingDriver: '',
+      CgroupDriver: '',
+      CgroupVersion: '',
+      NEventsListener: 0,
+      KernelVersion: info.kernelVersion,
+      OperatingSystem: info.operatingSystem,
+      OSVersion: '',
+      OSType: 'linux',
+      Architecture: info.machine,
+      IndexServerAddress: 'https://index.docker.io/v1/',
+      RegistryConfig: {
+        IndexConfigs: {},
+        InsecureRegistryCIDRs: ['::1/128', '127.0.0.0/8'],
+        Mirrors: [],
+      },
+      NCPU: info.cpus,
+      MemTotal: info.memTotal,
+      GenericResources: null,
+      DockerRootDir: info.dataRoot,
+      HttpProxy: '',
+      HttpsProxy: '',
+      NoProxy: '',
+      Name: info.hostname,
+      Labels: [],
+      ExperimentalBuild: false,
+      ServerVersion: info.version,
+      Runtimes: {},
+      DefaultRuntime: '',
+      Swarm: {
+        NodeID: '',
+        NodeAddr: '',
+        LocalNodeState: 'inactive',
+        ControlAvailable: false,
+        Error: '',
+        RemoteManagers: null,
+      },
+      LiveRestoreEnabled: false,
+      Isolation: '',
+      InitBinary: '',
+      ContainerdCommit: { ID: '' },
+      RuncCommit: { ID: '' },
+      InitCommit: { ID: '' },
+      SecurityOptions: [],
+      Warnings: null,
+    });
+  });
+}
+
+function writeJson(res: ServerResponse, doc: object): void {
+  const body = Buffer.from(goMarshal(doc, { escapeHTML: false }) + '\n');
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+  res.end(body);
+}

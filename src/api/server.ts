@@ -1,0 +1,59 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import type { ImageService } from '../images/image-service.js';
+import type { Logger } from '../util/logger.js';
+import { MAX_API_VERSION, requestVersion } from './api-version.js';
+import type { DaemonInfo } from './daemon-info.js';
+import { statusOf, writeError } from './http-errors.js';
+import { addImageRoutes } from './routes/image-routes.js';
+import { addSystemRoutes } from './routes/system-routes.js';
+import { Router } from './router.js';
+
+const VERSION_PREFIX = /^\/v([0-9.]+)(\/.*)$/;
+const MAX_URL_LENGTH = 64 * 1024;
+
+/** The Docker Engine API over HTTP: it only translates requests into image service calls. */
+export function createApiServer(images: ImageService, info: DaemonInfo, log: Logger): Server {
+  const router = new Router();
+  addSystemRoutes(router, images, info);
+  addImageRoutes(router, images);
+
+  const commonHeaders: [string, string][] = [
+    ['Api-Version', MAX_API_VERSION],
+    ['Docker-Experimental', 'false'],
+    ['Ostype', 'linux'],
+    ['Server', `${info.productName}/${info.version} (linux)`],
+  ];
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    for (const [name, value] of commonHeaders) res.setHeader(name, value);
+    try {
+      const url = req.url ?? '/';
+      if (url.length > MAX_URL_LENGTH) throw new InvalidArgumentError('request URL too long');
+      const queryAt = url.indexOf('?');
+      const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
+      const query = new URLSearchParams(queryAt < 0 ? '' : url.slice(queryAt + 1));
+      let path: string;
+      try {
+        path = decodeURIComponent(rawPath);
+      } catch {
+        throw new InvalidArgumentError(`invalid URL escape in ${JSON.stringify(rawPath)}`);
+      }
+      const versioned = VERSION_PREFIX.exec(path);
+      const route = router.match(req.method ?? 'GET', versioned ? (versioned[2] ?? '') : path);
+      if (!route) throw new NotFoundError('page not found');
+      const version = requestVersion(versioned?.[1]);
+      await route.handler({ req, res, version, params: route.params, query });
+    } catch (err) {
+      const status = statusOf(err);
+      if (status >= 500) log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
+      writeError(res, err);
+      // A refused upload: stop reading what the client still sends.
+      if (!req.complete) req.resume();
+    }
+    if (log.debugEnabled) log.debug(`${req.method} ${req.url} ${res.statusCode}`);
+  };
+
+  const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => void handle(req, res));
+  return server;
+}

@@ -1,0 +1,78 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import * as path from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
+import type { LogLevel } from '../util/logger.js';
+import { checkLogLevel, type Flags } from './flags.js';
+
+/** The daemon's settings after flags, daemon.json and the embedded defaults are merged. */
+export interface DaemonConfig {
+  hosts: string[];
+  dataRoot: string;
+  logLevel: LogLevel;
+  configFile?: string;
+}
+
+/** The subset of dockerd's daemon.json that Lading reads; other keys are refused, as dockerd does. */
+interface DaemonJson {
+  hosts?: string[];
+  'data-root'?: string;
+  'log-level'?: string;
+  debug?: boolean;
+}
+
+const KNOWN_KEYS = new Set(['hosts', 'data-root', 'log-level', 'debug']);
+
+/** XDG base directories, falling back to the spec's defaults under the home directory. */
+export function xdgDirs(env: NodeJS.ProcessEnv = process.env): { data: string; config: string; runtime: string } {
+  const home = env.HOME || homedir();
+  return {
+    data: env.XDG_DATA_HOME || path.join(home, '.local', 'share'),
+    config: env.XDG_CONFIG_HOME || path.join(home, '.config'),
+    runtime: env.XDG_RUNTIME_DIR || path.join(env.XDG_STATE_HOME || path.join(home, '.local', 'state')),
+  };
+}
+
+export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env): DaemonConfig {
+  const xdg = xdgDirs(env);
+  const defaultConfigFile = path.join(xdg.config, 'lading', 'daemon.json');
+  const configFile = flags.configFile ?? (existsSync(defaultConfigFile) ? defaultConfigFile : undefined);
+  const file = configFile ? readDaemonJson(configFile) : {};
+
+  if (flags.hosts.length > 0 && file.hosts) {
+    throw new InvalidArgumentError(
+      'the following directives are specified both as a flag and in the configuration file: hosts',
+    );
+  }
+  const hosts = flags.hosts.length > 0 ? flags.hosts : (file.hosts ?? [`unix://${path.join(xdg.runtime, 'lading', 'lading.sock')}`]);
+  const logLevel = flags.debug || file.debug ? 'debug' : (flags.logLevel ?? (file['log-level'] ? checkLogLevel(file['log-level']) : 'info'));
+  return {
+    hosts,
+    dataRoot: path.resolve(flags.dataRoot ?? file['data-root'] ?? path.join(xdg.data, 'lading')),
+    logLevel,
+    ...(configFile ? { configFile } : {}),
+  };
+}
+
+function readDaemonJson(file: string): DaemonJson {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new InvalidArgumentError(`unable to configure the daemon with file ${file}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidArgumentError(`unable to configure the daemon with file ${file}: not a JSON object`);
+  }
+  const unknown = Object.keys(parsed).filter((k) => !KNOWN_KEYS.has(k));
+  if (unknown.length > 0) {
+    throw new InvalidArgumentError(
+      `unable to configure the daemon with file ${file}: the following directives don't match any configuration option: ${unknown.join(', ')}`,
+    );
+  }
+  const json = parsed as DaemonJson;
+  if (json.hosts !== undefined && !(Array.isArray(json.hosts) && json.hosts.every((h) => typeof h === 'string'))) {
+    throw new InvalidArgumentError(`unable to configure the daemon with file ${file}: hosts must be a list of strings`);
+  }
+  return json;
+}

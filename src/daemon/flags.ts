@@ -1,0 +1,67 @@
+import { InvalidArgumentError } from '../errors.js';
+import { isLogLevel, type LogLevel } from '../util/logger.js';
+
+/** What the command line says; unset options are left to daemon.json and then the defaults. */
+export interface Flags {
+  hosts: string[];
+  dataRoot?: string;
+  configFile?: string;
+  logLevel?: LogLevel;
+  debug: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+export const USAGE = `Usage:  ladingd [OPTIONS]
+
+An image engine that speaks the Docker Engine API.
+
+Options:
+      --config-file string   Daemon configuration file (default: $XDG_CONFIG_HOME/lading/daemon.json)
+      --data-root string     Root directory of persistent Lading state (default: $XDG_DATA_HOME/lading)
+  -D, --debug                Enable debug mode
+  -H, --host list            Daemon socket(s) to connect to: unix:///path or tcp://127.0.0.1:2375
+                             (default: unix://$XDG_RUNTIME_DIR/lading/lading.sock)
+  -h, --help                 Print usage
+  -l, --log-level string     Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
+  -v, --version              Print version information and quit
+`;
+
+const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'configFile' | 'logLevel'> = {
+  '-H': 'host',
+  '--host': 'host',
+  '--data-root': 'dataRoot',
+  '--config-file': 'configFile',
+  '-l': 'logLevel',
+  '--log-level': 'logLevel',
+};
+
+/** Parses dockerd-style flags: `--flag value`, `--flag=value`, `-H value`. */
+export function parseFlags(argv: string[]): Flags {
+  const flags: Flags = { hosts: [], debug: false, help: false, version: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (name === '-h' || name === '--help') flags.help = true;
+    else if (name === '-v' || name === '--version') flags.version = true;
+    else if (name === '-D' || name === '--debug') flags.debug = true;
+    else if (name in VALUE_FLAGS) {
+      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+      if (value === undefined) throw new InvalidArgumentError(`flag needs an argument: ${name}`);
+      const key = VALUE_FLAGS[name];
+      if (key === 'host') flags.hosts.push(value);
+      else if (key === 'logLevel') flags.logLevel = checkLogLevel(value);
+      else if (key === 'dataRoot') flags.dataRoot = value;
+      else if (key === 'configFile') flags.configFile = value;
+    } else {
+      throw new InvalidArgumentError(`unknown flag: ${name}\nSee 'ladingd --help'.`);
+    }
+  }
+  return flags;
+}
+
+export function checkLogLevel(value: string): LogLevel {
+  if (!isLogLevel(value)) throw new InvalidArgumentError(`unable to parse logging level: ${value}`);
+  return value;
+}

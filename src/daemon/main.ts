@@ -1,0 +1,173 @@
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { DaemonInfo } from '../api/daemon-info.js';
+import { createApiServer } from '../api/server.js';
+import { FsContentStore } from '../content/fs-content-store.js';
+import { LadingError } from '../errors.js';
+import { ImageService, SNAPSHOTTER } from '../images/image-service.js';
+import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
+import { createLogger, type Logger } from '../util/logger.js';
+import { resolveConfig, type DaemonConfig } from './config.js';
+import { answers, lockDataRoot } from './data-root-lock.js';
+import { parseFlags, USAGE } from './flags.js';
+import { formatListenAddress, isLoopback, parseListenAddress, type ListenAddress } from './listen-address.js';
+
+const PRODUCT = 'Lading';
+const SHUTDOWN_GRACE_MS = 15_000;
+
+/** `ladingd [OPTIONS]`: resolves the configuration, opens the stores, serves until a signal. */
+export async function main(argv: string[]): Promise<number> {
+  const flags = parseFlags(argv);
+  const version = packageVersion();
+  if (flags.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (flags.version) {
+    process.stdout.write(`ladingd version ${version}\n`);
+    return 0;
+  }
+  const config = resolveConfig(flags);
+  const log = createLogger(config.logLevel);
+  const daemon = await startDaemon(config, log, version);
+  for (const address of daemon.addresses) {
+    if (address.kind === 'unix') {
+      process.stdout.write(`export DOCKER_HOST=${formatListenAddress(address)}\n`);
+      break;
+    }
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info(`Processing signal '${signal}'`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('interrupt'));
+    process.once('SIGTERM', () => stop('terminated'));
+  });
+  await daemon.stop();
+  log.info('Daemon shutdown complete');
+  return 0;
+}
+
+export interface RunningDaemon {
+  addresses: ListenAddress[];
+  images: ImageService;
+  stop(): Promise<void>;
+}
+
+export async function startDaemon(config: DaemonConfig, log: Logger, version: string): Promise<RunningDaemon> {
+  const addresses = config.hosts.map(parseListenAddress);
+  await fs.mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
+  const lock = await lockDataRoot(config.dataRoot);
+
+  const content = new FsContentStore(path.join(config.dataRoot, 'content'));
+  await content.init();
+  const removed = await content.cleanIngest();
+  if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
+  const metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'));
+  const images = new ImageService(content, metadata);
+
+  const info = daemonInfo(config, version, log);
+  const servers: Server[] = [];
+  try {
+    for (const address of addresses) servers.push(await listen(createApiServer(images, info, log), address, log));
+  } catch (err) {
+    await Promise.all(servers.map(closeServer));
+    metadata.close();
+    await lock.release();
+    throw err;
+  }
+  log.info(`Lading ${version} serving the Docker Engine API on ${addresses.map(formatListenAddress).join(', ')}`);
+
+  return {
+    addresses,
+    images,
+    async stop() {
+      await Promise.all(servers.map(closeServer));
+      for (const address of addresses) if (address.kind === 'unix') await fs.rm(address.path, { force: true });
+      metadata.close();
+      await lock.release();
+    },
+  };
+}
+
+async function listen(server: Server, address: ListenAddress, log: Logger): Promise<Server> {
+  if (address.kind === 'unix') {
+    await fs.mkdir(path.dirname(address.path), { recursive: true, mode: 0o700 });
+    if (await answers(address.path)) {
+      throw new LadingError('unavailable', `${address.path}: address already in use by a running daemon`);
+    }
+    await fs.rm(address.path, { force: true });
+  } else if (!isLoopback(address.host)) {
+    throw new LadingError(
+      'forbidden',
+      `refusing to listen on ${formatListenAddress(address)} without TLS: unauthenticated access to the API gives full control of the image store`,
+    );
+  } else {
+    log.warn(`Binding to ${formatListenAddress(address)} without TLS: any local user can use the API`);
+  }
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    if (address.kind === 'unix') server.listen(address.path, resolve);
+    else server.listen(address.port, address.host, resolve);
+  });
+  if (address.kind === 'unix') await fs.chmod(address.path, 0o660);
+  return server;
+}
+
+/** Stops accepting, lets requests in flight finish, then cuts what is left after a grace period. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+function daemonInfo(config: DaemonConfig, version: string, log: Logger): DaemonInfo {
+  return {
+    id: '',
+    productName: PRODUCT,
+    version,
+    gitCommit: '',
+    buildTime: '',
+    runtimeVersion: `node${process.versions.node}`,
+    arch: ({ x64: 'amd64', arm64: 'arm64', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch,
+    machine: os.machine(),
+    kernelVersion: os.release(),
+    operatingSystem: operatingSystem(),
+    hostname: os.hostname(),
+    cpus: os.availableParallelism(),
+    memTotal: os.totalmem(),
+    dataRoot: config.dataRoot,
+    storageDriver: SNAPSHOTTER,
+    debug: log.debugEnabled,
+    openFileDescriptors: () => {
+      try {
+        return readdirSync('/proc/self/fd').length;
+      } catch {
+        return 0;
+      }
+    },
+  };
+}
+
+function operatingSystem(): string {
+  try {
+    const release = readFileSync('/etc/os-release', 'utf8');
+    const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(release);
+    return pretty?.[1] ?? os.type();
+  } catch {
+    return os.type();
+  }
+}
+
+function packageVersion(): string {
+  const file = new URL('../../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}

@@ -1,0 +1,226 @@
+import type { BlobInfo, BlobWriter, ContentStore } from '../content/content-store.js';
+import { NotFoundError } from '../errors.js';
+import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import { formatPlatform, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
+import type { Descriptor, Platform } from '../oci/types.js';
+import { familiarString, parseNormalizedNamed, tagNameOnly } from '../reference/reference.js';
+import { importArchive } from '../transfer/archive/import-archive.js';
+import { nowRfc3339Nano } from '../util/time.js';
+import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import { danglingName, isDangling, repoTagsAndDigests } from './image-names.js';
+import { collectInspectFacts, configFields, type ConfigFields, type InspectFacts } from './inspect.js';
+import { Leases } from './leases.js';
+import { resolveImage } from './resolve.js';
+
+export interface InspectOptions {
+  manifests: boolean;
+  platform?: Platform;
+}
+
+/** Everything an inspect document says, before the API shapes it for a version. */
+export interface ImageInspect extends ConfigFields {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  parent: string;
+  size: number;
+  graphDriver: string;
+  lastTagTime: string;
+  descriptor: Descriptor;
+  manifests?: InspectFacts['manifests'];
+}
+
+export interface LoadOptions {
+  platform?: Platform;
+}
+
+export interface LoadedImage {
+  /** `alpine:latest` for a named image; the target digest for an untagged one. */
+  name: string;
+  tagged: boolean;
+}
+
+/** The storage driver Docker's containerd store reports as GraphDriver.Name for its snapshotter. */
+export const SNAPSHOTTER = 'overlayfs';
+
+/**
+ * The image service: it decides what images are and answers for them. It knows nothing of HTTP;
+ * it reads and writes through the content store and the metadata store.
+ */
+export class ImageService {
+  readonly reader: ContentReader;
+  private readonly leases = new Leases();
+
+  constructor(
+    readonly content: ContentStore,
+    readonly metadata: MetadataStore,
+  ) {
+    this.reader = new ContentReader(content);
+  }
+
+  /** Changes whenever any answer of this service may have changed. */
+  get generation(): number {
+    return this.metadata.generation;
+  }
+
+  imageCount(): number {
+    return this.metadata.countImages();
+  }
+
+  async inspect(refOrId: string, options: InspectOptions): Promise<ImageInspect> {
+    const record = resolveImage(this.metadata, refOrId);
+    const records = this.metadata.imagesByTarget(record.target.digest);
+    const matcher = options.platform ? strictMatcher(options.platform) : hostPreferenceMatcher();
+    const facts = await collectInspectFacts(this.reader, this.layerSizes, record.target, matcher);
+    if (options.platform && !facts.best) {
+      throw new NotFoundError(
+        `image with reference ${refOrId} was found but does not provide ` +
+          (options.platform.os ? `the specified platform (${formatPlatformAll(options.platform)})` : 'any platform'),
+      );
+    }
+    const descriptor = options.platform && facts.best ? facts.best.descriptor : record.target;
+    return {
+      id: descriptor.digest,
+      ...repoTagsAndDigests(records),
+      parent: '',
+      size: facts.size,
+      graphDriver: SNAPSHOTTER,
+      lastTagTime: latest(records.map((r) => r.updatedAt)),
+      descriptor,
+      ...(options.manifests ? { manifests: facts.manifests } : {}),
+      ...configFields(facts.best?.config),
+    };
+  }
+
+  private readonly layerSizes = {
+    unpackedSize: (digest: string): number | undefined => this.metadata.getLayerFacts(digest)?.unpackedSize,
+  };
+
+  /** `docker load`: imports an archive, then names its images, all or nothing. */
+  async load(body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, options: LoadOptions = {}): Promise<LoadedImage[]> {
+    const written: string[] = [];
+    const store = leasedStore(this.content, (digest) => {
+      this.leases.hold(digest);
+      written.push(digest);
+    });
+    try {
+      const result = await importArchive(body, store);
+      const now = nowRfc3339Nano();
+      const loaded: LoadedImage[] = [];
+      this.metadata.transaction(() => {
+        for (const layer of result.layers) this.metadata.putLayerFacts(layer);
+        for (const image of result.images) {
+          if (image.name) {
+            this.setName(image.name, image.target, now);
+            loaded.push({ name: familiarString(tagNameOnly(parseNormalizedNamed(image.name))), tagged: true });
+          } else {
+            this.setName(danglingName(image.target.digest), image.target, now);
+            loaded.push({ name: image.target.digest, tagged: false });
+          }
+        }
+      });
+      if (options.platform) await this.checkProvidesPlatform(result.images.map((i) => i.target), options.platform);
+      return loaded;
+    } catch (err) {
+      await this.collectGarbage(written).catch(() => undefined);
+      throw err;
+    } finally {
+      this.leases.release(written);
+    }
+  }
+
+  /**
+   * Points `name` at `target`. The image the name pointed at before keeps a dangling record when
+   * nothing else names it, as Docker keeps it.
+   */
+  private setName(name: string, target: Descriptor, now: string): void {
+    const previous = this.metadata.getImage(name);
+    if (previous && previous.target.digest !== target.digest) {
+      const others = this.metadata.imagesByTarget(previous.target.digest).filter((r) => r.name !== name);
+      if (others.length === 0) {
+        this.metadata.putImage({ ...previous, name: danglingName(previous.target.digest), updatedAt: now });
+      }
+    }
+    const record: ImageRecord = { name, target, createdAt: previous?.createdAt ?? now, updatedAt: now };
+    this.metadata.putImage(record);
+    if (!isDangling(record)) this.metadata.deleteImage(danglingName(target.digest));
+  }
+
+  private async checkProvidesPlatform(targets: Descriptor[], platform: Platform): Promise<void> {
+    for (const target of targets) {
+      const facts = await collectInspectFacts(this.reader, this.layerSizes, target, strictMatcher(platform));
+      if (!facts.best) throw new NotFoundError(`requested platform (${formatPlatformAll(platform)}) not found`);
+    }
+  }
+
+  /**
+   * Deletes the `candidates` no image reaches and no operation in flight holds. Reachability is
+   * walked from every image record, so shared blobs stay.
+   */
+  async collectGarbage(candidates: Iterable<string>): Promise<string[]> {
+    const reachable = await this.reachableBlobs();
+    const deleted: string[] = [];
+    for (const digest of new Set(candidates)) {
+      if (reachable.has(digest) || this.leases.isHeld(digest)) continue;
+      if (await this.content.delete(digest)) deleted.push(digest);
+      this.reader.forget(digest);
+      this.metadata.deleteLayerFacts(digest);
+    }
+    return deleted;
+  }
+
+  private async reachableBlobs(): Promise<Set<string>> {
+    const seen = new Set<string>();
+    const visit = async (desc: Descriptor, depth: number): Promise<void> => {
+      if (seen.has(desc.digest) || depth > 8) return;
+      seen.add(desc.digest);
+      if (isIndex(desc)) {
+        const index = await this.reader.readIndex(desc).catch(() => undefined);
+        for (const child of index?.manifests ?? []) await visit(child, depth + 1);
+      } else if (isManifest(desc)) {
+        const manifest = await this.reader.readManifest(desc).catch(() => undefined);
+        if (!manifest) return;
+        for (const child of [manifest.config, ...manifest.layers]) seen.add(child.digest);
+      }
+    };
+    for (const record of this.metadata.listImages()) await visit(record.target, 0);
+    return seen;
+  }
+}
+
+/** A view of the content store that reports every blob written through it. */
+function leasedStore(store: ContentStore, onCommit: (digest: string) => void): ContentStore {
+  const commit = (info: BlobInfo): BlobInfo => {
+    onCommit(info.digest);
+    return info;
+  };
+  return Object.assign(Object.create(store) as ContentStore, {
+    async openWriter(): Promise<BlobWriter> {
+      const writer = await store.openWriter();
+      return {
+        write: (chunk: Uint8Array) => writer.write(chunk),
+        get written() {
+          return writer.written;
+        },
+        commit: async (expected?: Partial<BlobInfo>) => commit(await writer.commit(expected)),
+        abort: () => writer.abort(),
+      };
+    },
+    async writeBytes(data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
+      return commit(await store.writeBytes(data, expected));
+    },
+  });
+}
+
+/** containerd's platforms.FormatAll: `os(os.version)/arch/variant`. */
+function formatPlatformAll(p: Platform): string {
+  const os = p['os.version'] ? `${p.os}(${p['os.version']})` : p.os;
+  return formatPlatform({ ...p, os });
+}
+
+function latest(times: string[]): string {
+  let best = '1970-01-01T00:00:00Z';
+  for (const t of times) if (Date.parse(t) > Date.parse(best) || (Date.parse(t) === Date.parse(best) && t > best)) best = t;
+  return best;
+}
+

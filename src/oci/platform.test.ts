@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatPlatform, hostPreferenceMatcher, normalizePlatform, strictMatcher } from './platform.js';
+
+test('normalizes architecture aliases and arm variants', () => {
+  assert.deepEqual(normalizePlatform({ os: 'Linux', architecture: 'x86_64' }), { os: 'linux', architecture: 'amd64' });
+  assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'aarch64', variant: 'v8' }), {
+    os: 'linux',
+    architecture: 'arm64',
+  });
+  assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'arm' }), {
+    os: 'linux',
+    architecture: 'arm',
+    variant: 'v7',
+  });
+});
+
+test('a strict matcher takes arm64 and arm64/v8 as the same platform, and nothing else', () => {
+  const m = strictMatcher({ os: 'linux', architecture: 'arm64' });
+  assert.equal(m.match({ os: 'linux', architecture: 'arm64', variant: 'v8' }), true);
+  assert.equal(m.match({ os: 'linux', architecture: 'amd64' }), false);
+  assert.equal(m.match({ os: 'windows', architecture: 'arm64' }), false);
+});
+
+test('the host preference puts amd64 before 386 before anything else on an amd64 host', () => {
+  const m = hostPreferenceMatcher({ os: 'linux', architecture: 'amd64' });
+  const amd64 = { os: 'linux', architecture: 'amd64' };
+  const i386 = { os: 'linux', architecture: '386' };
+  const arm64 = { os: 'linux', architecture: 'arm64' };
+  assert.equal(m.less(amd64, i386), true);
+  assert.equal(m.less(i386, arm64), true);
+  assert.equal(m.less(arm64, amd64), false);
+  assert.equal(m.match(arm64), true);
+});
+
+test('formats platforms as os/arch/variant', () => {
+  assert.equal(formatPlatform({ os: 'linux', architecture: 'arm64', variant: 'v8' }), 'linux/arm64/v8');
+  assert.equal(formatPlatform({ os: 'linux', architecture: 'amd64' }), 'linux/amd64');
+});

@@ -1,0 +1,91 @@
+import { arch as processArch } from 'node:process';
+import type { Platform } from './types.js';
+
+/**
+ * Platform normalization and matching, with containerd's semantics (platforms.Normalize,
+ * OnlyStrict for a requested platform, and the host preference used when none is requested).
+ */
+
+const ARCH_ALIASES: Record<string, string> = {
+  i386: '386',
+  x86_64: 'amd64',
+  'x86-64': 'amd64',
+  aarch64: 'arm64',
+  armhf: 'arm',
+  armel: 'arm',
+};
+
+/** Canonical form: lowercase OS, architecture aliases resolved, arm variants spelled `vN`. */
+export function normalizePlatform(p: Platform): Platform {
+  const os = (p.os ?? '').toLowerCase();
+  let architecture = (p.architecture ?? '').toLowerCase();
+  let variant = p.variant ?? '';
+  architecture = ARCH_ALIASES[architecture] ?? architecture;
+  if (p.architecture === 'armhf') variant = 'v7';
+  if (p.architecture === 'armel') variant = 'v6';
+  if (architecture === 'arm64') {
+    if (variant === '8' || variant === 'v8') variant = '';
+  } else if (architecture === 'arm') {
+    if (variant === '' || variant === '7' || variant === 'v7') variant = 'v7';
+    else if (/^[5-8]$/.test(variant)) variant = `v${variant}`;
+  } else if (architecture === 'amd64') {
+    if (variant === 'v1') variant = '';
+  }
+  const out: Platform = { architecture, os };
+  if (p['os.version']) out['os.version'] = p['os.version'];
+  if (p['os.features']) out['os.features'] = p['os.features'];
+  if (variant) out.variant = variant;
+  return out;
+}
+
+export function hostPlatform(): Platform {
+  const architecture = ARCH_FROM_NODE[processArch] ?? processArch;
+  return normalizePlatform({ os: 'linux', architecture });
+}
+
+const ARCH_FROM_NODE: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm' };
+
+/** `linux/arm64/v8`-style text, as containerd's platforms.Format writes it. */
+export function formatPlatform(p: Platform): string {
+  return [p.os || 'unknown', p.architecture, p.variant].filter((part) => part).join('/');
+}
+
+export interface PlatformMatcher {
+  match(p: Platform): boolean;
+  /** True when `a` is preferred over `b`. */
+  less(a: Platform, b: Platform): boolean;
+}
+
+/** Exactly the requested platform (after normalization), as containerd's OnlyStrict. */
+export function strictMatcher(requested: Platform): PlatformMatcher {
+  const want = normalizePlatform(requested);
+  const match = (p: Platform): boolean => samePlatform(normalizePlatform(p), want);
+  return { match, less: (a, b) => match(a) && !match(b) };
+}
+
+/**
+ * Everything matches, the host's platforms first: what Docker uses when no platform is requested.
+ * On amd64, 386 images also run, after amd64 ones; on arm64, arm/v8..v5 after arm64.
+ */
+export function hostPreferenceMatcher(host: Platform = hostPlatform()): PlatformMatcher {
+  const ranked = compatiblePlatforms(host);
+  const rank = (p: Platform): number => {
+    const n = normalizePlatform(p);
+    const i = ranked.findIndex((candidate) => samePlatform(n, candidate));
+    return i < 0 ? ranked.length : i;
+  };
+  return { match: () => true, less: (a, b) => rank(a) < rank(b) };
+}
+
+function compatiblePlatforms(host: Platform): Platform[] {
+  const list = [host];
+  if (host.architecture === 'amd64') list.push({ os: host.os, architecture: '386' });
+  if (host.architecture === 'arm64') {
+    for (const variant of ['v8', 'v7', 'v6', 'v5']) list.push({ os: host.os, architecture: 'arm', variant });
+  }
+  return list;
+}
+
+function samePlatform(a: Platform, b: Platform): boolean {
+  return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
+}
