@@ -1,0 +1,51 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { resolveConfig } from './config.js';
+import { parseFlags } from './flags.js';
+import { parseListenAddress } from './listen-address.js';
+
+test('flags take dockerd forms: repeated -H, --flag=value, -D', () => {
+  const flags = parseFlags(['-H', 'unix:///tmp/a.sock', '--host=tcp://127.0.0.1:2375', '--data-root', '/d', '-D']);
+  assert.deepEqual(flags.hosts, ['unix:///tmp/a.sock', 'tcp://127.0.0.1:2375']);
+  assert.equal(flags.dataRoot, '/d');
+  assert.equal(flags.debug, true);
+  assert.throws(() => parseFlags(['--bogus']), /unknown flag: --bogus/);
+  assert.throws(() => parseFlags(['--data-root']), /flag needs an argument: --data-root/);
+  assert.throws(() => parseFlags(['--log-level', 'loud']), /unable to parse logging level: loud/);
+});
+
+test('embedded defaults live under the XDG directories', () => {
+  const env = { HOME: '/home/u', XDG_RUNTIME_DIR: '/run/user/1000' };
+  const config = resolveConfig(parseFlags([]), env);
+  assert.deepEqual(config.hosts, ['unix:///run/user/1000/lading/lading.sock']);
+  assert.equal(config.dataRoot, '/home/u/.local/share/lading');
+  assert.equal(config.logLevel, 'info');
+  const noRuntime = resolveConfig(parseFlags([]), { HOME: '/home/u' });
+  assert.deepEqual(noRuntime.hosts, ['unix:///home/u/.local/state/lading/lading.sock']);
+});
+
+test('daemon.json fills what flags leave unset and refuses unknown keys and conflicts', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lading-config-'));
+  const file = path.join(dir, 'daemon.json');
+  writeFileSync(file, JSON.stringify({ 'data-root': '/srv/lading', 'log-level': 'warn', hosts: ['unix:///tmp/x.sock'] }));
+  const config = resolveConfig(parseFlags(['--config-file', file]), { HOME: dir });
+  assert.equal(config.dataRoot, '/srv/lading');
+  assert.equal(config.logLevel, 'warn');
+  assert.deepEqual(config.hosts, ['unix:///tmp/x.sock']);
+  assert.throws(() => resolveConfig(parseFlags(['--config-file', file, '-H', 'unix:///tmp/y.sock']), { HOME: dir }), {
+    message: 'the following directives are specified both as a flag and in the configuration file: hosts',
+  });
+  writeFileSync(file, JSON.stringify({ 'storage-driver': 'vfs' }));
+  assert.throws(() => resolveConfig(parseFlags(['--config-file', file]), { HOME: dir }), /don't match any configuration option: storage-driver/);
+});
+
+test('listen addresses parse as dockerd parses -H', () => {
+  assert.deepEqual(parseListenAddress('unix:///var/run/l.sock'), { kind: 'unix', path: '/var/run/l.sock' });
+  assert.deepEqual(parseListenAddress('tcp://127.0.0.1:2376'), { kind: 'tcp', host: '127.0.0.1', port: 2376 });
+  assert.deepEqual(parseListenAddress('tcp://[::1]:2375'), { kind: 'tcp', host: '::1', port: 2375 });
+  assert.throws(() => parseListenAddress('unix://relative.sock'), /must be absolute/);
+  assert.throws(() => parseListenAddress('ftp://x'), /unsupported proto/);
+});
