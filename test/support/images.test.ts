@@ -131,9 +131,10 @@ describe('test image fixtures', { timeout: 180_000 }, () => {
     const manifest = JSON.parse(files.get('manifest.json')?.toString() ?? '[]') as Array<Record<string, unknown>>;
     assert.deepEqual(manifest[0]?.RepoTags, [fx.ref]);
     const synth = await dockerArchiveManifest(file);
-    assert.equal(synth.config, img.config.digest);
-    assert.deepEqual(synth.layers, img.diffIds);
-    assert.notEqual(synth.digest, fx.id);
+    assert.equal(synth.config.digest, img.config.digest);
+    assert.deepEqual(synth.layers.map((l) => l.digest), img.diffIds);
+    assert.deepEqual(new Set(synth.layers.map((l) => l.mediaType)), new Set([MT.dockerLayer]));
+    assert.notEqual(synth.target.digest, fx.id);
     assert.equal(sha256(await skopeoRaw(['inspect', '--config', '--raw', `docker-archive:${file}`])), img.config.digest);
   });
 
@@ -143,8 +144,8 @@ describe('test image fixtures', { timeout: 180_000 }, () => {
     assert.ok(arm64);
     const file = await dockerArchive(fx, { platform: arm64.platform, name: 'lading-multi:arm64' });
     const synth = await dockerArchiveManifest(file);
-    assert.equal(synth.config, arm64.config.digest);
-    assert.deepEqual(synth.layers, arm64.diffIds);
+    assert.equal(synth.config.digest, arm64.config.digest);
+    assert.deepEqual(synth.layers.map((l) => l.digest), arm64.diffIds);
   });
 
   it('layout tar holds the layout as is, including the partial one', async () => {

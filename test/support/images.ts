@@ -470,7 +470,9 @@ export async function layoutTar(fx: ImageFixture): Promise<string> {
  * The manifest containerd's importer (and so Docker 28's `docker load`) synthesizes for a docker-archive:
  * compact JSON, Docker media types, each layer typed by whether it starts with the gzip magic.
  */
-export async function dockerArchiveManifest(file: string): Promise<{ digest: string; config: string; layers: string[] }> {
+export async function dockerArchiveManifest(
+  file: string,
+): Promise<{ target: Descriptor; config: Descriptor; layers: Descriptor[] }> {
   const files = await untar(readFileSync(file));
   const manifestJson = files.get('manifest.json');
   if (!manifestJson) throw new Error(`${file}: no manifest.json`);
@@ -482,18 +484,18 @@ export async function dockerArchiveManifest(file: string): Promise<{ digest: str
     return b;
   };
   const cfg = blob(entry.Config);
+  const config = { mediaType: MT.dockerConfig, digest: sha256(cfg), size: cfg.length };
   const layers = entry.Layers.map((name) => {
     const b = blob(name);
     const gz = b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b;
     return { mediaType: gz ? MT.dockerLayerGzip : MT.dockerLayer, digest: sha256(b), size: b.length };
   });
-  const manifest = {
-    schemaVersion: 2,
-    mediaType: MT.dockerManifest,
-    config: { mediaType: MT.dockerConfig, digest: sha256(cfg), size: cfg.length },
+  const bytes = JSON.stringify({ schemaVersion: 2, mediaType: MT.dockerManifest, config, layers });
+  return {
+    target: { mediaType: MT.dockerManifest, digest: sha256(bytes), size: Buffer.byteLength(bytes) },
+    config,
     layers,
   };
-  return { digest: sha256(JSON.stringify(manifest)), config: sha256(cfg), layers: layers.map((l) => l.digest) };
 }
 
 /** Bytes that are no archive at all. */
