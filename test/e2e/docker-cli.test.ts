@@ -1,7 +1,7 @@
 // The real docker CLI against ladingd: what a user types and reads.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Daemon } from '../support/daemon.js';
+import { Daemon, DOCKER } from '../support/daemon.js';
 import type { RunResult } from '../support/exec.js';
 import { assertInspect, expectDockerArchive, expectImage, MAX_API, MIN_API } from '../support/expect.js';
 import {
@@ -29,6 +29,11 @@ describe('docker CLI', { timeout: 300_000 }, () => {
   before(async () => {
     [single, multi] = await Promise.all([singlePlatformImage(), multiPlatformImage()]);
     d = await Daemon.start();
+    const client = await d.docker(['version', '--format', '{{.Client.Version}}']);
+    assert.ok(
+      Number(client.stdout.split('.')[0]) >= 28,
+      `these tests need docker CLI >= 28 (set LADING_TEST_DOCKER); ${DOCKER} is ${client.stdout.trim() || client.stderr}`,
+    );
   });
   after(async () => {
     await d?.stop();

@@ -1,12 +1,14 @@
 // Runs ladingd for a test file and talks to it: raw HTTP, the docker CLI, docker-py.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import http, { type IncomingHttpHeaders } from 'node:http';
 import path from 'node:path';
 import { run, type RunResult } from './exec.js';
 import { repoRoot, tempDir } from './paths.js';
 
-export const DOCKER = process.env.LADING_TEST_DOCKER ?? 'docker';
+// The machine's CLI 28 lives in /usr/local/bin; Debian's docker.io adds a 20.10 one in /usr/bin.
+export const DOCKER =
+  process.env.LADING_TEST_DOCKER ?? (existsSync('/usr/local/bin/docker') ? '/usr/local/bin/docker' : 'docker');
 // Debian's interpreter has python3-docker; a pyenv python3 on PATH does not.
 export const PYTHON = process.env.LADING_TEST_PYTHON ?? '/usr/bin/python3';
 

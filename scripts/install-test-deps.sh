@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs, as root, the Debian packages the tests use; a quick no-op when all are present.
+#   skopeo, umoci, tar      build and read test archives
+#   busybox-static          /bin/busybox, the binary inside the test images
+#   python3-docker          docker-py for /usr/bin/python3
+#   zstd                    zstd-compressed layers
+#   docker-registry, docker.io   a registry and a reference dockerd for oracle tests
+set -euo pipefail
+
+packages=(skopeo umoci tar busybox-static python3-docker zstd docker-registry docker.io)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-test-deps: all present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-test-deps: run as root to install: ${missing[*]}" >&2
+  exit 1
+fi
+
+echo "install-test-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${missing[@]}"
