@@ -21,7 +21,7 @@ test('decodePlatform refuses what Docker refuses, with its messages', () => {
     ['{"architecture":"amd64"}', 'both OS and Architecture must be provided'],
     ['{}', 'both OS and Architecture must be provided'],
     ['{"variant":"v8"}', 'optional platform fields provided, but OS and Architecture are missing'],
-    ['nope', "failed to parse platform: invalid character 'o' looking for beginning of value"],
+    ['nope', "failed to parse platform: invalid character 'o' in literal null (expecting 'u')"],
     ['{"os":', 'failed to parse platform: unexpected end of JSON input'],
     ['"linux"', 'failed to parse platform: json: cannot unmarshal string into Go value of type v1.Platform'],
     ['{"os":1}', 'failed to parse platform: json: cannot unmarshal number into Go struct field Platform.os of type string'],

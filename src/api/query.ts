@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Platform } from '../oci/types.js';
+import { goJsonSyntaxError } from '../util/go-json-syntax.js';
 
 /** Docker's httputils.BoolValue: empty, 0, no, false and none (any case, trimmed) are false. */
 export function boolValue(value: string | null): boolean {
@@ -23,12 +24,9 @@ const PLATFORM_FIELDS: Record<string, 'string' | 'string[]'> = {
 
 /** Docker's httputils.DecodePlatform: a JSON OCI platform, with its error texts. */
 export function decodePlatform(json: string): Platform {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(json);
-  } catch {
-    throw new InvalidArgumentError(`failed to parse platform: ${goJsonSyntaxError(json)}`);
-  }
+  const syntaxError = goJsonSyntaxError(json);
+  if (syntaxError) throw new InvalidArgumentError(`failed to parse platform: ${syntaxError}`);
+  const parsed: unknown = JSON.parse(json);
   const p: Platform = { architecture: '', os: '' };
   if (parsed !== null) {
     if (typeof parsed !== 'object' || Array.isArray(parsed)) {
@@ -60,17 +58,4 @@ function goJsonType(value: unknown): string {
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'boolean') return 'bool';
   return typeof value;
-}
-
-/** The first syntax error as Go's encoding/json words it. */
-function goJsonSyntaxError(json: string): string {
-  const trimmed = json.trimStart();
-  if (trimmed === '') return 'unexpected end of JSON input';
-  const first = trimmed[0] ?? '';
-  if (!'{["-0123456789tfn'.includes(first)) return `invalid character ${goQuoteChar(first)} looking for beginning of value`;
-  return 'unexpected end of JSON input';
-}
-
-function goQuoteChar(ch: string): string {
-  return ch === "'" ? `'\\''` : ch === '"' ? `'"'` : `'${ch}'`;
 }
