@@ -1,0 +1,74 @@
+/**
+ * `docker load`: imports a docker-archive or OCI-layout tar (plain, gzip or zstd) into the content
+ * store, as containerd v2.1.4's archive importer does for Docker 28.5, and says which images it
+ * holds. Naming the images (and rolling back) is the caller's job.
+ */
+import type { BlobInfo, ContentStore } from '../../content/content-store.js';
+import { InvalidArgumentError } from '../../errors.js';
+import type { Descriptor } from '../../oci/types.js';
+import { readArchive } from './archive-reader.js';
+import type { ArchiveBody } from './archive-entries.js';
+import { importDockerArchive, parseDockerManifest } from './docker-archive.js';
+import { ImportContext } from './import-context.js';
+import { importOciLayout, ociLayoutVersion } from './oci-layout.js';
+
+export interface ImportedImage {
+  /** Normalized full name with tag, e.g. 'docker.io/library/busybox:1.36'; absent when untagged. */
+  name?: string;
+  target: Descriptor;
+}
+
+export interface LayerFacts {
+  /** Layer blob digest. */
+  digest: string;
+  /** sha256 of the uncompressed tar. */
+  diffId: string;
+  /** Sum of the sizes of the regular files in the layer tar. */
+  unpackedSize: number;
+}
+
+export interface ImportResult {
+  images: ImportedImage[];
+  /** Every blob this import committed (whether or not the store had it already). */
+  blobs: BlobInfo[];
+  /** The layers of the imported images, each once. */
+  layers: LayerFacts[];
+}
+
+export interface ImportOptions {
+  /** Cap for the JSON documents (manifest.json, index.json, manifests, configs). */
+  maxJsonBytes?: number;
+  /**
+   * Told of each blob as soon as it is committed, so that a caller can clean up after a failed
+   * import (which throws and so returns no `blobs`).
+   */
+  onBlobCommitted?: (blob: BlobInfo) => void;
+}
+
+export const DEFAULT_MAX_JSON_BYTES = 4 * 1024 * 1024;
+
+export async function importArchive(
+  body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+  store: ContentStore,
+  options: ImportOptions = {},
+): Promise<ImportResult> {
+  const maxJsonBytes = options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
+  const contents = await readArchive(body as ArchiveBody, store, {
+    maxJsonBytes,
+    onBlobCommitted: options.onBlobCommitted,
+  });
+  const ctx = new ImportContext(store, contents, maxJsonBytes, options.onBlobCommitted);
+
+  // Docker 25+ writes both an OCI layout and manifest.json; containerd prefers the layout.
+  const version = ociLayoutVersion(contents.metadata.get('oci-layout'));
+  const dockerManifest = parseDockerManifest(contents.metadata.get('manifest.json'));
+  let images: ImportedImage[];
+  if (version !== '') {
+    images = await importOciLayout(ctx, version);
+  } else if (dockerManifest !== undefined) {
+    images = await importDockerArchive(ctx, dockerManifest);
+  } else {
+    throw new InvalidArgumentError('unrecognized image format');
+  }
+  return { images, blobs: ctx.committed, layers: [...ctx.layers.values()] };
+}

@@ -1,0 +1,70 @@
+import type { BlobInfo, ContentStore } from '../../content/content-store.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { analyzeLayer, type LayerAnalysis } from '../layer-facts.js';
+import { parseJson, type ArchiveContents } from './archive-reader.js';
+import type { LayerFacts } from './import-archive.js';
+
+/** What one import has read and written so far, shared by the format-specific steps. */
+export class ImportContext {
+  readonly committed: BlobInfo[];
+  private readonly committedDigests: Set<string>;
+  /** Digests of the blobs this archive carried. */
+  readonly archiveDigests: Set<string>;
+  /** Facts of the layers used by the images, in first-use order. */
+  readonly layers = new Map<string, LayerFacts>();
+  /** Manifests and indexes already checked. */
+  readonly verified = new Set<string>();
+
+  constructor(
+    readonly store: ContentStore,
+    readonly contents: ArchiveContents,
+    readonly maxJsonBytes: number,
+    private readonly onBlobCommitted?: (blob: BlobInfo) => void,
+  ) {
+    this.committed = [...contents.committed];
+    this.committedDigests = new Set(this.committed.map((b) => b.digest));
+    this.archiveDigests = new Set(contents.committed.map((b) => b.digest));
+  }
+
+  /** Stores a document this import made up (a synthesized manifest). */
+  async writeBlob(data: Uint8Array): Promise<BlobInfo> {
+    const info = await this.store.writeBytes(data);
+    if (!this.committedDigests.has(info.digest)) {
+      this.committedDigests.add(info.digest);
+      this.committed.push(info);
+      this.onBlobCommitted?.(info);
+    }
+    return info;
+  }
+
+  /** A manifest or config from the store, parsed; capped at maxJsonBytes. */
+  async readJson(digest: string, what: string): Promise<unknown> {
+    let data: Buffer;
+    try {
+      data = await this.store.readBytes(digest, this.maxJsonBytes);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new InvalidArgumentError(`${what}: ${message}`, { cause: err });
+    }
+    return parseJson(data, what);
+  }
+
+  /**
+   * A layer's diffID and unpacked size: computed while the archive streamed, or else (a layer the
+   * store already had, or one too small to recognise) by reading the blob back once.
+   */
+  async layerFacts(digest: string, what: string): Promise<LayerAnalysis> {
+    let analysis = this.contents.analyses.get(digest);
+    if (analysis === undefined) {
+      analysis = await analyzeLayer(this.store.createReadStream(digest)).catch((err: Error) => err);
+      this.contents.analyses.set(digest, analysis);
+    }
+    if (analysis instanceof Error) {
+      throw new InvalidArgumentError(`${what} ${digest} is not a readable layer: ${analysis.message}`, { cause: analysis });
+    }
+    if (!this.layers.has(digest)) {
+      this.layers.set(digest, { digest, diffId: analysis.diffId, unpackedSize: analysis.unpackedSize });
+    }
+    return analysis;
+  }
+}

@@ -1,0 +1,121 @@
+import { InvalidArgumentError } from '../../errors.js';
+import { isDigest } from '../../oci/digest.js';
+import { MediaType, isIndexType, isLayerType, isManifestType } from '../../oci/media-types.js';
+import type { Descriptor } from '../../oci/types.js';
+import type { ImportContext } from './import-context.js';
+
+/** Checks the shape of a descriptor read from JSON: what is used later must be there. */
+export function checkDescriptor(value: unknown, where: string): Descriptor {
+  const d = value as Partial<Descriptor> | null;
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) {
+    throw new InvalidArgumentError(`${where}: descriptor is not an object`);
+  }
+  if (typeof d.mediaType !== 'string') throw new InvalidArgumentError(`${where}: descriptor has no mediaType`);
+  if (typeof d.digest !== 'string' || !isDigest(d.digest)) {
+    throw new InvalidArgumentError(`${where}: invalid digest ${JSON.stringify(d.digest)}`);
+  }
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
+    throw new InvalidArgumentError(`${where}: invalid size ${JSON.stringify(d.size)}`);
+  }
+  return d as Descriptor;
+}
+
+/**
+ * Checks an image's top-level target: an index or manifest that is present (in the archive or
+ * already in the store) and complete, see verifyContent.
+ */
+export async function verifyTarget(ctx: ImportContext, target: Descriptor, what: string): Promise<void> {
+  if (!isIndexType(target.mediaType) && !isManifestType(target.mediaType)) {
+    throw new InvalidArgumentError(`${what}: unsupported media type ${target.mediaType}`);
+  }
+  await verifyContent(ctx, target, what);
+}
+
+/**
+ * Checks a manifest or index and what it needs. A manifest needs its config and layers (foreign
+ * layers excepted) and, for an image, layers whose diffIDs are the config's rootfs.diff_ids. An
+ * index's children are checked only when the archive carries them: an archive may hold some
+ * platforms of a multi-platform image and not the others.
+ */
+async function verifyContent(ctx: ImportContext, desc: Descriptor, what: string): Promise<void> {
+  if (ctx.verified.has(desc.digest)) return;
+  await requireBlob(ctx, desc, what);
+  const kind = isIndexType(desc.mediaType) ? 'index' : 'manifest';
+  const doc = await ctx.readJson(desc.digest, `${kind} ${desc.digest}`);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new InvalidArgumentError(`${kind} ${desc.digest} is not a JSON object`);
+  }
+  if (kind === 'index') await verifyIndex(ctx, desc.digest, doc as Record<string, unknown>);
+  else await verifyManifest(ctx, desc.digest, doc as Record<string, unknown>);
+  ctx.verified.add(desc.digest);
+}
+
+async function verifyIndex(ctx: ImportContext, digest: string, index: Record<string, unknown>): Promise<void> {
+  const manifests = index.manifests ?? [];
+  if (!Array.isArray(manifests)) throw new InvalidArgumentError(`index ${digest}: manifests is not a list`);
+  for (const [i, value] of manifests.entries()) {
+    const child = checkDescriptor(value, `index ${digest}, manifests[${i}]`);
+    if (!isIndexType(child.mediaType) && !isManifestType(child.mediaType)) continue;
+    if (!ctx.archiveDigests.has(child.digest)) continue;
+    await verifyContent(ctx, child, `manifest ${child.digest} of index ${digest}`);
+  }
+}
+
+async function verifyManifest(ctx: ImportContext, digest: string, manifest: Record<string, unknown>): Promise<void> {
+  const config = checkDescriptor(manifest.config, `manifest ${digest}, config`);
+  await requireBlob(ctx, config, `config of manifest ${digest}`);
+  const layersValue = manifest.layers ?? [];
+  if (!Array.isArray(layersValue)) throw new InvalidArgumentError(`manifest ${digest}: layers is not a list`);
+  const layers = layersValue.map((value, i) => checkDescriptor(value, `manifest ${digest}, layers[${i}]`));
+  const foreign = layers.map((layer) => isForeignLayer(layer));
+  for (const [i, layer] of layers.entries()) {
+    if (!foreign[i]) await requireBlob(ctx, layer, `layer ${i} of manifest ${digest}`);
+  }
+
+  // Only images have diffIDs: attestations and other artifacts carry non-layer blobs.
+  const isImageConfig = config.mediaType === MediaType.dockerConfig || config.mediaType === MediaType.ociConfig;
+  if (!isImageConfig || !layers.every((layer) => isLayerType(layer.mediaType))) return;
+  const diffIds = await readDiffIds(ctx, config.digest);
+  if (diffIds.length !== layers.length) {
+    throw new InvalidArgumentError(
+      `manifest ${digest} has ${layers.length} layers but its config ${config.digest} lists ${diffIds.length} diff IDs`,
+    );
+  }
+  for (const [i, layer] of layers.entries()) {
+    if (foreign[i]) continue;
+    const facts = await ctx.layerFacts(layer.digest, `layer ${i} of manifest ${digest}:`);
+    if (facts.diffId !== diffIds[i]) {
+      throw new InvalidArgumentError(
+        `layer ${i} (${layer.digest}) of manifest ${digest} has diff ID ${facts.diffId}, but its config lists ${diffIds[i]}`,
+      );
+    }
+  }
+}
+
+async function readDiffIds(ctx: ImportContext, configDigest: string): Promise<string[]> {
+  const config = (await ctx.readJson(configDigest, `image config ${configDigest}`)) as {
+    rootfs?: { diff_ids?: unknown };
+  } | null;
+  const diffIds = config?.rootfs?.diff_ids ?? [];
+  if (!Array.isArray(diffIds) || !diffIds.every((d) => typeof d === 'string')) {
+    throw new InvalidArgumentError(`image config ${configDigest}: rootfs.diff_ids is not a list of digests`);
+  }
+  return diffIds as string[];
+}
+
+/** The blob must be in the store (this archive put it there, or an earlier pull or load did). */
+async function requireBlob(ctx: ImportContext, desc: Descriptor, what: string): Promise<void> {
+  const info = await ctx.store.info(desc.digest);
+  if (!info) throw new InvalidArgumentError(`${what}: content ${desc.digest} is missing from the archive`);
+  if (info.size !== desc.size) {
+    throw new InvalidArgumentError(`${what}: ${desc.digest} is ${info.size} bytes, but its descriptor says ${desc.size}`);
+  }
+}
+
+/** Layers that registries serve from elsewhere and `docker save` leaves out. */
+function isForeignLayer(layer: Descriptor): boolean {
+  return (
+    layer.mediaType === MediaType.dockerLayerForeignGzip ||
+    layer.mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.')
+  );
+}

@@ -1,0 +1,93 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Decompress } from 'fzstd';
+
+/** Compression formats recognised by their magic bytes, as containerd's DetectCompression does. */
+export type Compression = 'none' | 'gzip' | 'zstd' | 'xz' | 'bzip2';
+
+/** Bytes needed to tell every format apart. */
+export const COMPRESSION_MAGIC_BYTES = 6;
+
+const GZIP = [0x1f, 0x8b];
+const ZSTD = [0x28, 0xb5, 0x2f, 0xfd];
+const XZ = [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00];
+const BZIP2 = [0x42, 0x5a, 0x68];
+
+function startsWith(head: Uint8Array, magic: number[]): boolean {
+  return head.length >= magic.length && magic.every((byte, i) => head[i] === byte);
+}
+
+export function detectCompression(head: Uint8Array): Compression {
+  if (startsWith(head, GZIP)) return 'gzip';
+  if (startsWith(head, ZSTD)) return 'zstd';
+  if (startsWith(head, XZ)) return 'xz';
+  if (startsWith(head, BZIP2)) return 'bzip2';
+  return 'none';
+}
+
+/**
+ * A decompressing transform for gzip (zlib, multi-member) or zstd (fzstd, which is synchronous).
+ * Errors carry the message of the decoder; callers decide what they mean.
+ */
+export function createDecompressor(compression: 'gzip' | 'zstd'): Transform {
+  return compression === 'gzip' ? createGunzip() : new ZstdDecompressor();
+}
+
+/**
+ * Input is fed to fzstd in small slices, pausing while the output is not read: one slice can
+ * expand to at most a few MiB, so a zstd bomb cannot fill memory behind a slow reader.
+ */
+const ZSTD_SLICE = 1024;
+
+class ZstdDecompressor extends Transform {
+  private readonly decoder = new Decompress((data) => {
+    // fzstd may hand out views of its window buffer: copy before queuing.
+    if (data.byteLength > 0) this.push(Buffer.from(data));
+  });
+  private paused: (() => void) | undefined;
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.feed(chunk, 0, callback);
+  }
+
+  private feed(chunk: Buffer, start: number, callback: TransformCallback): void {
+    let offset = start;
+    try {
+      while (offset < chunk.byteLength) {
+        const end = Math.min(offset + ZSTD_SLICE, chunk.byteLength);
+        this.decoder.push(chunk.subarray(offset, end));
+        offset = end;
+        if (offset < chunk.byteLength && this.readableLength >= this.readableHighWaterMark) {
+          const rest = offset;
+          this.paused = () => this.feed(chunk, rest, callback);
+          return;
+        }
+      }
+    } catch (err) {
+      callback(zstdError(err));
+      return;
+    }
+    callback();
+  }
+
+  override _read(size: number): void {
+    const paused = this.paused;
+    this.paused = undefined;
+    paused?.();
+    super._read(size);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    try {
+      this.decoder.push(new Uint8Array(0), true);
+      callback();
+    } catch (err) {
+      callback(zstdError(err));
+    }
+  }
+}
+
+function zstdError(err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  return new Error(`zstd: ${message}`, { cause: err });
+}

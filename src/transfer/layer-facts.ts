@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import type { Transform } from 'node:stream';
+import { COMPRESSION_MAGIC_BYTES, createDecompressor, detectCompression, type Compression } from './compression.js';
+import { TarSizeCounter } from './tar-size-counter.js';
+
+export type LayerCompression = 'none' | 'gzip' | 'zstd';
+
+export interface LayerAnalysis {
+  /** sha256 of the uncompressed tar. */
+  diffId: string;
+  /** Sum of the sizes of the regular files in the tar. */
+  unpackedSize: number;
+  compression: LayerCompression;
+}
+
+/** Where the `ustar` magic sits in a tar header. */
+const USTAR_OFFSET = 257;
+/** Bytes `looksLikeLayer` wants to see before deciding (fewer only at the end of a blob). */
+export const LAYER_SNIFF_BYTES = USTAR_OFFSET + 5;
+
+/** A layer blob starts with gzip or zstd magic, or is a tar with a ustar header. */
+export function looksLikeLayer(head: Uint8Array): boolean {
+  const compression = detectCompression(head);
+  if (compression === 'gzip' || compression === 'zstd') return true;
+  return (
+    head.length >= LAYER_SNIFF_BYTES &&
+    Buffer.from(head.buffer, head.byteOffset + USTAR_OFFSET, 5).toString('latin1') === 'ustar'
+  );
+}
+
+/**
+ * Computes a layer's diffID and unpacked size from its blob bytes, fed in order. `write` never
+ * rejects: a broken layer (bad compression, not a tar) is reported by `end`, so a caller that
+ * stores the blob at the same time is not interrupted by data that may not even be a layer.
+ */
+export class LayerAnalyzer {
+  private head: Buffer[] = [];
+  private headLength = 0;
+  private compression: Compression | undefined;
+  private decompressor: Transform | undefined;
+  private readonly hash = createHash('sha256');
+  private readonly counter = new TarSizeCounter();
+  private failure: Error | undefined;
+  private readonly waiting = new Set<() => void>();
+  private ended = false;
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.ended) throw new Error('write after end');
+    if (this.failure || chunk.byteLength === 0) return;
+    if (this.compression === undefined) {
+      this.head.push(Buffer.from(chunk));
+      this.headLength += chunk.byteLength;
+      if (this.headLength < COMPRESSION_MAGIC_BYTES) return;
+      const head = Buffer.concat(this.head);
+      this.head = [];
+      this.start(head);
+      await this.feed(head);
+      return;
+    }
+    await this.feed(chunk);
+  }
+
+  /** Finishes the analysis; throws when the blob is not a readable layer. */
+  async end(): Promise<LayerAnalysis> {
+    if (this.ended) throw new Error('end called twice');
+    if (this.compression === undefined) {
+      const head = Buffer.concat(this.head);
+      this.head = [];
+      this.start(head);
+      await this.feed(head);
+    }
+    this.ended = true;
+    if (this.decompressor && !this.failure) await this.finishDecompressor(this.decompressor);
+    if (!this.failure) {
+      try {
+        this.counter.finish();
+      } catch (err) {
+        this.fail(err);
+      }
+    }
+    if (this.failure) throw this.failure;
+    return {
+      diffId: 'sha256:' + this.hash.digest('hex'),
+      unpackedSize: this.counter.size,
+      compression: this.compression as LayerCompression,
+    };
+  }
+
+  /** Releases the decompressor when the analysis is abandoned. */
+  abort(): void {
+    this.ended = true;
+    this.decompressor?.destroy();
+    this.releaseWaiters();
+  }
+
+  private start(head: Buffer): void {
+    this.compression = detectCompression(head);
+    if (this.compression === 'xz' || this.compression === 'bzip2') {
+      this.fail(new Error(`unsupported layer compression: ${this.compression}`));
+      return;
+    }
+    if (this.compression === 'none') return;
+    const decompressor = createDecompressor(this.compression);
+    decompressor.on('data', (data: Buffer) => this.consume(data));
+    decompressor.on('error', (err) => {
+      this.fail(err);
+      this.releaseWaiters();
+    });
+    this.decompressor = decompressor;
+  }
+
+  private async feed(chunk: Buffer | Uint8Array): Promise<void> {
+    if (this.failure || chunk.byteLength === 0) return;
+    const decompressor = this.decompressor;
+    if (!decompressor) {
+      this.consume(chunk);
+      return;
+    }
+    // One chunk in flight at a time: the caller's next write waits for the decoder.
+    await new Promise<void>((resolve) => {
+      this.waiting.add(resolve);
+      decompressor.write(chunk, () => {
+        this.waiting.delete(resolve);
+        resolve();
+      });
+    });
+  }
+
+  private consume(data: Uint8Array): void {
+    if (this.failure) return;
+    this.hash.update(data);
+    try {
+      this.counter.update(data);
+    } catch (err) {
+      this.fail(err);
+      this.decompressor?.destroy();
+      this.releaseWaiters();
+    }
+  }
+
+  private finishDecompressor(decompressor: Transform): Promise<void> {
+    return new Promise((resolve) => {
+      decompressor.once('end', resolve);
+      decompressor.once('error', () => resolve());
+      decompressor.once('close', () => resolve());
+      decompressor.end();
+    });
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure) return;
+    const message = err instanceof Error ? err.message : String(err);
+    this.failure = new Error(message, { cause: err });
+  }
+
+  private releaseWaiters(): void {
+    for (const resolve of this.waiting) resolve();
+    this.waiting.clear();
+  }
+}
+
+/** Analyzes a whole blob from a stream (for layers that were not seen while importing). */
+export async function analyzeLayer(source: AsyncIterable<Uint8Array | string>): Promise<LayerAnalysis> {
+  const analyzer = new LayerAnalyzer();
+  try {
+    for await (const chunk of source) {
+      await analyzer.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    }
+  } catch (err) {
+    analyzer.abort();
+    throw err;
+  }
+  return analyzer.end();
+}

@@ -1,0 +1,217 @@
+/**
+ * Sums the sizes of the regular files of a tar stream fed in chunks, without keeping any file data:
+ * a header walker that follows Go's archive/tar where it matters (checksums, base-256 sizes, PAX
+ * `size` overrides, header-only types carry no data, GNU sparse files). It stops at the first
+ * zero block, as an end-of-archive marker, and ignores what follows.
+ */
+
+const BLOCK = 512;
+/** PAX and GNU long-name headers are held in memory; Go caps them at 1 MiB too. */
+const MAX_SPECIAL_HEADER = 1024 * 1024;
+
+/** Types whose size field does not announce data (Go's isHeaderOnlyType). */
+const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
+
+export class TarFormatError extends Error {}
+
+export class TarSizeCounter {
+  private readonly header = Buffer.alloc(BLOCK);
+  private headerFill = 0;
+  /** Bytes of data or padding still to pass over. */
+  private skip = 0;
+  /** A PAX header's data being collected; `collectLeft` bytes still to come, then `padding`. */
+  private collecting: Buffer[] | undefined;
+  private collectLeft = 0;
+  private collectPadding = 0;
+  /** GNU sparse extension blocks follow the current header. */
+  private sparseExtension = false;
+  private sparseData = 0;
+  private paxSize: number | undefined;
+  private paxRealSize: number | undefined;
+  private ended = false;
+  private total = 0;
+
+  /** Regular-file bytes counted so far. */
+  get size(): number {
+    return this.total;
+  }
+
+  update(chunk: Uint8Array): void {
+    let offset = 0;
+    while (offset < chunk.byteLength && !this.ended) {
+      if (this.skip > 0) {
+        const n = Math.min(this.skip, chunk.byteLength - offset);
+        this.skip -= n;
+        offset += n;
+        continue;
+      }
+      if (this.collecting) {
+        const n = Math.min(this.collectLeft, chunk.byteLength - offset);
+        this.collecting.push(Buffer.from(chunk.subarray(offset, offset + n)));
+        this.collectLeft -= n;
+        offset += n;
+        if (this.collectLeft === 0) {
+          this.applyPax(Buffer.concat(this.collecting));
+          this.collecting = undefined;
+          this.skip = this.collectPadding;
+        }
+        continue;
+      }
+      const n = Math.min(BLOCK - this.headerFill, chunk.byteLength - offset);
+      this.header.set(chunk.subarray(offset, offset + n), this.headerFill);
+      this.headerFill += n;
+      offset += n;
+      if (this.headerFill === BLOCK) {
+        this.headerFill = 0;
+        this.onBlock();
+      }
+    }
+  }
+
+  /** Checks that the stream did not stop inside a header or a file and returns the total. */
+  finish(): number {
+    if (!this.ended && (this.headerFill > 0 || this.skip > 0 || this.collecting)) {
+      throw new TarFormatError('unexpected end of tar data');
+    }
+    return this.total;
+  }
+
+  private onBlock(): void {
+    const block = this.header;
+    if (this.sparseExtension) {
+      // Each extension block lists more sparse regions; byte 504 says whether another follows.
+      this.sparseExtension = block[504] !== 0;
+      if (!this.sparseExtension) this.skip = padded(this.sparseData);
+      return;
+    }
+    if (block.every((byte) => byte === 0)) {
+      this.ended = true;
+      return;
+    }
+    verifyChecksum(block);
+    const type = String.fromCharCode(block[156] ?? 0);
+    const fieldSize = parseNumeric(block, 124, 12, 'size');
+
+    if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
+      if (fieldSize > MAX_SPECIAL_HEADER) throw new TarFormatError(`tar header of type ${type} exceeds 1 MiB`);
+      if (type === 'x' && fieldSize > 0) {
+        this.collecting = [];
+        this.collectLeft = fieldSize;
+        this.collectPadding = padded(fieldSize) - fieldSize;
+      } else {
+        // Global PAX headers apply to nothing in Go's reader; long names do not change sizes.
+        this.skip = padded(fieldSize);
+      }
+      return;
+    }
+
+    const size = this.paxSize ?? fieldSize;
+    const realSize = this.paxRealSize;
+    this.paxSize = undefined;
+    this.paxRealSize = undefined;
+
+    if (type === 'S') {
+      // Old GNU sparse: the size field counts stored data; the file's length is at 483.
+      this.total += realSize ?? parseNumeric(block, 483, 12, 'sparse real size');
+      this.sparseData = size;
+      if (block[482] !== 0) {
+        this.sparseExtension = true;
+        return;
+      }
+      this.skip = padded(size);
+      return;
+    }
+    if (HEADER_ONLY.has(type) || (type === '\0' && isDirectoryName(block))) return;
+    if (type === '0' || type === '7' || type === '\0') this.total += realSize ?? size;
+    this.skip = padded(size);
+  }
+
+  private applyPax(data: Buffer): void {
+    for (const [key, value] of parsePaxRecords(data)) {
+      if (key === 'size') this.paxSize = parseDecimal(value, 'PAX size');
+      else if (key === 'GNU.sparse.realsize' || key === 'GNU.sparse.size') {
+        this.paxRealSize = parseDecimal(value, 'PAX sparse size');
+      }
+    }
+  }
+}
+
+function padded(size: number): number {
+  return Math.ceil(size / BLOCK) * BLOCK;
+}
+
+function verifyChecksum(block: Buffer): void {
+  const stored = parseOctal(block, 148, 8);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const byte = i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
+    unsigned += byte;
+    signed += byte >= 0x80 ? byte - 0x100 : byte;
+  }
+  if (stored === undefined || (stored !== unsigned && stored !== signed)) {
+    throw new TarFormatError('invalid tar header: checksum mismatch');
+  }
+}
+
+/** Octal text, padded with spaces or NULs; undefined when it is not octal. */
+function parseOctal(block: Buffer, start: number, length: number): number | undefined {
+  const text = block
+    .subarray(start, start + length)
+    .toString('latin1')
+    .replace(/^[ \0]+|[ \0]+$/g, '');
+  if (text === '') return 0;
+  if (!/^[0-7]+$/.test(text)) return undefined;
+  return parseInt(text, 8);
+}
+
+/** A numeric field: octal text, or base-256 (big-endian, high bit set) for large values. */
+function parseNumeric(block: Buffer, start: number, length: number, what: string): number {
+  const first = block[start] ?? 0;
+  if (first & 0x80) {
+    if (first & 0x40) throw new TarFormatError(`invalid tar header: negative ${what}`);
+    let value = first & 0x3f;
+    for (let i = start + 1; i < start + length; i++) value = value * 256 + (block[i] ?? 0);
+    if (!Number.isSafeInteger(value)) throw new TarFormatError(`invalid tar header: ${what} too large`);
+    return value;
+  }
+  const value = parseOctal(block, start, length);
+  if (value === undefined) throw new TarFormatError(`invalid tar header: bad ${what} field`);
+  return value;
+}
+
+function parseDecimal(text: string, what: string): number {
+  if (!/^[0-9]+$/.test(text)) throw new TarFormatError(`invalid ${what}: ${JSON.stringify(text)}`);
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new TarFormatError(`invalid ${what}: ${text}`);
+  return value;
+}
+
+/** V7 tars mark directories with a trailing slash rather than a type. */
+function isDirectoryName(block: Buffer): boolean {
+  const end = block.indexOf(0, 0);
+  const nameEnd = end === -1 || end > 100 ? 100 : end;
+  return nameEnd > 0 && block[nameEnd - 1] === 0x2f;
+}
+
+/** PAX records: `<length> <key>=<value>\n`, the length counting the whole record. */
+function parsePaxRecords(data: Buffer): Array<[string, string]> {
+  const records: Array<[string, string]> = [];
+  let offset = 0;
+  while (offset < data.length) {
+    const space = data.indexOf(0x20, offset);
+    if (space === -1) throw new TarFormatError('invalid PAX header: missing record length');
+    const length = Number(data.subarray(offset, space).toString('latin1'));
+    if (!Number.isSafeInteger(length) || length <= space - offset + 1 || offset + length > data.length) {
+      throw new TarFormatError('invalid PAX header: bad record length');
+    }
+    const record = data.subarray(space + 1, offset + length);
+    if (record[record.length - 1] !== 0x0a) throw new TarFormatError('invalid PAX header: record not terminated');
+    const text = record.subarray(0, record.length - 1).toString('utf8');
+    const eq = text.indexOf('=');
+    if (eq === -1) throw new TarFormatError('invalid PAX header: record without "="');
+    records.push([text.slice(0, eq), text.slice(eq + 1)]);
+    offset += length;
+  }
+  return records;
+}
