@@ -11,7 +11,9 @@ packages=(skopeo umoci tar busybox-static python3-docker zstd docker-registry do
 
 missing=()
 for p in "${packages[@]}"; do
-  if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed$'; then
+  # Read the whole stanza first: grep -q closing a pipe early would fail it under pipefail.
+  status=$(dpkg -s "$p" 2>/dev/null || true)
+  if ! grep -q '^Status: install ok installed$' <<<"$status"; then
     missing+=("$p")
   fi
 done

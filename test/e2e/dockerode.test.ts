@@ -4,7 +4,7 @@ import { createReadStream } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import Docker from 'dockerode';
 import { Daemon } from '../support/daemon.js';
-import { assertInspect, expectImage, MAX_API } from '../support/expect.js';
+import { assertInspect, bytesOf, expectImage, MAX_API } from '../support/expect.js';
 import { layoutTar, multiPlatformImage, ociArchive, singlePlatformImage, type ImageFixture } from '../support/images.js';
 
 interface ManifestSummary {
@@ -115,7 +115,7 @@ describe('dockerode', { timeout: 300_000 }, () => {
       assert.deepEqual(m.Descriptor, img.manifest, 'descriptor as in the index');
       assert.deepEqual(m.ImageData?.Platform, img.platform);
       assert.equal(m.ImageData?.Containers, null);
-      const content = img.manifest.size + img.config.size + img.layers.reduce((n, l) => n + l.size, 0);
+      const content = bytesOf(img.manifest, img.config, img.layers);
       assert.equal(m.Size.Content, content);
       assert.equal(m.Size.Total, content + (m.ImageData?.Size.Unpacked ?? NaN));
     }
@@ -124,7 +124,7 @@ describe('dockerode', { timeout: 300_000 }, () => {
     assert.deepEqual(Object.keys(att), ['ID', 'Descriptor', 'Available', 'Size', 'Kind', 'AttestationData']);
     assert.deepEqual(att.AttestationData, { For: amd64.manifest.digest });
     assert.deepEqual(att.Descriptor, multi.attestation.manifest);
-    const attContent = multi.attestation.manifest.size + multi.attestation.config.size + (multi.attestation.layers[0]?.size ?? 0);
+    const attContent = bytesOf(multi.attestation.manifest, multi.attestation.config, multi.attestation.layers);
     assert.deepEqual(att.Size, { Content: attContent, Total: attContent });
   });
 

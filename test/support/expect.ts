@@ -49,14 +49,15 @@ export interface Expected {
   repoDigests: string[];
 }
 
-function sum(ds: readonly Descriptor[]): number {
-  return ds.reduce((n, d) => n + d.size, 0);
+/** Total bytes of some blobs, e.g. a manifest, its config and its layers. */
+export function bytesOf(...ds: ReadonlyArray<Descriptor | readonly Descriptor[]>): number {
+  return ds.flat().reduce((n, d) => n + d.size, 0);
 }
 
 /** Docker 28's Size: index (if any) + the chosen manifest + its config + its compressed layers. */
 function sizeOf(fx: ImageFixture, img: PlatformImage): number {
   const index = fx.target.digest === img.manifest.digest ? 0 : fx.target.size;
-  return index + img.manifest.size + img.config.size + sum(img.layers);
+  return index + bytesOf(img.manifest, img.config, img.layers);
 }
 
 /** Expectation for a fixture loaded from its layout or from skopeo's oci-archive (digests unchanged). */
@@ -89,7 +90,7 @@ export function expectDockerArchive(
     apiVersion: opts.apiVersion,
     id: synth.target.digest,
     descriptor: synth.target,
-    size: synth.target.size + synth.config.size + sum(synth.layers),
+    size: bytesOf(synth.target, synth.config, synth.layers),
     image,
     repoTags: opts.repoTags,
     repoDigests: opts.repoTags.map((t) => `${repoOf(t)}@${synth.target.digest}`),
