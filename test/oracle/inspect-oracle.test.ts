@@ -5,7 +5,8 @@
 //   RepoTags, Architecture, Os, Variant (presence too: omitted when empty), Author, Comment, Created (at API
 //   1.41 both print 0001-01-01T00:00:00Z for a config without `created`), RootFS.Type and RootFS.Layers,
 //   and Config as parsed JSON: its set of keys and every value. The key order differs on purpose: 20.10 writes
-//   Go struct order, Docker 28 (and Lading) sorts the keys, which is asserted for Lading.
+//   Go struct order, Docker 28 (and Lading) sorts the keys, which is asserted for Lading. And one thing of the
+//   raw body: both write `<`, `>` and `&` literally (Go's encoder with SetEscapeHTML(false)), never `\u003c`.
 // Deliberately not compared:
 //   - Id: 20.10 uses the config digest, 28 the target (manifest) digest.
 //   - RepoDigests: 20.10 has none after a load, 28 lists `<repo>@<manifest digest>`.
@@ -23,7 +24,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
-import { Daemon } from '../support/daemon.js';
+import { Daemon, type HttpResponse } from '../support/daemon.js';
 import { Dockerd, DockerdUnavailable } from '../support/dockerd.js';
 import type { RunResult } from '../support/exec.js';
 import {
@@ -36,6 +37,10 @@ import {
 import { richImage } from './rich-image.js';
 
 type Doc = Record<string, unknown>;
+interface Pair {
+  docker: Dockerd;
+  lading: Daemon;
+}
 
 const API = '/v1.41';
 const PLAIN_FIELDS = ['RepoTags', 'Architecture', 'Os', 'Variant', 'Author', 'Comment', 'Created'] as const;
@@ -88,6 +93,7 @@ describe('oracle: dockerd 20.10 vs ladingd, image load and inspect at API 1.41',
   let docker: Dockerd | undefined;
   let lading: Daemon | undefined;
   let unavailable: DockerdUnavailable | undefined;
+  let logsShown = false;
 
   before(async () => {
     try {
@@ -109,9 +115,12 @@ describe('oracle: dockerd 20.10 vs ladingd, image load and inspect at API 1.41',
   });
 
   /** Both daemons, or a skip saying why dockerd cannot run here. */
-  function daemons(t: TestContext): { docker: Dockerd; lading: Daemon } | undefined {
+  function daemons(t: TestContext): Pair | undefined {
     if (unavailable || !docker || !lading) {
-      if (unavailable?.logs) t.diagnostic(unavailable.logs);
+      if (unavailable?.logs && !logsShown) {
+        logsShown = true;
+        for (const line of unavailable.logs.split('\n')) t.diagnostic(line);
+      }
       t.skip(`dockerd unavailable: ${unavailable?.message ?? 'not started'}`);
       return undefined;
     }
@@ -119,7 +128,7 @@ describe('oracle: dockerd 20.10 vs ladingd, image load and inspect at API 1.41',
   }
 
   /** `docker load -i FILE` on both; Lading must print what dockerd prints, and dockerd what we expect. */
-  async function loadBoth(d: { docker: Dockerd; lading: Daemon }, file: string, expected: string[]): Promise<void> {
+  async function loadBoth(d: Pair, file: string, expected: string[]): Promise<void> {
     const [a, b] = await Promise.all([
       d.docker.docker(['load', '-i', file], { timeoutMs: 120_000 }),
       d.lading.docker(['load', '-i', file], { timeoutMs: 120_000 }),
@@ -130,17 +139,18 @@ describe('oracle: dockerd 20.10 vs ladingd, image load and inspect at API 1.41',
     assert.deepEqual(lines(b), lines(a), `ladingd: docker load output vs dockerd 20.10 (stderr: ${b.stderr})`);
   }
 
-  async function inspectBoth(d: { docker: Dockerd; lading: Daemon }, name: string): Promise<{ want: Doc; got: Doc }> {
+  async function inspectBoth(d: Pair, name: string): Promise<[HttpResponse, HttpResponse]> {
     const url = `${API}/images/${name}/json`;
     const [a, b] = await Promise.all([d.docker.request(url), d.lading.request(url)]);
     assert.equal(a.status, 200, `dockerd: GET ${url} -> ${a.status} ${a.text}\n${d.docker.logs()}`);
     assert.equal(b.status, 200, `ladingd: GET ${url} -> ${b.status} ${b.text}\n${d.lading.logs()}`);
-    return { want: a.json<Doc>(), got: b.json<Doc>() };
+    return [a, b];
   }
 
   /** Inspects `name` on both and fails with every differing field at once. */
-  async function compare(d: { docker: Dockerd; lading: Daemon }, name: string): Promise<{ want: Doc; got: Doc }> {
-    const docs = await inspectBoth(d, name);
+  async function compare(d: Pair, name: string): Promise<{ want: Doc; got: Doc }> {
+    const [a, b] = await inspectBoth(d, name);
+    const docs = { want: a.json<Doc>(), got: b.json<Doc>() };
     assert.deepEqual(mismatches(docs.want, docs.got), [], `${name}: ladingd differs from dockerd 20.10`);
     return docs;
   }
@@ -192,6 +202,18 @@ describe('oracle: dockerd 20.10 vs ladingd, image load and inspect at API 1.41',
     assert.equal(((r.want.RootFS as Doc).Layers as unknown[]).length, 3, 'oracle: three layers');
     // The same image by its normalized name.
     await compare(r.d, 'docker.io/library/lading-rich:v1');
+  });
+
+  it('raw body: <, > and & stay literal', async (t) => {
+    const d = daemons(t);
+    if (!d) return;
+    const name = 'lading-rich:raw';
+    await loadBoth(d, await dockerArchive(await richImage(), { name }), [`Loaded image: ${name}`]);
+    const [a, b] = await inspectBoth(d, name);
+    const escaped = /.{0,30}\\u00(3c|3e|26).{0,10}/;
+    assert.ok(a.text.includes('"com.example.html":"<b>&</b>"'), `oracle: ${a.text}`);
+    assert.equal(a.text.match(escaped), null, 'oracle');
+    assert.equal(b.text.match(escaped)?.[0], undefined, 'ladingd escapes HTML where dockerd 20.10 (and 28) do not');
   });
 
   it('missing image: docker image inspect exits 1 with [] on stdout, the API answers 404', async (t) => {

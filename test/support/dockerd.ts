@@ -6,7 +6,9 @@ import path from 'node:path';
 import { DOCKER, request, type HttpResponse, type RequestOptions } from './daemon.js';
 import { run, type RunResult } from './exec.js';
 
-export const DOCKERD = process.env.LADING_TEST_DOCKERD ?? 'dockerd';
+// Debian puts it in /usr/sbin, which a non-login PATH may lack.
+export const DOCKERD =
+  process.env.LADING_TEST_DOCKERD ?? (existsSync('/usr/sbin/dockerd') ? '/usr/sbin/dockerd' : 'dockerd');
 /** Set to 1 where dockerd must work (CI): then an unavailable dockerd fails the tests instead of skipping them. */
 const REQUIRED = process.env.LADING_TEST_REQUIRE_DOCKERD === '1';
 
@@ -45,10 +47,17 @@ function mountsUnder(dir: string): string[] {
     .sort((a, b) => b.length - a.length);
 }
 
+/** Running (a zombie, waiting for a parent that may never reap it, counts as gone). */
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    // /proc/PID/stat: `pid (comm) state …`; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }
@@ -205,7 +214,8 @@ export class Dockerd {
 
   /**
    * SIGTERM (SIGKILL after a timeout), waits for its containerd too, then unmounts and removes the temp dirs
-   * (vfs leaves full copies of every layer). Throws if dockerd had to be killed or the dirs stay behind.
+   * (vfs leaves full copies of every layer; LADING_KEEP_TEST_TMP keeps them). Throws if dockerd did not exit
+   * cleanly, had to be killed, or left mounts or dirs behind.
    */
   async stop(): Promise<void> {
     if (this.cleaned) return;
@@ -220,6 +230,8 @@ export class Dockerd {
         problems.push(`dockerd did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM`);
       }
     }
+    const { code, signal } = this.exited ?? { code: null, signal: null };
+    if (code !== 0) problems.push(`dockerd exited with code ${code} (signal ${signal})`);
     if (containerd !== undefined) {
       const deadline = Date.now() + 10_000;
       while (isAlive(containerd) && Date.now() < deadline) await sleep(100);
@@ -230,17 +242,18 @@ export class Dockerd {
     }
     this.lastLogs = this.readLog().slice(-64 * 1024);
     this.cleaned = true;
-    if (process.env.LADING_KEEP_TEST_TMP) return;
     for (const m of mountsUnder(this.dir)) {
       const res = await run('umount', ['-l', m]);
       if (res.code !== 0) problems.push(`umount ${m}: ${res.stderr.trim()}`);
     }
-    try {
-      rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
-    } catch (err) {
-      problems.push(`rm -rf ${this.dir}: ${err instanceof Error ? err.message : String(err)}`);
+    if (!process.env.LADING_KEEP_TEST_TMP) {
+      try {
+        rmSync(this.dir, { recursive: true, force: true, maxRetries: 3 });
+      } catch (err) {
+        problems.push(`rm -rf ${this.dir}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (existsSync(this.dir)) problems.push(`${this.dir} is still there`);
     }
-    if (existsSync(this.dir)) problems.push(`${this.dir} is still there`);
     if (problems.length > 0) throw new Error(`${problems.join('; ')}\n${this.logs()}`);
   }
 }
