@@ -1,4 +1,4 @@
-import type { BlobInfo, BlobWriter, ContentStore } from '../content/content-store.js';
+import type { BlobInfo, ContentStore } from '../content/content-store.js';
 import { NotFoundError } from '../errors.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { formatPlatform, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
@@ -99,12 +99,13 @@ export class ImageService {
   /** `docker load`: imports an archive, then names its images, all or nothing. */
   async load(body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, options: LoadOptions = {}): Promise<LoadedImage[]> {
     const written: string[] = [];
-    const store = leasedStore(this.content, (digest) => {
-      this.leases.hold(digest);
-      written.push(digest);
-    });
+    const onBlobCommitted = (blob: BlobInfo): void => {
+      this.leases.hold(blob.digest);
+      written.push(blob.digest);
+    };
     try {
-      const result = await importArchive(body, store);
+      const result = await importArchive(body, this.content, { onBlobCommitted });
+      if (options.platform) await this.checkProvidesPlatform(result.images.map((i) => i.target), options.platform);
       const now = nowRfc3339Nano();
       const loaded: LoadedImage[] = [];
       this.metadata.transaction(() => {
@@ -119,7 +120,9 @@ export class ImageService {
           }
         }
       });
-      if (options.platform) await this.checkProvidesPlatform(result.images.map((i) => i.target), options.platform);
+      // Files of the archive that no image uses (a legacy archive's per-layer json, VERSION).
+      const used = await this.reachableFrom(result.images.map((i) => i.target));
+      await this.collectGarbage(written.filter((d) => !used.has(d)));
       return loaded;
     } catch (err) {
       await this.collectGarbage(written).catch(() => undefined);
@@ -169,7 +172,12 @@ export class ImageService {
     return deleted;
   }
 
-  private async reachableBlobs(): Promise<Set<string>> {
+  private reachableBlobs(): Promise<Set<string>> {
+    return this.reachableFrom(this.metadata.listImages().map((r) => r.target));
+  }
+
+  /** Every blob reachable from `targets`: indexes, manifests, configs, layers. */
+  private async reachableFrom(targets: Descriptor[]): Promise<Set<string>> {
     const seen = new Set<string>();
     const visit = async (desc: Descriptor, depth: number): Promise<void> => {
       if (seen.has(desc.digest) || depth > 8) return;
@@ -183,33 +191,9 @@ export class ImageService {
         for (const child of [manifest.config, ...manifest.layers]) seen.add(child.digest);
       }
     };
-    for (const record of this.metadata.listImages()) await visit(record.target, 0);
+    for (const target of targets) await visit(target, 0);
     return seen;
   }
-}
-
-/** A view of the content store that reports every blob written through it. */
-function leasedStore(store: ContentStore, onCommit: (digest: string) => void): ContentStore {
-  const commit = (info: BlobInfo): BlobInfo => {
-    onCommit(info.digest);
-    return info;
-  };
-  return Object.assign(Object.create(store) as ContentStore, {
-    async openWriter(): Promise<BlobWriter> {
-      const writer = await store.openWriter();
-      return {
-        write: (chunk: Uint8Array) => writer.write(chunk),
-        get written() {
-          return writer.written;
-        },
-        commit: async (expected?: Partial<BlobInfo>) => commit(await writer.commit(expected)),
-        abort: () => writer.abort(),
-      };
-    },
-    async writeBytes(data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
-      return commit(await store.writeBytes(data, expected));
-    },
-  });
 }
 
 /** containerd's platforms.FormatAll: `os(os.version)/arch/variant`. */
@@ -223,4 +207,3 @@ function latest(times: string[]): string {
   for (const t of times) if (Date.parse(t) > Date.parse(best) || (Date.parse(t) === Date.parse(best) && t > best)) best = t;
   return best;
 }
-
