@@ -1,5 +1,6 @@
 import type { BlobInfo, ContentStore } from '../content/content-store.js';
 import { NotFoundError } from '../errors.js';
+import { EventBus } from '../events/event-bus.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { formatPlatform, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
@@ -49,6 +50,7 @@ export const SNAPSHOTTER = 'overlayfs';
  */
 export class ImageService {
   readonly reader: ContentReader;
+  readonly events = new EventBus();
   private readonly leases = new Leases();
 
   constructor(
@@ -120,6 +122,10 @@ export class ImageService {
           }
         }
       });
+      for (const image of result.images) {
+        const name = image.name ?? image.target.digest;
+        this.events.emit('image', 'load', image.target.digest, { name });
+      }
       // Files of the archive that no image uses (a legacy archive's per-layer json, VERSION).
       const used = await this.reachableFrom(result.images.map((i) => i.target));
       await this.collectGarbage(written.filter((d) => !used.has(d)));
