@@ -39,12 +39,19 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   await new Promise<void>((resolve) => {
+    // Handlers stay installed: a second signal during shutdown must not kill requests in flight.
+    let signals = 0;
     const stop = (signal: string): void => {
+      signals++;
       log.info(`Processing signal '${signal}'`);
-      resolve();
+      if (signals === 1) resolve();
+      else if (signals >= 3) {
+        log.warn('Forcing shutdown after 3 signals');
+        process.exit(1);
+      }
     };
-    process.once('SIGINT', () => stop('interrupt'));
-    process.once('SIGTERM', () => stop('terminated'));
+    process.on('SIGINT', () => stop('interrupt'));
+    process.on('SIGTERM', () => stop('terminated'));
   });
   await daemon.stop();
   log.info('Daemon shutdown complete');

@@ -59,7 +59,7 @@ export function addSystemRoutes(router: Router, images: ImageService, info: Daem
       ContainersStopped: 0,
       Images: images.imageCount(),
       Driver: info.storageDriver,
-      DriverStatus: [],
+      DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']],
       Plugins: { Volume: [], Network: [], Authorization: null, Log: [] },
       MemoryLimit: false,
       SwapLimit: false,
