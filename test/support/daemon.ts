@@ -73,6 +73,20 @@ function clientEnv(socket: string, dockerConfig: string): NodeJS.ProcessEnv {
   return { ...env, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: dockerConfig, DOCKER_CLI_HINTS: 'false' };
 }
 
+// Never leave a daemon behind when a test process ends, normally or by a signal (a runner's timeout,
+// a closed pipe): kill what is still running, then let the signal do what it would have done.
+const live = new Set<ChildProcess>();
+const killLive = () => {
+  for (const child of live) child.kill('SIGKILL');
+};
+process.on('exit', killLive);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    killLive();
+    process.kill(process.pid, signal);
+  });
+}
+
 export interface StartOptions {
   logLevel?: string;
   extraArgs?: string[];
@@ -102,10 +116,8 @@ export class Daemon {
         resolve();
       });
     });
-    // Never leave a daemon behind when a test process dies.
-    process.on('exit', () => {
-      if (!this.exited) child.kill('SIGKILL');
-    });
+    live.add(child);
+    child.on('exit', () => live.delete(child));
   }
 
   /** Starts `bin/ladingd.js` on a fresh data root and waits until `/_ping` answers OK. */
