@@ -5,9 +5,10 @@
 #   python3-docker          docker-py for /usr/bin/python3
 #   zstd                    zstd-compressed layers
 #   docker-registry, docker.io   a registry and a reference dockerd for oracle tests
+#   openssl, apache2-utils       test CA and token keys; bcrypt htpasswd files for the registry
 set -euo pipefail
 
-packages=(skopeo umoci tar busybox-static python3-docker zstd docker-registry docker.io)
+packages=(skopeo umoci tar busybox-static python3-docker zstd docker-registry docker.io openssl apache2-utils)
 
 missing=()
 for p in "${packages[@]}"; do
