@@ -1,8 +1,9 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { ImageService } from '../images/image-service.js';
 import type { Logger } from '../util/logger.js';
 import { MAX_API_VERSION, requestVersion } from './api-version.js';
+import { clientGone, createGuardedServer, type ApiServerOptions } from './connection-guards.js';
 import type { DaemonInfo } from './daemon-info.js';
 import { statusOf, writeError } from './http-errors.js';
 import { addImageRoutes } from './routes/image-routes.js';
@@ -13,7 +14,7 @@ const VERSION_PREFIX = /^\/v([0-9.]+)(\/.*)$/;
 const MAX_URL_LENGTH = 64 * 1024;
 
 /** The Docker Engine API over HTTP: it only translates requests into image service calls. */
-export function createApiServer(images: ImageService, info: DaemonInfo, log: Logger): Server {
+export function createApiServer(images: ImageService, info: DaemonInfo, log: Logger, options: ApiServerOptions = {}): Server {
   const router = new Router();
   addSystemRoutes(router, images, info);
   addImageRoutes(router, images);
@@ -46,7 +47,8 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
       await route.handler({ req, res, version, params: route.params, query });
     } catch (err) {
       const status = statusOf(err);
-      if (status >= 500) log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
+      if (clientGone(req, res, err)) log.info(`${req.method} ${req.url}: client went away: ${(err as Error)?.message ?? String(err)}`);
+      else if (status >= 500) log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
       writeError(res, err);
       // A refused upload: stop reading what the client still sends.
       if (!req.complete) req.resume();
@@ -54,6 +56,6 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
     if (log.debugEnabled) log.debug(`${req.method} ${req.url} ${res.statusCode}`);
   };
 
-  const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => void handle(req, res));
-  return server;
+  // HTTP or HTTPS, header limits, no whole-request deadline, stalled uploads cut (connection-guards.ts).
+  return createGuardedServer(options, log, (req, res) => void handle(req, res));
 }

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import type { LogLevel } from '../util/logger.js';
 import { checkLogLevel, type Flags } from './flags.js';
+import { resolveSecurity, SECURITY_FILE_KEYS, type SecurityConfig } from './security-options.js';
 
 /** The daemon's settings after flags, daemon.json and the embedded defaults are merged. */
 export interface DaemonConfig {
@@ -11,6 +12,8 @@ export interface DaemonConfig {
   dataRoot: string;
   logLevel: LogLevel;
   configFile?: string;
+  /** Socket group, TLS, input limits; the defaults when absent. */
+  security?: SecurityConfig;
 }
 
 /** The subset of dockerd's daemon.json that Lading reads; other keys are refused, as dockerd does. */
@@ -21,7 +24,7 @@ interface DaemonJson {
   debug?: boolean;
 }
 
-const KNOWN_KEYS = new Set(['hosts', 'data-root', 'log-level', 'debug']);
+const KNOWN_KEYS = new Set(['hosts', 'data-root', 'log-level', 'debug', ...SECURITY_FILE_KEYS]);
 
 /** XDG base directories, falling back to the spec's defaults under the home directory. */
 export function xdgDirs(env: NodeJS.ProcessEnv = process.env): { data: string; config: string; runtime: string } {
@@ -51,6 +54,7 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
     dataRoot: path.resolve(flags.dataRoot ?? file['data-root'] ?? path.join(xdg.data, 'lading')),
     logLevel,
     ...(configFile ? { configFile } : {}),
+    security: resolveSecurity(flags.security, file as Record<string, unknown>, configFile, env),
   };
 }
 

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../errors.js';
 import { isLogLevel, type LogLevel } from '../util/logger.js';
+import { isSecurityFlag, parseSecurityFlag, SECURITY_USAGE, type SecurityFlags } from './security-options.js';
 
 /** What the command line says; unset options are left to daemon.json and then the defaults. */
 export interface Flags {
@@ -10,6 +11,8 @@ export interface Flags {
   debug: boolean;
   help: boolean;
   version: boolean;
+  /** Socket group, TLS and input limits (security-options.ts). */
+  security: SecurityFlags;
 }
 
 export const USAGE = `Usage:  ladingd [OPTIONS]
@@ -25,7 +28,7 @@ Options:
   -h, --help                 Print usage
   -l, --log-level string     Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -v, --version              Print version information and quit
-`;
+${SECURITY_USAGE}`;
 
 const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'configFile' | 'logLevel'> = {
   '-H': 'host',
@@ -38,7 +41,7 @@ const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'configFile' | 'logLevel
 
 /** Parses dockerd-style flags: `--flag value`, `--flag=value`, `-H value`. */
 export function parseFlags(argv: string[]): Flags {
-  const flags: Flags = { hosts: [], debug: false, help: false, version: false };
+  const flags: Flags = { hosts: [], debug: false, help: false, version: false, security: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -54,6 +57,8 @@ export function parseFlags(argv: string[]): Flags {
       else if (key === 'logLevel') flags.logLevel = checkLogLevel(value);
       else if (key === 'dataRoot') flags.dataRoot = value;
       else if (key === 'configFile') flags.configFile = value;
+    } else if (isSecurityFlag(name)) {
+      parseSecurityFlag(flags.security, name, eq > 0 ? arg.slice(eq + 1) : undefined, () => argv[++i]);
     } else {
       throw new InvalidArgumentError(`unknown flag: ${name}\nSee 'ladingd --help'.`);
     }

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DaemonInfo } from '../api/daemon-info.js';
 import { createApiServer } from '../api/server.js';
+import { configureImportLimits } from '../transfer/archive/import-archive.js';
 import { FsContentStore } from '../content/fs-content-store.js';
 import { LadingError } from '../errors.js';
 import { ImageService, SNAPSHOTTER } from '../images/image-service.js';
@@ -13,6 +14,9 @@ import { resolveConfig, type DaemonConfig } from './config.js';
 import { answers, lockDataRoot } from './data-root-lock.js';
 import { parseFlags, USAGE } from './flags.js';
 import { formatListenAddress, isLoopback, parseListenAddress, type ListenAddress } from './listen-address.js';
+import { DEFAULT_SECURITY_CONFIG, type SecurityConfig } from './security-options.js';
+import { socketGroupId } from './socket-group.js';
+import { loadTlsOptions } from './tls.js';
 
 const PRODUCT = 'Lading';
 const SHUTDOWN_GRACE_MS = 15_000;
@@ -65,7 +69,14 @@ export interface RunningDaemon {
 }
 
 export async function startDaemon(config: DaemonConfig, log: Logger, version: string): Promise<RunningDaemon> {
-  const addresses = config.hosts.map(parseListenAddress);
+  const security = config.security ?? DEFAULT_SECURITY_CONFIG;
+  const addresses = config.hosts.map((host) => parseListenAddress(host, { tls: security.tls !== undefined }));
+  // Checked before anything is opened: a bad certificate or group stops the start.
+  const tlsOptions = security.tls ? loadTlsOptions(security.tls) : undefined;
+  const socketGid = addresses.some((a) => a.kind === 'unix')
+    ? socketGroupId(security.socketGroup, security.socketGroupExplicit, log)
+    : undefined;
+  configureImportLimits({ maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio });
   await fs.mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
   const lock = await lockDataRoot(config.dataRoot);
 
@@ -79,7 +90,14 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   const info = daemonInfo(config, version, log);
   const servers: Server[] = [];
   try {
-    for (const address of addresses) servers.push(await listen(createApiServer(images, info, log), address, log));
+    for (const address of addresses) {
+      const server = createApiServer(images, info, log, {
+        ...(address.kind === 'tcp' && tlsOptions ? { tls: tlsOptions } : {}),
+        headersTimeoutMs: security.requestHeaderTimeoutMs,
+        uploadIdleTimeoutMs: security.uploadIdleTimeoutMs,
+      });
+      servers.push(await listen(server, address, log, security, socketGid));
+    }
   } catch (err) {
     await Promise.all(servers.map(closeServer));
     metadata.close();
@@ -100,28 +118,64 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   };
 }
 
-async function listen(server: Server, address: ListenAddress, log: Logger): Promise<Server> {
+async function listen(server: Server, address: ListenAddress, log: Logger, security: SecurityConfig, socketGid?: number): Promise<Server> {
   if (address.kind === 'unix') {
     await fs.mkdir(path.dirname(address.path), { recursive: true, mode: 0o700 });
     if (await answers(address.path)) {
       throw new LadingError('unavailable', `${address.path}: address already in use by a running daemon`);
     }
     await fs.rm(address.path, { force: true });
-  } else if (!isLoopback(address.host)) {
-    throw new LadingError(
-      'forbidden',
-      `refusing to listen on ${formatListenAddress(address)} without TLS: unauthenticated access to the API gives full control of the image store`,
-    );
   } else {
-    log.warn(`Binding to ${formatListenAddress(address)} without TLS: any local user can use the API`);
+    checkTcpAccess(address, security, log);
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    if (address.kind === 'unix') server.listen(address.path, resolve);
-    else server.listen(address.port, address.host, resolve);
+    if (address.kind === 'unix') {
+      // Created with no permission bits at all, then opened to 0660 and its group: at no moment
+      // can anyone else connect (go-connections' NewUnixSocket does the same).
+      const umask = process.umask(0o777);
+      try {
+        server.listen(address.path, resolve);
+      } finally {
+        process.umask(umask);
+      }
+    } else server.listen(address.port, address.host, resolve);
   });
-  if (address.kind === 'unix') await fs.chmod(address.path, 0o660);
+  if (address.kind === 'unix') {
+    await fs.chmod(address.path, 0o660);
+    if (socketGid !== undefined) await chownSocket(address.path, socketGid, security.socketGroupExplicit, log);
+  }
   return server;
+}
+
+/**
+ * TCP without TLS only on loopback, and loudly; with TLS anywhere, with a warning unless clients
+ * must present a certificate signed by the CA (--tlsverify).
+ */
+function checkTcpAccess(address: ListenAddress & { kind: 'tcp' }, security: SecurityConfig, log: Logger): void {
+  const where = formatListenAddress(address);
+  if (!security.tls) {
+    if (!isLoopback(address.host)) {
+      throw new LadingError(
+        'forbidden',
+        `refusing to listen on ${where} without TLS: unauthenticated access to the API gives full control of the image store; use --tlsverify with --tlscacert, --tlscert and --tlskey`,
+      );
+    }
+    log.warn(`Binding to ${where} without TLS: any local user can use the API`);
+    log.warn(`Binding to an IP address, even on localhost, can also give access to scripts run in a browser. Be safe out there!`);
+  } else if (!security.tls.verify) {
+    log.warn(`Binding to ${where} with TLS but without --tlsverify: any client that can reach it can use the API`);
+  }
+}
+
+/** The socket's group, as dockerd sets it; a default group the daemon may not give away only warns. */
+async function chownSocket(file: string, gid: number, explicit: boolean, log: Logger): Promise<void> {
+  try {
+    await fs.chown(file, process.getuid?.() ?? 0, gid);
+  } catch (err) {
+    if (explicit) throw new LadingError('forbidden', `can't create unix socket ${file}: ${(err as Error).message}`, { cause: err });
+    log.warn(`could not change group of ${file} to ${gid}: ${(err as Error).message}`);
+  }
 }
 
 /** Stops accepting, lets requests in flight finish, then cuts what is left after a grace period. */

@@ -1,6 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress } from 'fzstd';
+import { InvalidArgumentError } from '../errors.js';
 
 /** Compression formats recognised by their magic bytes, as containerd's DetectCompression does. */
 export type Compression = 'none' | 'gzip' | 'zstd' | 'xz' | 'bzip2';
@@ -90,4 +91,63 @@ class ZstdDecompressor extends Transform {
 function zstdError(err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
   return new Error(`zstd: ${message}`, { cause: err });
+}
+
+/** How far decompression may go before the input is taken for a bomb. */
+export interface ExpansionLimits {
+  /** Most bytes the decompressed stream may have (a layer's tar); unlimited when absent. */
+  maxBytes?: number;
+  /** Most output bytes per input byte, once the output is past `ratioFloor`; 0 or absent: no limit. */
+  maxRatio?: number;
+  /** Output below this is never refused for its ratio (default 1 GiB). */
+  ratioFloor?: number;
+}
+
+export const DEFAULT_RATIO_FLOOR = 1024 ** 3;
+
+/** A stream refused for expanding too far: the input's fault, so a 4xx. */
+export class ExpansionError extends InvalidArgumentError {}
+
+/**
+ * Counts what goes into and comes out of a decompressor; `check` says when the limits are passed.
+ * `what` names the stream in the message ("layer", "archive").
+ */
+export class ExpansionGuard {
+  private in = 0;
+  private out = 0;
+
+  constructor(
+    private readonly limits: ExpansionLimits,
+    private readonly what: string,
+  ) {}
+
+  get inputBytes(): number {
+    return this.in;
+  }
+
+  get outputBytes(): number {
+    return this.out;
+  }
+
+  input(bytes: number): void {
+    this.in += bytes;
+  }
+
+  /** Adds output; returns the error to fail with when a limit is passed. */
+  output(bytes: number): ExpansionError | undefined {
+    this.out += bytes;
+    const { maxBytes, maxRatio } = this.limits;
+    if (maxBytes !== undefined && this.out > maxBytes) {
+      return new ExpansionError(
+        `${this.what} expands to more than ${maxBytes} bytes uncompressed (the limit of --max-unpacked-layer-size)`,
+      );
+    }
+    const floor = this.limits.ratioFloor ?? DEFAULT_RATIO_FLOOR;
+    if (maxRatio && this.out > floor && this.out > maxRatio * Math.max(this.in, 1)) {
+      return new ExpansionError(
+        `${this.what} expands more than ${maxRatio} times (${this.in} compressed bytes to more than ${this.out}): refused as a decompression bomb (the limit of --max-decompression-ratio)`,
+      );
+    }
+    return undefined;
+  }
 }

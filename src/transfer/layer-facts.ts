@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { Transform } from 'node:stream';
-import { COMPRESSION_MAGIC_BYTES, createDecompressor, detectCompression, type Compression } from './compression.js';
+import {
+  COMPRESSION_MAGIC_BYTES,
+  createDecompressor,
+  detectCompression,
+  ExpansionGuard,
+  type Compression,
+  type ExpansionLimits,
+} from './compression.js';
 import { TarSizeCounter } from './tar-size-counter.js';
 
 export type LayerCompression = 'none' | 'gzip' | 'zstd';
@@ -43,6 +50,12 @@ export class LayerAnalyzer {
   private failure: Error | undefined;
   private readonly waiting = new Set<() => void>();
   private ended = false;
+  /** Refuses a layer that expands too far (a decompression bomb) once it has. */
+  private readonly guard: ExpansionGuard;
+
+  constructor(limits: ExpansionLimits = {}) {
+    this.guard = new ExpansionGuard(limits, 'layer');
+  }
 
   async write(chunk: Uint8Array): Promise<void> {
     if (this.ended) throw new Error('write after end');
@@ -111,6 +124,7 @@ export class LayerAnalyzer {
 
   private async feed(chunk: Buffer | Uint8Array): Promise<void> {
     if (this.failure || chunk.byteLength === 0) return;
+    this.guard.input(chunk.byteLength);
     const decompressor = this.decompressor;
     if (!decompressor) {
       this.consume(chunk);
@@ -128,6 +142,13 @@ export class LayerAnalyzer {
 
   private consume(data: Uint8Array): void {
     if (this.failure) return;
+    const tooFar = this.guard.output(data.byteLength);
+    if (tooFar) {
+      this.failure = tooFar;
+      this.decompressor?.destroy();
+      this.releaseWaiters();
+      return;
+    }
     this.hash.update(data);
     try {
       this.counter.update(data);
@@ -160,8 +181,8 @@ export class LayerAnalyzer {
 }
 
 /** Analyzes a whole blob from a stream (for layers that were not seen while importing). */
-export async function analyzeLayer(source: AsyncIterable<Uint8Array | string>): Promise<LayerAnalysis> {
-  const analyzer = new LayerAnalyzer();
+export async function analyzeLayer(source: AsyncIterable<Uint8Array | string>, limits: ExpansionLimits = {}): Promise<LayerAnalysis> {
+  const analyzer = new LayerAnalyzer(limits);
   try {
     for await (const chunk of source) {
       await analyzer.write(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);

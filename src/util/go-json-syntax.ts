@@ -19,6 +19,32 @@ export function goJsonSyntaxError(text: string): string | undefined {
 
 class SyntaxFault extends Error {}
 
+/** Go's encoding/json maxNestingDepth. */
+export const MAX_NESTING_DEPTH = 10000;
+
+/**
+ * True when arrays and objects nest deeper than Go's decoder allows. Only brackets outside strings
+ * count; the text need not be valid JSON (the parser says what else is wrong).
+ */
+export function jsonDepthExceeded(text: string, max = MAX_NESTING_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
+}
+
 class Scanner {
   pos = 0;
   constructor(private readonly text: string) {}
@@ -37,16 +63,62 @@ class Scanner {
     while (this.pos < this.text.length && ' \t\r\n'.includes(this.text[this.pos] ?? '')) this.pos++;
   }
 
+  /**
+   * One value, nested ones included, with an explicit stack rather than recursion: input of any
+   * depth cannot overflow the call stack (Go stops at 10000 levels, with its own message).
+   */
   value(): void {
-    const ch = this.peek();
-    if (ch === '{') return this.object();
-    if (ch === '[') return this.array();
-    if (ch === '"') return this.string();
-    if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) return this.number();
-    for (const literal of ['true', 'false', 'null']) {
-      if (ch === literal[0]) return this.literal(literal);
+    const stack: Array<'array' | 'object'> = [];
+    let expect: 'value' | 'key' = 'value';
+    for (;;) {
+      if (expect === 'key') {
+        if (this.peek() !== '"') this.fail('looking for beginning of object key string');
+        this.string();
+        this.skipSpace();
+        if (this.peek() !== ':') this.fail('after object key');
+        this.pos++;
+        this.skipSpace();
+      }
+      expect = 'value';
+      const ch = this.peek();
+      if (ch === '{' || ch === '[') {
+        if (stack.length >= MAX_NESTING_DEPTH) this.fail('exceeded max depth');
+        this.pos++;
+        this.skipSpace();
+        const close = ch === '{' ? '}' : ']';
+        if (this.peek() !== close) {
+          stack.push(ch === '{' ? 'object' : 'array');
+          if (ch === '{') expect = 'key';
+          continue;
+        }
+        this.pos++;
+      } else if (ch === '"') {
+        this.string();
+      } else if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) {
+        this.number();
+      } else {
+        const literal = ['true', 'false', 'null'].find((word) => ch === word[0]);
+        if (literal === undefined) this.fail('looking for beginning of value');
+        this.literal(literal);
+      }
+      // After a complete value: close what can be closed, or move to the next element.
+      for (;;) {
+        const top = stack[stack.length - 1];
+        if (top === undefined) return;
+        this.skipSpace();
+        const next = this.peek();
+        if (next === (top === 'object' ? '}' : ']')) {
+          this.pos++;
+          stack.pop();
+          continue;
+        }
+        if (next !== ',') this.fail(top === 'object' ? 'after object key:value pair' : 'after array element');
+        this.pos++;
+        this.skipSpace();
+        if (top === 'object') expect = 'key';
+        break;
+      }
     }
-    this.fail('looking for beginning of value');
   }
 
   private literal(word: string): void {
@@ -54,54 +126,6 @@ class Scanner {
     for (const expected of word.slice(1)) {
       if (this.peek() !== expected) this.fail(`in literal ${word} (expecting '${expected}')`);
       this.pos++;
-    }
-  }
-
-  private object(): void {
-    this.pos++;
-    this.skipSpace();
-    if (this.peek() === '}') {
-      this.pos++;
-      return;
-    }
-    for (;;) {
-      if (this.peek() !== '"') this.fail('looking for beginning of object key string');
-      this.string();
-      this.skipSpace();
-      if (this.peek() !== ':') this.fail('after object key');
-      this.pos++;
-      this.skipSpace();
-      this.value();
-      this.skipSpace();
-      const ch = this.peek();
-      if (ch === '}') {
-        this.pos++;
-        return;
-      }
-      if (ch !== ',') this.fail('after object key:value pair');
-      this.pos++;
-      this.skipSpace();
-    }
-  }
-
-  private array(): void {
-    this.pos++;
-    this.skipSpace();
-    if (this.peek() === ']') {
-      this.pos++;
-      return;
-    }
-    for (;;) {
-      this.value();
-      this.skipSpace();
-      const ch = this.peek();
-      if (ch === ']') {
-        this.pos++;
-        return;
-      }
-      if (ch !== ',') this.fail('after array element');
-      this.pos++;
-      this.skipSpace();
     }
   }
 

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { InvalidArgumentError, NotImplementedError } from '../../errors.js';
-import { COMPRESSION_MAGIC_BYTES, createDecompressor, detectCompression } from '../compression.js';
+import { COMPRESSION_MAGIC_BYTES, createDecompressor, detectCompression, ExpansionGuard, type ExpansionLimits } from '../compression.js';
 
 export type ArchiveBody = AsyncIterable<Uint8Array | string> | NodeJS.ReadableStream;
 
@@ -26,7 +26,7 @@ class BodyError extends Error {
  * stopping the iteration early tears the whole pipeline down. The body stays the caller's: it is
  * never destroyed here (an HTTP request must survive to carry the error response).
  */
-export async function* readArchiveEntries(body: ArchiveBody): AsyncGenerator<ArchiveEntry> {
+export async function* readArchiveEntries(body: ArchiveBody, limits: ExpansionLimits = {}): AsyncGenerator<ArchiveEntry> {
   const source = (body as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headLength = 0;
@@ -76,6 +76,13 @@ export async function* readArchiveEntries(body: ArchiveBody): AsyncGenerator<Arc
       extract.destroy(err);
     });
     input.on('error', (err) => decompressor.destroy(err));
+    // A compressed body that expands without measure is a bomb: stop at the ratio limit.
+    const guard = new ExpansionGuard({ ...limits, maxBytes: undefined }, `the ${compression}-compressed archive`);
+    input.on('data', (chunk: Buffer) => guard.input(chunk.byteLength));
+    decompressor.on('data', (chunk: Buffer) => {
+      const tooFar = guard.output(chunk.byteLength);
+      if (tooFar) extract.destroy(tooFar);
+    });
     input.pipe(decompressor);
     upstream = decompressor;
   } else {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { BlobInfo, BlobWriter, ContentStore } from '../../content/content-store.js';
 import { InvalidArgumentError } from '../../errors.js';
+import { jsonDepthExceeded } from '../../util/go-json-syntax.js';
+import type { ExpansionLimits } from '../compression.js';
 import { LAYER_SNIFF_BYTES, LayerAnalyzer, looksLikeLayer, type LayerAnalysis } from '../layer-facts.js';
 import { readArchiveEntries, type ArchiveBody, type ArchiveEntry } from './archive-entries.js';
 import { entryPath, linkTarget } from './entry-path.js';
@@ -24,6 +26,10 @@ export interface ArchiveContents {
 
 export interface ReadArchiveOptions {
   maxJsonBytes: number;
+  /** How far a layer may expand while its facts are computed. */
+  layerLimits?: ExpansionLimits;
+  /** How far a compressed archive body may expand. */
+  bodyLimits?: ExpansionLimits;
   onBlobCommitted?: (blob: BlobInfo) => void;
 }
 
@@ -40,9 +46,30 @@ export async function readArchive(body: ArchiveBody, store: ContentStore, option
     committed: [],
   };
   const committed = new Set<string>();
+  // What each path held, to refuse a second entry at the same path that says something else.
+  const seen = new Map<string, string>();
+  const remember = (path: string, identity: string): void => {
+    const previous = seen.get(path);
+    if (previous !== undefined && previous !== identity) {
+      throw new InvalidArgumentError(`duplicate archive entry ${JSON.stringify(path)} with different content`);
+    }
+    if (previous === undefined) {
+      if (seen.size >= MAX_ARCHIVE_ENTRIES) {
+        throw new InvalidArgumentError(`the archive has more than ${MAX_ARCHIVE_ENTRIES} files and links`);
+      }
+      nameBytes += path.length;
+      if (nameBytes > MAX_NAME_BYTES) {
+        throw new InvalidArgumentError(`the names of the archive's entries add up to more than ${MAX_NAME_BYTES} bytes`);
+      }
+    }
+    seen.set(path, identity);
+  };
+  let nameBytes = 0;
 
-  for await (const entry of readArchiveEntries(body)) {
+  for await (const entry of readArchiveEntries(body, options.bodyLimits)) {
     const { header } = entry;
+    checkNameLength(header.name, 'name');
+    if (header.linkname) checkNameLength(header.linkname, 'link target');
     const path = entryPath(header.name);
     // tar-stream gives null for types it does not know (GNU sparse, volume headers...).
     const type: string | null = header.type ?? null;
@@ -51,6 +78,7 @@ export async function readArchive(body: ArchiveBody, store: ContentStore, option
 
     if (type === 'symlink' || type === 'link') {
       const linkname = header.linkname ?? '';
+      remember(path, `${type}\0${linkname}`);
       contents.links.set(path, { target: linkTarget(path, linkname, type), linkname });
       contents.files.delete(path);
       continue;
@@ -59,35 +87,56 @@ export async function readArchive(body: ArchiveBody, store: ContentStore, option
     contents.links.delete(path);
 
     if ((METADATA_FILES as readonly string[]).includes(path)) {
-      contents.metadata.set(path as MetadataFile, await readJsonEntry(entry, path, options.maxJsonBytes));
+      const { data, value } = await readJsonEntry(entry, path, options.maxJsonBytes);
+      remember(path, `file\0${createHash('sha256').update(data).digest('hex')}`);
+      contents.metadata.set(path as MetadataFile, value);
       continue;
     }
 
-    const { info, analysis } = await ingestEntry(entry, path, store);
-    contents.files.set(path, info);
-    if (analysis) contents.analyses.set(info.digest, analysis);
+    const { info, analysis } = await ingestEntry(entry, path, store, options.layerLimits ?? {});
     if (!committed.has(info.digest)) {
       committed.add(info.digest);
       contents.committed.push(info);
       options.onBlobCommitted?.(info);
     }
+    remember(path, `file\0${info.digest}`);
+    contents.files.set(path, info);
+    if (analysis) contents.analyses.set(info.digest, analysis);
   }
   return contents;
 }
 
-async function readJsonEntry(entry: ArchiveEntry, path: string, maxBytes: number): Promise<unknown> {
+/** Linux's PATH_MAX: no image archive needs longer names, and each one is kept in memory. */
+const MAX_ENTRY_NAME_BYTES = 4096;
+/** Files and links kept track of in one archive, and the bytes of their names. */
+const MAX_ARCHIVE_ENTRIES = 500_000;
+const MAX_NAME_BYTES = 64 * 1024 * 1024;
+
+function checkNameLength(name: string, what: string): void {
+  if (Buffer.byteLength(name) > MAX_ENTRY_NAME_BYTES) {
+    throw new InvalidArgumentError(
+      `archive entry ${what} is longer than ${MAX_ENTRY_NAME_BYTES} bytes: ${JSON.stringify(name.slice(0, 100))}...`,
+    );
+  }
+}
+
+async function readJsonEntry(entry: ArchiveEntry, path: string, maxBytes: number): Promise<{ data: Buffer; value: unknown }> {
   const size = entry.header.size ?? 0;
   if (size > maxBytes) {
     throw new InvalidArgumentError(`${path} in the archive is ${size} bytes, more than the limit of ${maxBytes}`);
   }
   const chunks: Buffer[] = [];
   for await (const chunk of entry.chunks()) chunks.push(chunk);
-  return parseJson(Buffer.concat(chunks), path);
+  const data = Buffer.concat(chunks);
+  return { data, value: parseJson(data, path) };
 }
 
 export function parseJson(data: Buffer, what: string): unknown {
+  const text = data.toString('utf8');
+  // Go's decoder refuses nesting deeper than 10000; so does this, before anything walks it.
+  if (jsonDepthExceeded(text)) throw new InvalidArgumentError(`invalid JSON in ${what}: exceeded max depth`);
   try {
-    return JSON.parse(data.toString('utf8'));
+    return JSON.parse(text);
   } catch (err) {
     throw new InvalidArgumentError(`invalid JSON in ${what}: ${(err as Error).message}`, { cause: err });
   }
@@ -100,6 +149,7 @@ async function ingestEntry(
   entry: ArchiveEntry,
   path: string,
   store: ContentStore,
+  limits: ExpansionLimits,
 ): Promise<{ info: BlobInfo; analysis: LayerAnalysis | Error | undefined }> {
   const named = BLOB_PATH.exec(path);
   const verifier = named ? createHash(named[1]!) : undefined;
@@ -119,14 +169,14 @@ async function ingestEntry(
         if (headLength >= LAYER_SNIFF_BYTES) {
           forAnalyzer = Buffer.concat(head);
           head = [];
-          analyzer = looksLikeLayer(forAnalyzer) ? new LayerAnalyzer() : null;
+          analyzer = looksLikeLayer(forAnalyzer) ? new LayerAnalyzer(limits) : null;
         }
       }
       await Promise.all([writer.write(chunk), forAnalyzer && analyzer ? analyzer.write(forAnalyzer) : undefined]);
     }
     if (analyzer === undefined) {
       const rest = Buffer.concat(head);
-      analyzer = looksLikeLayer(rest) ? new LayerAnalyzer() : null;
+      analyzer = looksLikeLayer(rest) ? new LayerAnalyzer(limits) : null;
       await analyzer?.write(rest);
     }
 

@@ -5,6 +5,7 @@
  */
 import type { BlobInfo, ContentStore } from '../../content/content-store.js';
 import { InvalidArgumentError } from '../../errors.js';
+import type { ExpansionLimits } from '../compression.js';
 import type { Descriptor } from '../../oci/types.js';
 import { readArchive } from './archive-reader.js';
 import type { ArchiveBody } from './archive-entries.js';
@@ -35,9 +36,34 @@ export interface ImportResult {
   layers: LayerFacts[];
 }
 
+/** How far the import lets compressed data expand (see ExpansionLimits). */
+export interface ImportLimits {
+  /** Bytes a layer's uncompressed tar may have. */
+  maxUnpackedLayerSize?: number;
+  /** Output bytes per input byte, past `ratioFloor`, for layers and a compressed body; 0: none. */
+  maxDecompressionRatio?: number;
+  /** Output below which the ratio is not looked at (default 1 GiB). */
+  ratioFloor?: number;
+}
+
+export const DEFAULT_MAX_UNPACKED_LAYER_SIZE = 64 * 1024 ** 3;
+export const DEFAULT_MAX_DECOMPRESSION_RATIO = 1000;
+
+let defaultLimits: ImportLimits = {
+  maxUnpackedLayerSize: DEFAULT_MAX_UNPACKED_LAYER_SIZE,
+  maxDecompressionRatio: DEFAULT_MAX_DECOMPRESSION_RATIO,
+};
+
+/** The daemon's limits (--max-unpacked-layer-size, --max-decompression-ratio), for imports that name none. */
+export function configureImportLimits(limits: ImportLimits): void {
+  defaultLimits = { ...limits };
+}
+
 export interface ImportOptions {
   /** Cap for the JSON documents (manifest.json, index.json, manifests, configs). */
   maxJsonBytes?: number;
+  /** Decompression limits; the daemon's (configureImportLimits) when absent. */
+  limits?: ImportLimits;
   /**
    * Told of each blob as soon as it is committed, so that a caller can clean up after a failed
    * import (which throws and so returns no `blobs`).
@@ -53,11 +79,16 @@ export async function importArchive(
   options: ImportOptions = {},
 ): Promise<ImportResult> {
   const maxJsonBytes = options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
+  const limits = options.limits ?? defaultLimits;
+  const ratio = { maxRatio: limits.maxDecompressionRatio, ratioFloor: limits.ratioFloor };
+  const layerLimits: ExpansionLimits = { maxBytes: limits.maxUnpackedLayerSize, ...ratio };
   const contents = await readArchive(body as ArchiveBody, store, {
     maxJsonBytes,
+    layerLimits,
+    bodyLimits: ratio,
     onBlobCommitted: options.onBlobCommitted,
   });
-  const ctx = new ImportContext(store, contents, maxJsonBytes, options.onBlobCommitted);
+  const ctx = new ImportContext(store, contents, maxJsonBytes, options.onBlobCommitted, layerLimits);
 
   // Docker 25+ writes both an OCI layout and manifest.json; containerd prefers the layout.
   const version = ociLayoutVersion(contents.metadata.get('oci-layout'));

@@ -1,5 +1,6 @@
 import type { BlobInfo, ContentStore } from '../../content/content-store.js';
 import { InvalidArgumentError } from '../../errors.js';
+import type { ExpansionLimits } from '../compression.js';
 import { analyzeLayer, type LayerAnalysis } from '../layer-facts.js';
 import { parseJson, type ArchiveContents } from './archive-reader.js';
 import type { LayerFacts } from './import-archive.js';
@@ -20,6 +21,7 @@ export class ImportContext {
     readonly contents: ArchiveContents,
     readonly maxJsonBytes: number,
     private readonly onBlobCommitted?: (blob: BlobInfo) => void,
+    private readonly layerLimits: ExpansionLimits = {},
   ) {
     this.committed = [...contents.committed];
     this.committedDigests = new Set(this.committed.map((b) => b.digest));
@@ -56,8 +58,11 @@ export class ImportContext {
   async layerFacts(digest: string, what: string): Promise<LayerAnalysis> {
     let analysis = this.contents.analyses.get(digest);
     if (analysis === undefined) {
-      analysis = await analyzeLayer(this.store.createReadStream(digest)).catch((err: Error) => err);
+      analysis = await analyzeLayer(this.store.createReadStream(digest), this.layerLimits).catch((err: Error) => err);
       this.contents.analyses.set(digest, analysis);
+    }
+    if (analysis instanceof InvalidArgumentError) {
+      throw new InvalidArgumentError(`${what} ${digest}: ${analysis.message}`, { cause: analysis });
     }
     if (analysis instanceof Error) {
       throw new InvalidArgumentError(`${what} ${digest} is not a readable layer: ${analysis.message}`, { cause: analysis });

@@ -17,8 +17,47 @@ export function checkDescriptor(value: unknown, where: string): Descriptor {
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
     throw new InvalidArgumentError(`${where}: invalid size ${JSON.stringify(d.size)}`);
   }
+  // The rest must have the types Go's Descriptor gives them: stored and shown later, never walked blind.
+  if (d.annotations !== undefined && d.annotations !== null && !isStringMap(d.annotations)) {
+    throw new InvalidArgumentError(`${where}: annotations must map strings to strings`);
+  }
+  if (d.urls !== undefined && d.urls !== null && !isStringList(d.urls)) {
+    throw new InvalidArgumentError(`${where}: urls must be a list of strings`);
+  }
+  if (d.platform !== undefined && d.platform !== null && !isPlatform(d.platform)) {
+    throw new InvalidArgumentError(`${where}: invalid platform ${JSON.stringify(d.platform).slice(0, 200)}`);
+  }
   return d as Descriptor;
 }
+
+function isStringMap(value: unknown): boolean {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string')
+  );
+}
+
+function isStringList(value: unknown): boolean {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+function isPlatform(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const p = value as Record<string, unknown>;
+  const optionalString = (v: unknown): boolean => v === undefined || v === null || typeof v === 'string';
+  return (
+    optionalString(p.architecture) &&
+    optionalString(p.os) &&
+    optionalString(p.variant) &&
+    optionalString(p['os.version']) &&
+    (p['os.features'] === undefined || p['os.features'] === null || isStringList(p['os.features']))
+  );
+}
+
+/**
+ * Indexes may nest this deep below the image's target, as far as inspect walks them. Digests make
+ * real cycles impossible; this bounds a long chain.
+ */
+const MAX_INDEX_DEPTH = 8;
 
 /**
  * Checks an image's top-level target: an index or manifest that is present (in the archive or
@@ -37,27 +76,30 @@ export async function verifyTarget(ctx: ImportContext, target: Descriptor, what:
  * index's children are checked only when the archive carries them: an archive may hold some
  * platforms of a multi-platform image and not the others.
  */
-async function verifyContent(ctx: ImportContext, desc: Descriptor, what: string): Promise<void> {
+async function verifyContent(ctx: ImportContext, desc: Descriptor, what: string, depth = 0): Promise<void> {
   if (ctx.verified.has(desc.digest)) return;
+  if (isIndexType(desc.mediaType) && depth > MAX_INDEX_DEPTH) {
+    throw new InvalidArgumentError(`${what}: indexes nest more than ${MAX_INDEX_DEPTH} levels deep`);
+  }
   await requireBlob(ctx, desc, what);
   const kind = isIndexType(desc.mediaType) ? 'index' : 'manifest';
   const doc = await ctx.readJson(desc.digest, `${kind} ${desc.digest}`);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new InvalidArgumentError(`${kind} ${desc.digest} is not a JSON object`);
   }
-  if (kind === 'index') await verifyIndex(ctx, desc.digest, doc as Record<string, unknown>);
+  if (kind === 'index') await verifyIndex(ctx, desc.digest, doc as Record<string, unknown>, depth);
   else await verifyManifest(ctx, desc.digest, doc as Record<string, unknown>);
   ctx.verified.add(desc.digest);
 }
 
-async function verifyIndex(ctx: ImportContext, digest: string, index: Record<string, unknown>): Promise<void> {
+async function verifyIndex(ctx: ImportContext, digest: string, index: Record<string, unknown>, depth: number): Promise<void> {
   const manifests = index.manifests ?? [];
   if (!Array.isArray(manifests)) throw new InvalidArgumentError(`index ${digest}: manifests is not a list`);
   for (const [i, value] of manifests.entries()) {
     const child = checkDescriptor(value, `index ${digest}, manifests[${i}]`);
     if (!isIndexType(child.mediaType) && !isManifestType(child.mediaType)) continue;
     if (!ctx.archiveDigests.has(child.digest)) continue;
-    await verifyContent(ctx, child, `manifest ${child.digest} of index ${digest}`);
+    await verifyContent(ctx, child, `manifest ${child.digest} of index ${digest}`, depth + 1);
   }
 }
 
