@@ -5,6 +5,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { LogLevel } from '../util/logger.js';
 import { checkLogLevel, type Flags } from './flags.js';
 import { resolveSecurity, SECURITY_FILE_KEYS, type SecurityConfig } from './security-options.js';
+import { REGISTRY_FILE_KEYS, resolveRegistry, type RegistrySettings } from './registry-options.js';
 
 /** The daemon's settings after flags, daemon.json and the embedded defaults are merged. */
 export interface DaemonConfig {
@@ -14,6 +15,8 @@ export interface DaemonConfig {
   configFile?: string;
   /** Socket group, TLS, input limits; the defaults when absent. */
   security?: SecurityConfig;
+  /** Insecure registries, mirrors, concurrency, registry CAs; the defaults when absent. */
+  registry?: RegistrySettings;
 }
 
 /** The subset of dockerd's daemon.json that Lading reads; other keys are refused, as dockerd does. */
@@ -24,7 +27,7 @@ interface DaemonJson {
   debug?: boolean;
 }
 
-const KNOWN_KEYS = new Set(['hosts', 'data-root', 'log-level', 'debug', ...SECURITY_FILE_KEYS]);
+const KNOWN_KEYS = new Set(['hosts', 'data-root', 'log-level', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS]);
 
 /** XDG base directories, falling back to the spec's defaults under the home directory. */
 export function xdgDirs(env: NodeJS.ProcessEnv = process.env): { data: string; config: string; runtime: string } {
@@ -55,6 +58,7 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
     logLevel,
     ...(configFile ? { configFile } : {}),
     security: resolveSecurity(flags.security, file as Record<string, unknown>, configFile, env),
+    registry: resolveRegistry(flags.registry ?? {}, file as Record<string, unknown>, configFile, xdg.config),
   };
 }
 

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { isLogLevel, type LogLevel } from '../util/logger.js';
 import { isSecurityFlag, parseSecurityFlag, SECURITY_USAGE, type SecurityFlags } from './security-options.js';
+import { isRegistryFlag, parseRegistryFlag, REGISTRY_USAGE, type RegistryFlags } from './registry-options.js';
 
 /** What the command line says; unset options are left to daemon.json and then the defaults. */
 export interface Flags {
@@ -13,6 +14,8 @@ export interface Flags {
   version: boolean;
   /** Socket group, TLS and input limits (security-options.ts). */
   security: SecurityFlags;
+  /** Insecure registries, mirrors, download and upload concurrency, registry CAs (registry-options.ts). */
+  registry: RegistryFlags;
 }
 
 export const USAGE = `Usage:  ladingd [OPTIONS]
@@ -28,7 +31,7 @@ Options:
   -h, --help                 Print usage
   -l, --log-level string     Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -v, --version              Print version information and quit
-${SECURITY_USAGE}`;
+${SECURITY_USAGE}${REGISTRY_USAGE}`;
 
 const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'configFile' | 'logLevel'> = {
   '-H': 'host',
@@ -41,7 +44,7 @@ const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'configFile' | 'logLevel
 
 /** Parses dockerd-style flags: `--flag value`, `--flag=value`, `-H value`. */
 export function parseFlags(argv: string[]): Flags {
-  const flags: Flags = { hosts: [], debug: false, help: false, version: false, security: {} };
+  const flags: Flags = { hosts: [], debug: false, help: false, version: false, security: {}, registry: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -59,6 +62,8 @@ export function parseFlags(argv: string[]): Flags {
       else if (key === 'configFile') flags.configFile = value;
     } else if (isSecurityFlag(name)) {
       parseSecurityFlag(flags.security, name, eq > 0 ? arg.slice(eq + 1) : undefined, () => argv[++i]);
+    } else if (isRegistryFlag(name)) {
+      parseRegistryFlag(flags.registry, name, eq > 0 ? arg.slice(eq + 1) : undefined, () => argv[++i]);
     } else {
       throw new InvalidArgumentError(`unknown flag: ${name}\nSee 'ladingd --help'.`);
     }

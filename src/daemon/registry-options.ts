@@ -1,0 +1,132 @@
+/**
+ * The daemon's registry options, as dockerd names them: `--insecure-registry` and
+ * `--registry-mirror` (repeatable), `--max-concurrent-downloads`, `--max-concurrent-uploads`, and
+ * their daemon.json keys; plus Lading's `--registry-certs-dir` (dockerd reads
+ * /etc/docker/certs.d; Lading reads `$XDG_CONFIG_HOME/lading/certs.d` unless told otherwise).
+ * Kept apart from flags.ts and config.ts, which only hand over to it.
+ */
+import * as path from 'node:path';
+import { InvalidArgumentError } from '../errors.js';
+import { RegistryConfig } from '../transfer/registry/registry-config.js';
+import {
+  DEFAULT_MAX_CONCURRENT_DOWNLOADS,
+  DEFAULT_MAX_CONCURRENT_UPLOADS,
+  type RegistryServiceOptions,
+} from '../transfer/registry/registry-service.js';
+
+export interface RegistryFlags {
+  insecureRegistries?: string[];
+  mirrors?: string[];
+  maxConcurrentDownloads?: number;
+  maxConcurrentUploads?: number;
+  certsDir?: string;
+}
+
+export type RegistrySettings = Required<Pick<RegistryServiceOptions, 'insecureRegistries' | 'mirrors' | 'maxConcurrentDownloads' | 'maxConcurrentUploads' | 'certsDir'>>;
+
+export const REGISTRY_USAGE = `      --insecure-registry list         Enable insecure registry communication: plain HTTP, TLS not verified
+                                       (host:port or CIDR; 127.0.0.0/8 and ::1 always are)
+      --max-concurrent-downloads int   Set the max concurrent downloads (default 3)
+      --max-concurrent-uploads int     Set the max concurrent uploads (default 5)
+      --registry-certs-dir string      CA certificates and client keys per registry: DIR/<host:port>/*.crt,
+                                       *.cert, *.key (default: $XDG_CONFIG_HOME/lading/certs.d)
+      --registry-mirror list           Preferred Docker registry mirror
+`;
+
+const FLAG_KEYS: Record<string, keyof RegistryFlags> = {
+  '--insecure-registry': 'insecureRegistries',
+  '--registry-mirror': 'mirrors',
+  '--max-concurrent-downloads': 'maxConcurrentDownloads',
+  '--max-concurrent-uploads': 'maxConcurrentUploads',
+  '--registry-certs-dir': 'certsDir',
+};
+
+const FILE_KEYS: Record<string, keyof RegistryFlags> = {
+  'insecure-registries': 'insecureRegistries',
+  'registry-mirrors': 'mirrors',
+  'max-concurrent-downloads': 'maxConcurrentDownloads',
+  'max-concurrent-uploads': 'maxConcurrentUploads',
+  'registry-certs-dir': 'certsDir',
+};
+
+export const REGISTRY_FILE_KEYS: readonly string[] = Object.keys(FILE_KEYS);
+
+export function isRegistryFlag(name: string): boolean {
+  return name in FLAG_KEYS;
+}
+
+export function parseRegistryFlag(flags: RegistryFlags, name: string, inline: string | undefined, next: () => string | undefined): void {
+  const value = inline ?? next();
+  if (value === undefined) throw new InvalidArgumentError(`flag needs an argument: ${name}`);
+  const key = FLAG_KEYS[name];
+  if (key === 'insecureRegistries' || key === 'mirrors') flags[key] = [...(flags[key] ?? []), value];
+  else if (key === 'maxConcurrentDownloads' || key === 'maxConcurrentUploads') flags[key] = parseCount(value, name);
+  else if (key === 'certsDir') flags.certsDir = value;
+}
+
+function parseCount(value: string, name: string): number {
+  if (!/^[+-]?\d+$/.test(value.trim())) {
+    throw new InvalidArgumentError(`invalid argument ${JSON.stringify(value)} for "${name}" flag: strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`);
+  }
+  return Number(value);
+}
+
+/** Go's %v of a value: slices as `[a b]`. */
+function goValue(v: unknown): string {
+  return Array.isArray(v) ? `[${v.join(' ')}]` : String(v);
+}
+
+/**
+ * Flags over daemon.json over defaults. A key set in both is refused as dockerd refuses it;
+ * invalid registries and mirrors are refused at start with dockerd's texts.
+ */
+export function resolveRegistry(
+  flags: RegistryFlags,
+  file: Record<string, unknown>,
+  configFile: string | undefined,
+  configHome: string,
+): RegistrySettings {
+  const fromFile: RegistryFlags = {};
+  const conflicts: string[] = [];
+  for (const [jsonKey, key] of Object.entries(FILE_KEYS)) {
+    const value = file[jsonKey];
+    if (value === undefined) continue;
+    const where = `unable to configure the daemon with file ${configFile ?? 'daemon.json'}`;
+    if (key === 'insecureRegistries' || key === 'mirrors') {
+      if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+        throw new InvalidArgumentError(`${where}: ${jsonKey} must be a list of strings`);
+      }
+      fromFile[key] = value as string[];
+    } else if (key === 'maxConcurrentDownloads' || key === 'maxConcurrentUploads') {
+      if (typeof value !== 'number' || !Number.isInteger(value)) throw new InvalidArgumentError(`${where}: ${jsonKey} must be an integer`);
+      fromFile[key] = value;
+    } else if (key === 'certsDir') {
+      if (typeof value !== 'string') throw new InvalidArgumentError(`${where}: ${jsonKey} must be a string`);
+      fromFile.certsDir = value;
+    }
+    if (flags[key] !== undefined) conflicts.push(`${jsonKey}: (from flag: ${goValue(flags[key])}, from file: ${goValue(value)})`);
+  }
+  if (conflicts.length > 0) {
+    throw new InvalidArgumentError(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
+  }
+  const merged = { ...fromFile, ...definedOnly(flags) };
+  const downloads = merged.maxConcurrentDownloads ?? DEFAULT_MAX_CONCURRENT_DOWNLOADS;
+  const uploads = merged.maxConcurrentUploads ?? DEFAULT_MAX_CONCURRENT_UPLOADS;
+  if (downloads < 0) throw new InvalidArgumentError(`invalid max concurrent downloads: ${downloads}`);
+  if (uploads < 0) throw new InvalidArgumentError(`invalid max concurrent uploads: ${uploads}`);
+  const settings: RegistrySettings = {
+    insecureRegistries: merged.insecureRegistries ?? [],
+    mirrors: merged.mirrors ?? [],
+    // 0 leaves the default, as dockerd's unset value does.
+    maxConcurrentDownloads: downloads || DEFAULT_MAX_CONCURRENT_DOWNLOADS,
+    maxConcurrentUploads: uploads || DEFAULT_MAX_CONCURRENT_UPLOADS,
+    certsDir: path.resolve(merged.certsDir ?? path.join(configHome, 'lading', 'certs.d')),
+  };
+  // Validates insecure registries and mirrors now, so a bad one stops the daemon at start.
+  new RegistryConfig(settings);
+  return settings;
+}
+
+function definedOnly(flags: RegistryFlags): RegistryFlags {
+  return Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) as RegistryFlags;
+}

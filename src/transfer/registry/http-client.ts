@@ -1,0 +1,131 @@
+/**
+ * One HTTP exchange with a registry or token server over node:http/https: no redirects followed
+ * (the caller decides what credentials a new host gets), the body left as a stream, keep-alive
+ * agents per TLS setting.
+ */
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { rootCertificates } from 'node:tls';
+import type { TlsSettings } from './registry-config.js';
+
+export interface HttpExchange {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body?: Buffer;
+  tls?: TlsSettings;
+  signal?: AbortSignal;
+  /** The socket may sit idle this long before the exchange fails (ETIMEDOUT). */
+  idleTimeoutMs?: number;
+}
+
+export interface HttpResult {
+  method: string;
+  url: URL;
+  status: number;
+  statusText: string;
+  headers: IncomingHttpHeaders;
+  body: IncomingMessage;
+}
+
+const DEFAULT_IDLE_TIMEOUT_MS = 60_000;
+export const USER_AGENT = 'lading containerd-client/2.1.4 storage-driver/overlayfs';
+
+const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+const httpsAgents = new Map<string, https.Agent>();
+
+function agentFor(tls: TlsSettings | undefined): https.Agent {
+  const key = tls ? `${tls.verify}\0${tls.ca.map((c) => c.toString('base64')).join(',')}\0${tls.cert?.toString('base64') ?? ''}` : 'default';
+  let agent = httpsAgents.get(key);
+  if (!agent) {
+    agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 32,
+      rejectUnauthorized: tls?.verify ?? true,
+      ...(tls && tls.ca.length > 0 ? { ca: [...rootCertificates, ...tls.ca.map(String)] } : {}),
+      ...(tls?.cert && tls.key ? { cert: tls.cert, key: tls.key } : {}),
+    });
+    httpsAgents.set(key, agent);
+  }
+  return agent;
+}
+
+export function send(x: HttpExchange): Promise<HttpResult> {
+  const isHttps = x.url.protocol === 'https:';
+  const client = isHttps ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.request(
+      x.url,
+      {
+        method: x.method,
+        headers: { 'User-Agent': USER_AGENT, ...x.headers, ...(x.body ? { 'Content-Length': String(x.body.length) } : {}) },
+        agent: isHttps ? agentFor(x.tls) : httpAgent,
+        ...(x.signal ? { signal: x.signal } : {}),
+      },
+      (res) => {
+        res.setTimeout(x.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => {
+          res.destroy(Object.assign(new Error(`read ${x.url.host}: timed out`), { code: 'ETIMEDOUT' }));
+        });
+        resolve({
+          method: x.method,
+          url: x.url,
+          status: res.statusCode ?? 0,
+          statusText: res.statusMessage ?? '',
+          headers: res.headers,
+          body: res,
+        });
+      },
+    );
+    req.setTimeout(x.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => {
+      req.destroy(Object.assign(new Error(`dial ${x.url.host}: timed out`), { code: 'ETIMEDOUT' }));
+    });
+    req.on('error', reject);
+    req.end(x.body);
+  });
+}
+
+/** Reads a body whole, refusing more than `limit` bytes (then the connection is dropped). */
+export async function readBody(body: IncomingMessage, limit = 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > limit) {
+      body.destroy();
+      throw new Error(`response body larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Lets a connection go back to the pool (or closes it) when the body is not wanted. */
+export function discard(res: HttpResult): void {
+  // Even an empty body (HEAD, 204) must be read for its socket to go back to the pool.
+  if (res.method === 'HEAD' || res.body.complete) {
+    res.body.resume();
+    return;
+  }
+  const length = Number(res.headers['content-length'] ?? NaN);
+  if (Number.isFinite(length) && length <= 64 * 1024) res.body.resume();
+  else res.body.destroy();
+}
+
+/** A TLS handshake answered by a plain-HTTP server, or TLS refused: worth trying plain HTTP. */
+export function isTlsError(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException | undefined;
+  if (!e) return false;
+  const code = e.code ?? '';
+  return (
+    code.startsWith('ERR_SSL_') ||
+    code === 'EPROTO' ||
+    code === 'ECONNRESET' && /TLS|SSL|secure/i.test(e.message) ||
+    /wrong version number|packet length too long|unknown protocol|http request/i.test(e.message ?? '')
+  );
+}
+
+/** Go's url.Error text for a failed request: `Head "https://…": <cause>`. */
+export function requestErrorText(method: string, url: URL, err: unknown): string {
+  const verb = method.charAt(0) + method.slice(1).toLowerCase();
+  return `${verb} ${JSON.stringify(url.toString())}: ${err instanceof Error ? err.message : String(err)}`;
+}

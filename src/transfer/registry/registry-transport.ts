@@ -1,0 +1,158 @@
+/**
+ * Requests to one repository's endpoints, as containerd v2.1.4's request.doWithRetries sends them:
+ * authorized per host, a 401 answered by learning the challenge and trying again, HEAD turned into
+ * GET where a registry refuses HEAD on manifests, redirects followed (at most 10, credentials only
+ * for the host they belong to), plain HTTP after a failed TLS handshake on insecure registries,
+ * and — Lading's addition — a few retries with backoff on 5xx, 408, 429 and dropped connections.
+ */
+import type { Authorizer, ResponseInfo } from './authorizer.js';
+import { discard, isTlsError, requestErrorText, send, type HttpResult } from './http-client.js';
+import type { Endpoint } from './registry-config.js';
+import { LadingError } from '../../errors.js';
+import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableNetworkError, isRetryableStatus, type RetryPolicy } from './retry-policy.js';
+import { wrapError } from './registry-errors.js';
+
+export interface RegistryRequest {
+  method: 'GET' | 'HEAD';
+  endpoint: Endpoint;
+  /** Below the endpoint's path and repository: `manifests/latest`, `blobs/sha256:…`, `tags/list`. */
+  path: string;
+  headers?: Record<string, string>;
+  /** Only the last endpoint retries server errors; earlier ones give way to the next. */
+  lastHost: boolean;
+}
+
+export interface TransportOptions {
+  repository: string;
+  authorizer: Authorizer;
+  scopes: string[];
+  retry?: RetryPolicy;
+  signal?: AbortSignal;
+  /** Told of every exchange (tests count requests with it). */
+  onExchange?: (method: string, url: URL, status: number) => void;
+}
+
+const MAX_REDIRECTS = 10;
+/** containerd gives up after more than 5 responses to one request. */
+const MAX_AUTH_ROUNDS = 6;
+
+export class RegistryTransport {
+  /** Hosts whose TLS handshake failed: spoken to in plain HTTP from then on. */
+  private readonly plainHttp = new Set<string>();
+  readonly retry: RetryPolicy;
+
+  constructor(private readonly options: TransportOptions) {
+    this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
+  }
+
+  /** The URL of a request to an endpoint, `?ns=` added for mirrors. */
+  url(endpoint: Endpoint, subPath: string): URL {
+    const path = `${endpoint.path}/${this.options.repository}/${subPath}`.replace(/\/{2,}/g, '/');
+    const url = new URL(`${endpoint.scheme}://${endpoint.host}${path}`);
+    if (endpoint.namespace) url.searchParams.set('ns', endpoint.namespace);
+    return url;
+  }
+
+  /** Sends a request until it has an answer worth returning (any status); throws on failure. */
+  async request(req: RegistryRequest): Promise<HttpResult> {
+    let method: string = req.method;
+    const responses: ResponseInfo[] = [];
+    let attempt = 1;
+    for (;;) {
+      let res: HttpResult;
+      try {
+        res = await this.follow(method, this.url(req.endpoint, req.path), req);
+      } catch (err) {
+        if (err instanceof LadingError || !req.lastHost || !isRetryableNetworkError(err) || attempt >= this.retry.maxAttempts) throw err;
+        await this.retry.sleep(backoffDelay(attempt++, this.retry), this.options.signal);
+        continue;
+      }
+      responses.push({ method, url: res.url, status: res.status, headers: res.headers });
+      if (res.status === 401 && responses.length < MAX_AUTH_ROUNDS) {
+        if (this.options.authorizer.addResponses(responses)) {
+          discard(res);
+          continue;
+        }
+        return res;
+      }
+      if (res.status === 405 && method === 'HEAD' && req.path.startsWith('manifests/')) {
+        discard(res);
+        method = 'GET';
+        continue;
+      }
+      if (isRetryableStatus(res.status) && (req.lastHost || res.status === 408 || res.status === 429) && attempt < this.retry.maxAttempts) {
+        discard(res);
+        await this.retry.sleep(backoffDelay(attempt++, this.retry, res.headers['retry-after']), this.options.signal);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  /** One request and its redirects. */
+  private async follow(method: string, start: URL, req: RegistryRequest): Promise<HttpResult> {
+    let url = start;
+    for (let hops = 0; ; hops++) {
+      const res = await this.exchange(method, url, req);
+      const location = res.headers.location;
+      if (res.status >= 300 && res.status < 400 && res.status !== 304 && location) {
+        discard(res);
+        if (hops + 1 >= MAX_REDIRECTS) throw new LadingError('internal', `${requestErrorText(method, url, new Error('stopped after 10 redirects'))}`);
+        url = new URL(location, url);
+        continue;
+      }
+      return res;
+    }
+  }
+
+  private async exchange(method: string, url: URL, req: RegistryRequest): Promise<HttpResult> {
+    const sameHost = url.host === req.endpoint.host;
+    const tls = sameHost ? req.endpoint.tls : undefined;
+    let target = url;
+    if (sameHost && !tls?.verify && url.protocol === 'https:' && this.plainHttp.has(url.host)) target = withProtocol(url, 'http:');
+    let authorization: string | undefined;
+    try {
+      // The authorizer knows only the hosts that challenged us: another host gets no credentials.
+      authorization = await this.options.authorizer.authorize(target, this.options.scopes);
+    } catch (err) {
+      throw wrapError('failed to authorize', err);
+    }
+    const headers: Record<string, string> = { ...req.headers };
+    if (authorization) headers.Authorization = authorization;
+    const exchange = (u: URL): Promise<HttpResult> =>
+      send({ method, url: u, headers, ...(tls ? { tls } : {}), ...(this.options.signal ? { signal: this.options.signal } : {}) });
+    try {
+      const res = await exchange(target);
+      this.options.onExchange?.(method, target, res.status);
+      return res;
+    } catch (err) {
+      if (sameHost && tls && !tls.verify && target.protocol === 'https:' && isTlsError(err)) {
+        this.plainHttp.add(url.host);
+        const plain = withProtocol(url, 'http:');
+        try {
+          const res = await exchange(plain);
+          this.options.onExchange?.(method, plain, res.status);
+          return res;
+        } catch (err2) {
+          throw networkError(method, plain, err2);
+        }
+      }
+      throw networkError(method, target, err);
+    }
+  }
+}
+
+function withProtocol(url: URL, protocol: 'http:' | 'https:'): URL {
+  const u = new URL(url);
+  u.protocol = protocol;
+  return u;
+}
+
+/** `failed to do request: Head "https://…": <cause>`, keeping the cause's code for retries. */
+function networkError(method: string, url: URL, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.name === 'AbortError') return e;
+  return Object.assign(new Error(`failed to do request: ${requestErrorText(method, url, err)}`, { cause: err }), {
+    ...(e?.code ? { code: e.code } : {}),
+  });
+}
