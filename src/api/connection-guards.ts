@@ -80,7 +80,14 @@ function watchUpload(req: IncomingMessage, res: ServerResponse, ms: number, log:
   const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
   if (!hasBody || req.complete) return;
   const socket = req.socket;
-  req.on('timeout', () => {
+  // On the response: Node emits 'timeout' there whether or not the body is complete, and a
+  // listener keeps it from destroying the socket on its own.
+  res.on('timeout', () => {
+    if (req.complete) {
+      // All of it arrived; the daemon is still reading it, which is no reason to hang up.
+      if (!res.writableEnded) socket.setTimeout(0);
+      return;
+    }
     if (req.readableLength > 0) {
       socket.setTimeout(ms);
       return;
@@ -131,4 +138,30 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex, log: 
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.toString()}`,
   );
   (socket as Socket).destroySoon?.();
+}
+
+/** How long a refused upload's client gets to read the answer before the connection is closed. */
+const LINGER_MS = 2_000;
+
+/**
+ * An answer is about to go out before the request body was read to its end: the rest is not
+ * wanted. The connection closes after the answer (as Go's server does past 256 KiB of unread
+ * body), what the client still sends is discarded meanwhile, and after a short linger the socket
+ * goes, so an abandoned upload can neither hold the connection nor be drained for hours.
+ */
+export function refuseRestOfUpload(req: IncomingMessage, res: ServerResponse): void {
+  if (req.complete || req.destroyed) return;
+  if (!res.headersSent) res.setHeader('Connection', 'close');
+  // A reader that gave up (an async iterator) leaves a 'readable' listener, which makes resume() a no-op.
+  req.removeAllListeners('readable');
+  req.on('error', () => undefined);
+  req.resume();
+  const socket = req.socket;
+  const linger = (): void => {
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  };
+  if (res.writableFinished) linger();
+  else res.once('finish', linger);
 }

@@ -3,7 +3,7 @@ import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { ImageService } from '../images/image-service.js';
 import type { Logger } from '../util/logger.js';
 import { MAX_API_VERSION, requestVersion } from './api-version.js';
-import { clientGone, createGuardedServer, type ApiServerOptions } from './connection-guards.js';
+import { clientGone, createGuardedServer, refuseRestOfUpload, type ApiServerOptions } from './connection-guards.js';
 import type { DaemonInfo } from './daemon-info.js';
 import { statusOf, writeError } from './http-errors.js';
 import { addImageRoutes } from './routes/image-routes.js';
@@ -49,9 +49,9 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
       const status = statusOf(err);
       if (clientGone(req, res, err)) log.info(`${req.method} ${req.url}: client went away: ${(err as Error)?.message ?? String(err)}`);
       else if (status >= 500) log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
+      // A refused upload: the rest of the body is not read, the connection closes after the answer.
+      refuseRestOfUpload(req, res);
       writeError(res, err);
-      // A refused upload: stop reading what the client still sends.
-      if (!req.complete) req.resume();
     }
     if (log.debugEnabled) log.debug(`${req.method} ${req.url} ${res.statusCode}`);
   };

@@ -35,8 +35,9 @@ export function createDecompressor(compression: 'gzip' | 'zstd'): Transform {
 }
 
 /**
- * Input is fed to fzstd in small slices, pausing while the output is not read: one slice can
- * expand to at most a few MiB, so a zstd bomb cannot fill memory behind a slow reader.
+ * Input is fed to fzstd in small slices, pausing while the output is not read: one slice expands
+ * to at most 32 MiB (256 RLE blocks of 128 KiB), so a zstd bomb cannot fill memory behind a slow
+ * reader, and feeding stops as soon as the stream is destroyed (a reader that gave up).
  */
 const ZSTD_SLICE = 1024;
 
@@ -55,6 +56,7 @@ class ZstdDecompressor extends Transform {
     let offset = start;
     try {
       while (offset < chunk.byteLength) {
+        if (this.destroyed) break;
         const end = Math.min(offset + ZSTD_SLICE, chunk.byteLength);
         this.decoder.push(chunk.subarray(offset, end));
         offset = end;

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../../errors.js';
 import { isDigest } from '../../oci/digest.js';
 import { MediaType, isIndexType, isLayerType, isManifestType } from '../../oci/media-types.js';
-import type { Descriptor } from '../../oci/types.js';
+import type { Descriptor, Platform } from '../../oci/types.js';
 import type { ImportContext } from './import-context.js';
 
 /** Checks the shape of a descriptor read from JSON: what is used later must be there. */
@@ -12,10 +12,10 @@ export function checkDescriptor(value: unknown, where: string): Descriptor {
   }
   if (typeof d.mediaType !== 'string') throw new InvalidArgumentError(`${where}: descriptor has no mediaType`);
   if (typeof d.digest !== 'string' || !isDigest(d.digest)) {
-    throw new InvalidArgumentError(`${where}: invalid digest ${JSON.stringify(d.digest)}`);
+    throw new InvalidArgumentError(`${where}: invalid digest ${brief(d.digest)}`);
   }
   if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) {
-    throw new InvalidArgumentError(`${where}: invalid size ${JSON.stringify(d.size)}`);
+    throw new InvalidArgumentError(`${where}: invalid size ${brief(d.size)}`);
   }
   // The rest must have the types Go's Descriptor gives them: stored and shown later, never walked blind.
   if (d.annotations !== undefined && d.annotations !== null && !isStringMap(d.annotations)) {
@@ -25,9 +25,40 @@ export function checkDescriptor(value: unknown, where: string): Descriptor {
     throw new InvalidArgumentError(`${where}: urls must be a list of strings`);
   }
   if (d.platform !== undefined && d.platform !== null && !isPlatform(d.platform)) {
-    throw new InvalidArgumentError(`${where}: invalid platform ${JSON.stringify(d.platform).slice(0, 200)}`);
+    throw new InvalidArgumentError(`${where}: invalid platform ${brief(d.platform)}`);
   }
-  return d as Descriptor;
+  for (const key of ['data', 'artifactType'] as const) {
+    if (d[key] !== undefined && d[key] !== null && typeof d[key] !== 'string') {
+      throw new InvalidArgumentError(`${where}: ${key} must be a string`);
+    }
+  }
+  // Go's Descriptor keeps its own fields only, empty ones left out: what is stored is that.
+  const out: Descriptor = { mediaType: d.mediaType, digest: d.digest, size: d.size };
+  if (d.urls && d.urls.length > 0) out.urls = [...d.urls];
+  if (d.annotations && Object.keys(d.annotations).length > 0) out.annotations = { ...d.annotations };
+  if (d.data) out.data = d.data;
+  if (d.platform) out.platform = cleanPlatform(d.platform);
+  if (d.artifactType) out.artifactType = d.artifactType;
+  return out;
+}
+
+function cleanPlatform(p: Platform): Platform {
+  const out: Platform = { architecture: p.architecture ?? '', os: p.os ?? '' };
+  if (p['os.version']) out['os.version'] = p['os.version'];
+  if (p['os.features'] && p['os.features'].length > 0) out['os.features'] = [...p['os.features']];
+  if (p.variant) out.variant = p.variant;
+  return out;
+}
+
+/** A value for an error message: JSON, cut short (what a hostile archive says can be huge). */
+function brief(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}...` : text;
 }
 
 function isStringMap(value: unknown): boolean {
