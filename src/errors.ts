@@ -55,3 +55,9 @@ export class UnavailableError extends LadingError {
 export function errorKind(err: unknown): ErrorKind {
   return err instanceof LadingError ? err.kind : 'internal';
 }
+
+/** `context: message`, keeping the kind of a typed error (as Go's `%w` keeps errdefs classes). */
+export function wrapError(err: unknown, context: string): unknown {
+  if (err instanceof LadingError) return new LadingError(err.kind, `${context}: ${err.message}`, { cause: err });
+  return err;
+}

@@ -1,6 +1,7 @@
 import type { ImageInspect } from '../images/image-service.js';
 import type { ManifestSummary } from '../images/inspect.js';
-import type { ContainerConfig, Descriptor, Platform } from '../oci/types.js';
+import { descriptorJson as descriptorView, platformJson as platformView } from '../oci/descriptor-json.js';
+import type { ContainerConfig } from '../oci/types.js';
 import { goMarshal } from '../util/go-json.js';
 import { GO_ZERO_TIME } from '../util/time.js';
 import { versionAtLeast, versionLessThan } from './api-version.js';
@@ -83,29 +84,8 @@ export function renderInspect(image: ImageInspect, version: string): Buffer {
   return Buffer.from(goMarshal(doc) + '\n');
 }
 
-/** An OCI descriptor in its Go field order, maps sorted. */
-export function descriptorView(d: Descriptor): object {
-  return {
-    mediaType: d.mediaType,
-    digest: d.digest,
-    size: d.size,
-    urls: d.urls?.length ? d.urls : undefined,
-    annotations: d.annotations && Object.keys(d.annotations).length > 0 ? new Map(Object.entries(d.annotations)) : undefined,
-    data: d.data || undefined,
-    platform: d.platform ? platformView(d.platform) : undefined,
-    artifactType: d.artifactType || undefined,
-  };
-}
-
-export function platformView(p: Platform): object {
-  return {
-    architecture: p.architecture ?? '',
-    os: p.os ?? '',
-    'os.version': p['os.version'] || undefined,
-    'os.features': p['os.features']?.length ? p['os.features'] : undefined,
-    variant: p.variant || undefined,
-  };
-}
+// Descriptors and platforms as Go writes the OCI types; the image list uses them too.
+export { descriptorView, platformView };
 
 function manifestView(m: ManifestSummary): object {
   return {

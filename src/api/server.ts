@@ -7,6 +7,7 @@ import { clientGone, createGuardedServer, refuseRestOfUpload, type ApiServerOpti
 import type { DaemonInfo } from './daemon-info.js';
 import { statusOf, writeError } from './http-errors.js';
 import { addImageRoutes } from './routes/image-routes.js';
+import { addImageReadRoutes } from './routes/image-read-routes.js';
 import { addSystemRoutes } from './routes/system-routes.js';
 import { Router } from './router.js';
 
@@ -18,6 +19,7 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
   const router = new Router();
   addSystemRoutes(router, images, info);
   addImageRoutes(router, images);
+  addImageReadRoutes(router, images);
 
   const commonHeaders: [string, string][] = [
     ['Api-Version', MAX_API_VERSION],

@@ -1,13 +1,16 @@
+import type { Readable } from 'node:stream';
 import type { BlobInfo, ContentStore } from '../content/content-store.js';
 import { NotFoundError } from '../errors.js';
 import { EventBus } from '../events/event-bus.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
-import { formatPlatform, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
+import { formatPlatformAll, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed, tagNameOnly } from '../reference/reference.js';
 import { importArchive } from '../transfer/archive/import-archive.js';
 import { nowRfc3339Nano } from '../util/time.js';
 import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import { exportImages } from './image-export.js';
+import { imageHistory, type HistoryItem } from './image-history.js';
 import { danglingName, isDangling, repoTagsAndDigests } from './image-names.js';
 import { collectInspectFacts, configFields, type ConfigFields, type InspectFacts } from './inspect.js';
 import { Leases } from './leases.js';
@@ -97,6 +100,29 @@ export class ImageService {
   private readonly layerSizes = {
     unpackedSize: (digest: string): number | undefined => this.metadata.getLayerFacts(digest)?.unpackedSize,
   };
+
+  /** `docker history`: the history of the image (of `platform`, else the best for the host), newest first. */
+  history(refOrId: string, options: { platform?: Platform } = {}): Promise<HistoryItem[]> {
+    return imageHistory({ metadata: this.metadata, reader: this.reader, layers: this.layerSizes }, refOrId, options.platform);
+  }
+
+  /**
+   * `docker save`: the archive of `names`, to be streamed. Unknown names and missing content throw
+   * here, before any byte; each image put in emits a `save` event. The blobs stay leased while the
+   * archive streams.
+   */
+  save(names: string[], options: { platform?: Platform } = {}): Promise<Readable> {
+    const onSave = async (target: Descriptor): Promise<void> => {
+      // Docker's LogImageEvent: the labels of the image the digest resolves to, if any, then its name.
+      const labels = await this.inspect(target.digest, { manifests: false }).then(
+        (image) => image.config?.Labels ?? {},
+        () => ({}),
+      );
+      this.events.emit('image', 'save', target.digest, { ...labels, name: target.digest });
+    };
+    const sources = { metadata: this.metadata, reader: this.reader, content: this.content, leases: this.leases, onSave };
+    return exportImages(sources, names, options.platform);
+  }
 
   /** `docker load`: imports an archive, then names its images, all or nothing. */
   async load(body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, options: LoadOptions = {}): Promise<LoadedImage[]> {
@@ -200,12 +226,6 @@ export class ImageService {
     for (const target of targets) await visit(target, 0);
     return seen;
   }
-}
-
-/** containerd's platforms.FormatAll: `os(os.version)/arch/variant`. */
-function formatPlatformAll(p: Platform): string {
-  const os = p['os.version'] ? `${p.os}(${p['os.version']})` : p.os;
-  return formatPlatform({ ...p, os });
 }
 
 function latest(times: string[]): string {

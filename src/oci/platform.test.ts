@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatPlatform, hostPreferenceMatcher, normalizePlatform, strictMatcher } from './platform.js';
+import { formatPlatform, formatPlatformAll, hostPreferenceMatcher, normalizePlatform, onlyMatcher, strictMatcher } from './platform.js';
 
 test('normalizes architecture aliases and arm variants', () => {
   assert.deepEqual(normalizePlatform({ os: 'Linux', architecture: 'x86_64' }), { os: 'linux', architecture: 'amd64' });
@@ -36,4 +36,20 @@ test('the host preference puts amd64 before 386 before anything else on an amd64
 test('formats platforms as os/arch/variant', () => {
   assert.equal(formatPlatform({ os: 'linux', architecture: 'arm64', variant: 'v8' }), 'linux/arm64/v8');
   assert.equal(formatPlatform({ os: 'linux', architecture: 'amd64' }), 'linux/amd64');
+});
+
+test('platforms.Only: the platform, then what it can also run; nothing else', () => {
+  const arm64 = onlyMatcher({ os: 'linux', architecture: 'arm64' });
+  assert.equal(arm64.match({ os: 'linux', architecture: 'arm64', variant: 'v8' }), true);
+  assert.equal(arm64.match({ os: 'linux', architecture: 'arm', variant: 'v7' }), true);
+  assert.equal(arm64.match({ os: 'linux', architecture: 'amd64' }), false);
+  assert.equal(arm64.less({ os: 'linux', architecture: 'arm64' }, { os: 'linux', architecture: 'arm', variant: 'v8' }), true);
+  const amd64v3 = onlyMatcher({ os: 'linux', architecture: 'amd64', variant: 'v3' });
+  assert.equal(amd64v3.match({ os: 'linux', architecture: 'amd64' }), true);
+  assert.equal(amd64v3.match({ os: 'linux', architecture: '386' }), true);
+  assert.equal(amd64v3.match({ os: 'linux', architecture: 'amd64', variant: 'v4' }), false);
+  const arm = onlyMatcher({ os: 'linux', architecture: 'arm', variant: 'v6' });
+  assert.equal(arm.match({ os: 'linux', architecture: 'arm', variant: 'v5' }), true);
+  assert.equal(arm.match({ os: 'linux', architecture: 'arm', variant: 'v7' }), false);
+  assert.equal(formatPlatformAll({ os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763' }), 'windows(10.0.17763)/amd64');
 });

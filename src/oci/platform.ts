@@ -89,3 +89,37 @@ function compatiblePlatforms(host: Platform): Platform[] {
 function samePlatform(a: Platform, b: Platform): boolean {
   return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
 }
+
+/**
+ * containerd's platforms.Only: the platform and the ones it can also run, preferred in that order
+ * (amd64 then its lower variants then 386; arm64 then arm/v8 down to arm/v5; arm/vN down to arm/v5).
+ */
+export function onlyMatcher(requested: Platform): PlatformMatcher {
+  const vector = platformVector(normalizePlatform(requested));
+  const rank = (p: Platform): number => {
+    const n = normalizePlatform(p);
+    const i = vector.findIndex((candidate) => samePlatform(n, candidate));
+    return i < 0 ? vector.length : i;
+  };
+  return { match: (p) => rank(p) < vector.length, less: (a, b) => rank(a) < rank(b) };
+}
+
+function platformVector(p: Platform): Platform[] {
+  const vector = [p];
+  const version = Number.parseInt((p.variant ?? '').replace(/^v/, ''), 10);
+  if (p.architecture === 'amd64') {
+    for (let v = version - 1; v >= 1; v--) vector.push(normalizePlatform({ ...p, variant: `v${v}` }));
+    vector.push({ os: p.os, architecture: '386' });
+  } else if (p.architecture === 'arm') {
+    for (let v = version - 1; v >= 5; v--) vector.push({ os: p.os, architecture: 'arm', variant: `v${v}` });
+  } else if (p.architecture === 'arm64') {
+    vector.push(...platformVector({ os: p.os, architecture: 'arm', variant: p.variant || 'v8' }));
+  }
+  return vector;
+}
+
+/** containerd's platforms.FormatAll: `os(os.version)/arch/variant`. */
+export function formatPlatformAll(p: Platform): string {
+  const os = p['os.version'] ? `${p.os}(${p['os.version']})` : p.os;
+  return formatPlatform({ ...p, os });
+}

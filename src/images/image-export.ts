@@ -1,0 +1,166 @@
+/**
+ * `docker save`: which images go into the archive, under which names, as Docker 28.5's containerd
+ * image service decides (daemon/containerd/image_exporter.go, ExportImage); the archive itself is
+ * containerd's exporter's (transfer/archive/export-archive.ts).
+ */
+import { Readable } from 'node:stream';
+import type { ContentStore } from '../content/content-store.js';
+import { ConflictError, LadingError, NotFoundError, wrapError } from '../errors.js';
+import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import { hexOf } from '../oci/digest.js';
+import { formatPlatformAll, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
+import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
+import {
+  familiarString,
+  parseNamed,
+  parseNormalizedNamed,
+  referenceString,
+  repositoryName,
+  tagNameOnly,
+  type Reference,
+} from '../reference/reference.js';
+import { prepareExport, withImageName } from '../transfer/archive/export-archive.js';
+import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME } from '../transfer/archive/image-name.js';
+import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import { configPlatform } from './inspect.js';
+import type { Leases } from './leases.js';
+import { imageFamiliarName, platformNotFound } from './platform-not-found.js';
+import { resolveImage } from './resolve.js';
+
+export interface ExportSources {
+  metadata: MetadataStore;
+  reader: ContentReader;
+  content: ContentStore;
+  leases: Leases;
+  /** Told of each image as it is put in the archive, with the digest it goes in as. */
+  onSave(target: Descriptor): void | Promise<void>;
+}
+
+const ATTESTATION_TYPE = 'vnd.docker.reference.type';
+const TAG = '[\\w][\\w.-]{0,127}';
+
+/**
+ * The archive of `names` as a byte stream. Names resolve as Docker resolves them: an ID or a
+ * digest reference exports that image without a name; `repo:tag` exports it under that name; a bare
+ * `repo` exports every tag of the repository. Errors (no such image, missing content) are thrown
+ * before the stream exists; the blobs it carries are leased until it closes.
+ */
+export async function exportImages(src: ExportSources, names: string[], platform?: Platform): Promise<Readable> {
+  const manifests: Descriptor[] = [];
+
+  const exportImage = async (record: ImageRecord, ref: Reference | undefined): Promise<void> => {
+    let target = record.target;
+    if (platform) {
+      try {
+        target = await platformDescriptor(src.reader, record, platform);
+      } catch (err) {
+        throw wrapError(err, 'no suitable export target found');
+      }
+    }
+    manifests.push(ref ? withImageName(target, referenceString(ref)) : withoutImageName(target));
+    await src.onSave(target);
+  };
+
+  for (const name of names) {
+    let record: ImageRecord | undefined;
+    let resolveError: unknown;
+    try {
+      record = resolveImage(src.metadata, name);
+    } catch (err) {
+      resolveError = err;
+    }
+    // A name that is a prefix of the resolved image's digest means that image, not a repository.
+    let specificDigest = record !== undefined && hexOf(record.target.digest).startsWith(name.replace(/^sha256:/, ''));
+
+    let ref: Reference | undefined;
+    let refError: unknown;
+    try {
+      ref = parseNormalizedNamed(name);
+    } catch (err) {
+      refError = err;
+    }
+    if (ref?.digest) specificDigest = true;
+
+    if ((!record || !specificDigest) && ref && !ref.tag && !ref.digest) {
+      await exportRepository(ref);
+      continue;
+    }
+    if (!record) throw resolveError;
+    // Docker stops here even for a full ID that did resolve: 64 hex digits are no repository name.
+    if (refError) throw new LadingError('internal', (refError as Error).message);
+    await exportImage(record, specificDigest ? undefined : ref);
+  }
+
+  async function exportRepository(ref: Reference): Promise<void> {
+    const pattern = new RegExp(`^${escapeRegExp(repositoryName(ref))}:${TAG}$`);
+    const records = src.metadata.listImages().filter((r) => pattern.test(r.name));
+    if (records.length === 0) throw new NotFoundError(`No such image: ${familiarString(tagNameOnly(ref))}`);
+    for (const record of records) {
+      let named: Reference;
+      try {
+        named = parseNamed(record.name);
+      } catch {
+        continue; // Docker logs and skips a stored name that does not parse.
+      }
+      await exportImage(record, named);
+    }
+  }
+
+  const matcher = platform ? strictMatcher(platform) : hostPreferenceMatcher();
+  const archive = await prepareExport(src.content, {
+    manifests,
+    platform: matcher,
+    skipMissing: true,
+    skipNonDistributable: true,
+  });
+  for (const digest of archive.blobs) src.leases.hold(digest);
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    src.leases.release(archive.blobs);
+  };
+  const stream = Readable.from(archive.chunks(), { objectMode: false });
+  stream.once('close', release);
+  return stream;
+}
+
+/** An image exported by ID carries no name: containerd would otherwise take it from these. */
+function withoutImageName(target: Descriptor): Descriptor {
+  const annotations = { ...target.annotations };
+  delete annotations[ANNOTATION_IMAGE_NAME];
+  delete annotations[ANNOTATION_REF_NAME];
+  const { annotations: _, ...rest } = target;
+  return Object.keys(annotations).length > 0 ? { ...rest, annotations } : rest;
+}
+
+/**
+ * getPushDescriptor with a platform: the one available image manifest (config and layers here, no
+ * attestation) of exactly that platform.
+ */
+async function platformDescriptor(reader: ContentReader, record: ImageRecord, platform: Platform): Promise<Descriptor> {
+  const matcher = strictMatcher(platform);
+  const matching: Descriptor[] = [];
+  const visit = async (desc: Descriptor, depth: number): Promise<void> => {
+    if (depth > 8) return;
+    if (isManifest(desc)) {
+      const manifest = await reader.readManifest(desc);
+      if (!manifest) return;
+      for (const child of [manifest.config, ...manifest.layers]) if (!(await reader.has(child.digest))) return;
+      if (desc.annotations?.[ATTESTATION_TYPE] !== undefined) return;
+      const config = await reader.readConfig(manifest.config);
+      const p = desc.platform ?? configPlatform(config ?? ({} as ImageConfig));
+      if (matcher.match(p)) matching.push(desc);
+    } else if (isIndex(desc)) {
+      for (const child of (await reader.readIndex(desc))?.manifests ?? []) await visit(child, depth + 1);
+    }
+  };
+  await visit(record.target, 0);
+  if (matching.length === 0) throw platformNotFound(imageFamiliarName(record), platform);
+  if (matching.length > 1) throw new ConflictError(`multiple manifests found for platform ${formatPlatformAll(platform)}`);
+  return matching[0]!;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

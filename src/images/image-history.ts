@@ -1,0 +1,146 @@
+/**
+ * `docker history`, as Docker 28.5's containerd image service answers it (daemon/containerd/
+ * image_history.go): the config's history of one platform manifest, newest first, each entry that
+ * made a layer sized by that layer's snapshot, the top entry named by the image.
+ */
+import { LadingError, NotFoundError } from '../errors.js';
+import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import { hostPreferenceMatcher, onlyMatcher, type PlatformMatcher } from '../oci/platform.js';
+import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
+import { familiarString, parseNamed } from '../reference/reference.js';
+import { unixSeconds } from '../util/time.js';
+import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import { isDangling } from './image-names.js';
+import { configPlatform, type LayerSizes } from './inspect.js';
+import { imageFamiliarName, platformNotFound } from './platform-not-found.js';
+import { resolveImage } from './resolve.js';
+
+/** One entry of the answer (image.HistoryResponseItem). */
+export interface HistoryItem {
+  comment: string;
+  /** Seconds since the epoch; 0 when the entry has no time. */
+  created: number;
+  createdBy: string;
+  /** The image ID on the newest entry, `<missing>` on the others. */
+  id: string;
+  size: number;
+  /** The image's names on the newest entry; null elsewhere and for an image without names. */
+  tags: string[] | null;
+}
+
+export interface HistorySources {
+  metadata: MetadataStore;
+  reader: ContentReader;
+  layers: LayerSizes;
+}
+
+export const MISSING_ID = '<missing>';
+
+export async function imageHistory(src: HistorySources, refOrId: string, platform?: Platform): Promise<HistoryItem[]> {
+  const record = resolveImage(src.metadata, refOrId);
+  // Docker asks platforms.Only here (compatible platforms too), not OnlyStrict as save does.
+  const matcher = platform ? onlyMatcher(platform) : hostPreferenceMatcher();
+  const manifest = await bestPresentManifest(src.reader, record, matcher);
+  if (!manifest) throw platformNotFound(imageFamiliarName(record), platform);
+
+  const config = await readManifestConfig(src.reader, manifest);
+  const layers = (await src.reader.readManifest(manifest))?.layers ?? [];
+  const diffIds = Array.isArray(config.rootfs?.diff_ids) ? config.rootfs.diff_ids : [];
+  // A layer without a snapshot counts 0, as Docker counts a chain it has not unpacked.
+  const sizes = diffIds.map((_, i) => {
+    const layer = layers[i];
+    return (layer && src.layers.unpackedSize(layer.digest)) ?? 0;
+  });
+
+  const items = historyItems(config, sizes);
+  const top = items[0];
+  if (top) {
+    top.id = record.target.digest;
+    top.tags = imageTags(src.metadata.imagesByTarget(record.target.digest));
+  }
+  return items;
+}
+
+/**
+ * The config's history, newest first, before the top entry is named. Entries that made a layer take
+ * the layer sizes in order; sizes left over are ignored, and running out of them is an error, as in
+ * Docker.
+ */
+export function historyItems(config: Pick<ImageConfig, 'history'>, layerSizes: readonly number[]): HistoryItem[] {
+  const history = Array.isArray(config.history) ? config.history : [];
+  const items: HistoryItem[] = [];
+  let next = 0;
+  for (const h of history) {
+    const entry = typeof h === 'object' && h !== null ? h : {};
+    let size = 0;
+    if (entry.empty_layer !== true) {
+      if (next >= layerSizes.length) throw new LadingError('internal', 'unable to find the size of the layer');
+      size = layerSizes[next++] ?? 0;
+    }
+    items.unshift({
+      comment: text(entry.comment),
+      created: unixSeconds(text(entry.created)),
+      createdBy: text(entry.created_by),
+      id: MISSING_ID,
+      size,
+      tags: null,
+    });
+  }
+  return items;
+}
+
+/** getImageTags: the familiar form of every non-dangling name, in name order; null when none. */
+function imageTags(records: ImageRecord[]): string[] | null {
+  const tags: string[] = [];
+  for (const record of records) {
+    if (isDangling(record)) continue;
+    try {
+      tags.push(familiarString(parseNamed(record.name)));
+    } catch {
+      // Docker skips (and logs) a name that is not a valid reference.
+    }
+  }
+  return tags.length > 0 ? tags : null;
+}
+
+/**
+ * getBestPresentImageManifest: among the manifests whose blob is here (their config and layers
+ * need not be), the one whose platform (the descriptor's, else the config's) the matcher prefers;
+ * the first of equals in index order.
+ */
+async function bestPresentManifest(
+  reader: ContentReader,
+  record: ImageRecord,
+  matcher: PlatformMatcher,
+): Promise<Descriptor | undefined> {
+  let best: { desc: Descriptor; platform: Platform } | undefined;
+  const visit = async (desc: Descriptor, depth: number): Promise<void> => {
+    // A manifest target is read whether here or not (so its absence is a content error).
+    if (depth > 8 || ((depth > 0 || !isManifest(desc)) && !(await reader.has(desc.digest)))) return;
+    if (isManifest(desc)) {
+      const platform = desc.platform ?? configPlatform(await readManifestConfig(reader, desc));
+      if (matcher.match(platform) && (!best || matcher.less(platform, best.platform))) best = { desc, platform };
+    } else if (isIndex(desc)) {
+      for (const child of (await reader.readIndex(desc))?.manifests ?? []) await visit(child, depth + 1);
+    }
+  };
+  await visit(record.target, 0);
+  return best?.desc;
+}
+
+async function readManifestConfig(reader: ContentReader, manifestDesc: Descriptor): Promise<ImageConfig> {
+  const manifest = await reader.readManifest(manifestDesc);
+  if (!manifest) throw contentNotFound(manifestDesc.digest);
+  const config = await reader.readConfig(manifest.config);
+  if (config === undefined) throw contentNotFound(manifest.config.digest);
+  return typeof config === 'object' && config !== null ? config : ({} as ImageConfig);
+}
+
+/** containerd's content store error text. */
+function contentNotFound(digest: string): NotFoundError {
+  return new NotFoundError(`content digest ${digest}: not found`);
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
