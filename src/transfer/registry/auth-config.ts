@@ -28,18 +28,30 @@ const STRING_FIELDS = ['username', 'password', 'auth', 'email', 'serveraddress',
  */
 export function decodeAuthConfig(header: string | undefined): AuthConfig {
   if (!header) return {};
-  const text = decodeBase64Url(header).toString('utf8');
+  const bytes = decodeBase64Url(header);
+  try {
+    return parseAuthConfigJson(bytes.toString('utf8'));
+  } catch (err) {
+    return invalid((err as Error).message);
+  }
+}
+
+/** The AuthConfig JSON as Go's json.Decoder reads it (also the body of `POST /auth`), Go's texts. */
+export function parseAuthConfigJson(text: string): AuthConfig {
+  const fail = (message: string): never => {
+    throw new InvalidArgumentError(message);
+  };
   // Go's json.Decoder reads the first value and ignores what follows it.
   const end = firstJsonValueEnd(text);
   const valueText = end < 0 ? text : text.slice(0, end);
+  if (valueText.trim() === '') fail('EOF');
   const syntax = goJsonSyntaxError(valueText);
   // A json.Decoder that runs out of input says so as io.ErrUnexpectedEOF.
-  if (syntax) invalid(syntax === 'unexpected end of JSON input' ? 'unexpected EOF' : syntax);
-  if (valueText.trim() === '') invalid('EOF');
+  if (syntax) fail(syntax === 'unexpected end of JSON input' ? 'unexpected EOF' : syntax);
   const parsed: unknown = JSON.parse(valueText);
   if (parsed === null) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) {
-    invalid(`json: cannot unmarshal ${goType(parsed)} into Go value of type registry.AuthConfig`);
+    fail(`json: cannot unmarshal ${goType(parsed)} into Go value of type registry.AuthConfig`);
   }
   const config: AuthConfig = {};
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
@@ -47,7 +59,7 @@ export function decodeAuthConfig(header: string | undefined): AuthConfig {
     const field = STRING_FIELDS.find((f) => f === key.toLowerCase());
     if (!field || value === null) continue;
     if (typeof value !== 'string') {
-      invalid(`json: cannot unmarshal ${goType(value)} into Go struct field AuthConfig.${field} of type string`);
+      return fail(`json: cannot unmarshal ${goType(value)} into Go struct field AuthConfig.${field} of type string`);
     }
     config[field] = value;
   }

@@ -24,7 +24,7 @@ export interface AuthorizerOptions {
   registryToken?: { host: string; token: string };
   tokens: TokenCache;
   /** TLS settings for talking to a token realm on this host (the registry's, for its own host). */
-  tlsFor: (host: string) => TlsSettings | undefined;
+  tlsFor: (host: string) => Promise<TlsSettings | undefined>;
   signal?: AbortSignal;
 }
 
@@ -204,7 +204,7 @@ export class Authorizer {
           url: current,
           headers: currentHeaders,
           ...(body ? { body } : {}),
-          ...tlsOption(current.host === registryHost ? this.options.tlsFor(registryHost) : this.options.tlsFor(current.host)),
+          ...tlsOption(await this.options.tlsFor(current.host === registryHost ? registryHost : current.host)),
           ...(this.options.signal ? { signal: this.options.signal } : {}),
         });
       } catch (err) {

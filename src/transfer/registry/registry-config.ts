@@ -138,6 +138,11 @@ export class RegistryConfig {
     return { scheme, host: url.host, path: p, namespace: HUB, tls: await this.tlsFor(url.host, url.host) };
   }
 
+  /** TLS for any host (a token realm too): verified unless insecure, with its certs.d files. */
+  tlsSettings(host: string): Promise<TlsSettings> {
+    return this.tlsFor(host, host);
+  }
+
   private async tlsFor(host: string, namespace: string): Promise<TlsSettings> {
     const files = this.certFiles(host) ?? (namespace !== host ? this.certFiles(namespace) : undefined);
     return { verify: !(await this.isInsecure(host)), ca: [], ...files };

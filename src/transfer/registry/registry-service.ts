@@ -72,7 +72,7 @@ export class RegistryService {
       },
       ...(auth.registrytoken ? { registryToken: { host: cfgHost, token: auth.registrytoken } } : {}),
       tokens: this.tokens,
-      tlsFor: (host) => tlsByHost.get(host),
+      tlsFor: async (host) => tlsByHost.get(host) ?? (await this.config.tlsSettings(host)),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const transport = new RegistryTransport({

@@ -107,9 +107,10 @@ export class RegistryTransport {
 
   private async exchange(method: string, url: URL, req: RegistryRequest): Promise<HttpResult> {
     const sameHost = url.host === req.endpoint.host;
-    const tls = sameHost ? req.endpoint.tls : undefined;
+    // Redirects go through the same transport, as in Docker: the registry's TLS settings apply.
+    const tls = req.endpoint.tls;
     let target = url;
-    if (sameHost && !tls?.verify && url.protocol === 'https:' && this.plainHttp.has(url.host)) target = withProtocol(url, 'http:');
+    if (sameHost && !tls.verify && url.protocol === 'https:' && this.plainHttp.has(url.host)) target = withProtocol(url, 'http:');
     let authorization: string | undefined;
     try {
       // The authorizer knows only the hosts that challenged us: another host gets no credentials.
@@ -120,13 +121,13 @@ export class RegistryTransport {
     const headers: Record<string, string> = { ...req.headers };
     if (authorization) headers.Authorization = authorization;
     const exchange = (u: URL): Promise<HttpResult> =>
-      send({ method, url: u, headers, ...(tls ? { tls } : {}), ...(this.options.signal ? { signal: this.options.signal } : {}) });
+      send({ method, url: u, headers, tls, ...(this.options.signal ? { signal: this.options.signal } : {}) });
     try {
       const res = await exchange(target);
       this.options.onExchange?.(method, target, res.status);
       return res;
     } catch (err) {
-      if (sameHost && tls && !tls.verify && target.protocol === 'https:' && isTlsError(err)) {
+      if (sameHost && !tls.verify && target.protocol === 'https:' && isTlsError(err)) {
         this.plainHttp.add(url.host);
         const plain = withProtocol(url, 'http:');
         try {
