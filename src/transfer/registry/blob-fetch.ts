@@ -42,6 +42,11 @@ interface InFlight {
   status: FetchStatus;
 }
 
+/** Bytes gathered before one write into the store. */
+const WRITE_BATCH_BYTES = 1024 * 1024;
+/** Bytes read ahead of what is written. */
+const MAX_WRITE_BEHIND_BYTES = 8 * 1024 * 1024;
+
 export class BlobFetcher {
   private readonly inFlight = new Map<string, InFlight>();
   /** Requests made, by digest (tests use it to show that nothing is fetched twice). */
@@ -105,24 +110,58 @@ export class BlobFetcher {
           skip = writer.written;
           restarts++;
         }
-        try {
-          for await (const chunk of res.body as AsyncIterable<Buffer>) {
-            let data = chunk;
-            if (skip > 0) {
-              const n = Math.min(skip, data.length);
-              skip -= n;
-              data = data.subarray(n);
-              if (data.length === 0) continue;
-            }
-            if (writer.written + data.length > desc.size) {
-              res.body.destroy();
-              throw new LadingError(
-                'invalid-argument',
-                `failed commit on ref "${refKey(desc)}": unexpected commit size ${writer.written + data.length}, expected ${desc.size}: failed precondition`,
-              );
-            }
+        // Network chunks are small: they are written in batches, far fewer writes and hash calls.
+        // Writes run behind the reads (a bounded amount), so the socket keeps flowing meanwhile.
+        const pending: Buffer[] = [];
+        let pendingBytes = 0;
+        let writing: Promise<void> = Promise.resolve();
+        let writingBytes = 0;
+        const queue = (): void => {
+          if (pendingBytes === 0) return;
+          const data = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+          pending.length = 0;
+          pendingBytes = 0;
+          writingBytes += data.length;
+          writing = writing.then(async () => {
             await writer.write(data);
             if (analyzer) await analyzer.write(data);
+            writingBytes -= data.length;
+          });
+          // Awaited by flush; this keeps a failure from counting as unhandled meanwhile.
+          writing.catch(() => undefined);
+        };
+        const flush = async (): Promise<void> => {
+          queue();
+          await writing;
+        };
+        try {
+          try {
+            for await (const chunk of res.body as AsyncIterable<Buffer>) {
+              let data = chunk;
+              if (skip > 0) {
+                const n = Math.min(skip, data.length);
+                skip -= n;
+                data = data.subarray(n);
+                if (data.length === 0) continue;
+              }
+              if (writer.written + pendingBytes + data.length > desc.size) {
+                res.body.destroy();
+                throw new LadingError(
+                  'invalid-argument',
+                  `failed commit on ref "${refKey(desc)}": unexpected commit size ${writer.written + pendingBytes + data.length}, expected ${desc.size}: failed precondition`,
+                );
+              }
+              pending.push(data);
+              pendingBytes += data.length;
+              status.offset += data.length;
+              if (pendingBytes >= WRITE_BATCH_BYTES) {
+                queue();
+                if (writingBytes >= MAX_WRITE_BEHIND_BYTES) await writing;
+              }
+            }
+          } finally {
+            // What arrived before a cut is kept: the resumed request asks for the rest.
+            await flush();
             status.offset = writer.written;
           }
           break;
