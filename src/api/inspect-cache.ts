@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http';
+
 /**
  * Rendered inspect bodies, keyed by everything the body depends on. The whole cache is dropped
  * when the image service's generation moves (any tag, load or delete), so an answer is never
@@ -22,5 +24,46 @@ export class InspectCache {
     if (generation !== this.generation) return;
     if (this.bodies.size >= this.maxEntries) this.bodies.clear();
     this.bodies.set(key, body);
+  }
+}
+
+/**
+ * Whole inspect responses by raw request URL, for the server to answer before it parses or routes
+ * anything: a URL fixes the version, the name and the options, so a hit is one Map lookup and one
+ * write of a head and body prepared when the body was rendered. Dropped whenever the generation
+ * moves, as InspectCache is; the oldest entry makes room for a new one.
+ */
+export class InspectResponses {
+  private readonly responses = new Map<string, { head: string[]; body: Buffer }>();
+  private generation = -1;
+
+  constructor(
+    private readonly commonHeaders: readonly (readonly [string, string])[],
+    private readonly maxEntries = 20_000,
+  ) {}
+
+  /** Answers `url` from the cache and returns true, or returns false on a miss. */
+  serve(url: string, generation: number, res: ServerResponse): boolean {
+    if (generation !== this.generation) {
+      this.responses.clear();
+      this.generation = generation;
+      return false;
+    }
+    const hit = this.responses.get(url);
+    if (hit === undefined) return false;
+    res.writeHead(200, hit.head);
+    res.end(hit.body);
+    return true;
+  }
+
+  /** Sends a freshly rendered body for `url`, and keeps it if nothing was written since `generation`. */
+  send(url: string, generation: number, body: Buffer, res: ServerResponse): void {
+    const head = [...this.commonHeaders.flat(), 'Content-Type', 'application/json', 'Content-Length', String(body.length)];
+    if (generation === this.generation) {
+      if (this.responses.size >= this.maxEntries) this.responses.delete(this.responses.keys().next().value as string);
+      this.responses.set(url, { head, body });
+    }
+    res.writeHead(200, head);
+    res.end(body);
   }
 }

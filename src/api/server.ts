@@ -6,6 +6,7 @@ import { MAX_API_VERSION, requestVersion } from './api-version.js';
 import { clientGone, createGuardedServer, refuseRestOfUpload, type ApiServerOptions } from './connection-guards.js';
 import type { DaemonInfo } from './daemon-info.js';
 import { statusOf, writeError } from './http-errors.js';
+import { InspectResponses } from './inspect-cache.js';
 import { addImageRoutes } from './routes/image-routes.js';
 import { addImageReadRoutes } from './routes/image-read-routes.js';
 import { addSystemRoutes } from './routes/system-routes.js';
@@ -16,17 +17,18 @@ const MAX_URL_LENGTH = 64 * 1024;
 
 /** The Docker Engine API over HTTP: it only translates requests into image service calls. */
 export function createApiServer(images: ImageService, info: DaemonInfo, log: Logger, options: ApiServerOptions = {}): Server {
-  const router = new Router();
-  addSystemRoutes(router, images, info);
-  addImageRoutes(router, images);
-  addImageReadRoutes(router, images);
-
   const commonHeaders: [string, string][] = [
     ['Api-Version', MAX_API_VERSION],
     ['Docker-Experimental', 'false'],
     ['Ostype', 'linux'],
     ['Server', `${info.productName}/${info.version} (linux)`],
   ];
+  const inspectResponses = new InspectResponses(commonHeaders);
+
+  const router = new Router();
+  addSystemRoutes(router, images, info);
+  addImageRoutes(router, images, inspectResponses);
+  addImageReadRoutes(router, images);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     for (const [name, value] of commonHeaders) res.setHeader(name, value);
@@ -58,6 +60,15 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
     if (log.debugEnabled) log.debug(`${req.method} ${req.url} ${res.statusCode}`);
   };
 
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    // The hot path: an inspect already rendered for this very URL, sent without parsing or routing.
+    if (req.method === 'GET' && inspectResponses.serve(req.url ?? '', images.generation, res)) {
+      if (log.debugEnabled) log.debug(`${req.method} ${req.url} 200`);
+      return;
+    }
+    void handle(req, res);
+  };
+
   // HTTP or HTTPS, header limits, no whole-request deadline, stalled uploads cut (connection-guards.ts).
-  return createGuardedServer(options, log, (req, res) => void handle(req, res));
+  return createGuardedServer(options, log, listener);
 }
