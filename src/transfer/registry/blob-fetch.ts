@@ -49,8 +49,6 @@ const MAX_WRITE_BEHIND_BYTES = 8 * 1024 * 1024;
 
 export class BlobFetcher {
   private readonly inFlight = new Map<string, InFlight>();
-  /** Requests made, by digest (tests use it to show that nothing is fetched twice). */
-  readonly fetchCounts = new Map<string, number>();
 
   constructor(
     private readonly store: ContentStore,
@@ -88,7 +86,6 @@ export class BlobFetcher {
 
   private async fetchOnce(repo: Repository, desc: Descriptor, options: BlobFetchOptions, status: FetchStatus): Promise<FetchedBlob> {
     const release = await this.downloads.acquire(options.signal);
-    this.fetchCounts.set(desc.digest, (this.fetchCounts.get(desc.digest) ?? 0) + 1);
     const writer = await (options.store ?? this.store).openWriter();
     const analyzer = options.analyze ? new LayerAnalyzer() : undefined;
     try {

@@ -7,11 +7,10 @@ import { createHash } from 'node:crypto';
 import { MediaType, isIndexType, isManifestType } from '../../oci/media-types.js';
 import type { Descriptor } from '../../oci/types.js';
 import { isDigest } from '../../oci/digest.js';
-import { discard, type HttpResult } from './http-client.js';
+import { discard, readBody, type HttpResult } from './http-client.js';
 import { notFound, RegistryError, unexpectedStatus, wrapError } from './registry-errors.js';
 import type { RegistryTransport } from './registry-transport.js';
 import type { Endpoint } from './registry-config.js';
-import { readBody } from './http-client.js';
 import { LadingError } from '../../errors.js';
 
 /** containerd's resolver Accept header: every manifest type Docker pulls, then anything. */

@@ -146,7 +146,6 @@ class Pull {
     const isManifest = isManifestType(desc.mediaType);
     const isConfig = desc.mediaType === MediaType.dockerConfig || desc.mediaType === MediaType.ociConfig;
     if (!isIndex && !isManifest && !isConfig) this.progress.add(desc);
-    if (isLayerType(desc.mediaType)) this.options.progress(progressMessage({ id: shortId(desc.digest), action: 'Pulling fs layer' }));
     if (isManifest) {
       if (!this.sentPullingFrom) {
         this.sentPullingFrom = true;
