@@ -170,17 +170,26 @@ export function parseByteSize(value: string, context = 'invalid size'): number {
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** The longest timer Node keeps (2^31-1 ms, about 24 days); a longer one would fire at once. */
+export const MAX_DURATION_MS = 2 ** 31 - 1;
+
 /** Whole seconds (`90`, as dockerd's --shutdown-timeout) or a Go duration (`90s`, `1m30s`, `500ms`). */
 export function parseDurationMs(value: string, context = 'invalid duration'): number {
-  if (/^[0-9]+$/.test(value)) return Number(value) * 1000;
-  if (!/^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+$/.test(value)) {
+  let ms = 0;
+  if (/^[0-9]+$/.test(value)) {
+    ms = Number(value) * 1000;
+  } else if (/^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+$/.test(value)) {
+    for (const part of value.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)) {
+      ms += Number(part[1]) * (DURATION_UNITS[part[2] ?? 's'] ?? 1000);
+    }
+    ms = Math.round(ms);
+  } else {
     throw new InvalidArgumentError(`${context}: time: invalid duration ${JSON.stringify(value)}`);
   }
-  let ms = 0;
-  for (const part of value.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)) {
-    ms += Number(part[1]) * (DURATION_UNITS[part[2] ?? 's'] ?? 1000);
+  if (!(ms <= MAX_DURATION_MS)) {
+    throw new InvalidArgumentError(`${context}: duration ${JSON.stringify(value)} is longer than ${MAX_DURATION_MS} ms`);
   }
-  return Math.round(ms);
+  return ms;
 }
 
 /** dockerd's default certificate directory: $DOCKER_CERT_PATH, else $DOCKER_CONFIG, else ~/.docker. */
@@ -257,7 +266,7 @@ function fileValue(kind: Kind, value: unknown, context: string): string | boolea
   }
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value) || value < 0) throw new InvalidArgumentError(`${context}: must be a whole number`);
-    return kind === 'duration' ? value * 1000 : value;
+    return kind === 'duration' ? parseDurationMs(String(value), context) : value;
   }
   if (typeof value !== 'string') throw new InvalidArgumentError(`${context}: must be a number or a string`);
   return convert(kind, value, context);
