@@ -1,0 +1,122 @@
+/**
+ * `POST /images/create` with `fromImage`: `docker pull`, as Docker 28.5's postImagesCreate
+ * (api/server/router/image/image_routes.go) reads it. Errors before the first progress line are
+ * HTTP errors; after it they travel in the stream, the status being 200 already.
+ */
+import { LadingError, NotImplementedError } from '../../errors.js';
+import type { PullImageOptions } from '../../images/image-pull.js';
+import type { RegistryService } from '../../transfer/registry/registry-service.js';
+import { hostPlatform } from '../../oci/platform.js';
+import type { Platform } from '../../oci/types.js';
+import {
+  familiarName,
+  parseAnyReference,
+  parseNormalizedNamed,
+  trimNamed,
+  withDigest,
+  withTag,
+  type Reference,
+} from '../../reference/reference.js';
+import { decodeAuthConfigLenient, parseAuthConfigJson, type AuthConfig } from '../../transfer/registry/auth-config.js';
+import { login } from '../../transfer/registry/login.js';
+import { goMarshal } from '../../util/go-json.js';
+import { parsePlatformSpecifier } from '../../transfer/registry/platform-specifier.js';
+import { versionAtLeast } from '../api-version.js';
+import { errorMessage } from '../http-errors.js';
+import { JsonMessageStream } from '../json-stream.js';
+import type { RequestContext, Router } from '../router.js';
+
+/** What the routes need of the image service. */
+export interface PullService {
+  readonly registry: RegistryService;
+  pull(ref: Reference, options: PullImageOptions): Promise<void>;
+}
+
+export function addPullRoutes(router: Router, images: PullService): void {
+  // `docker login`: Docker's postAuth (api/server/router/system/system_routes.go).
+  router.add('POST', '/auth', async ({ req, res }: RequestContext) => {
+    const body = await readRequestBody(req, 64 * 1024);
+    let auth: AuthConfig;
+    try {
+      auth = parseAuthConfigJson(body.toString('utf8'));
+    } catch (err) {
+      throw new LadingError('internal', errorMessage(err));
+    }
+    const result = await login(images.registry, auth);
+    const json = Buffer.from(goMarshal({ IdentityToken: result.identityToken, Status: result.status }) + '\n');
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': json.length });
+    res.end(json);
+  });
+
+  router.add('POST', '/images/create', async ({ req, res, version, query }: RequestContext) => {
+    const fromImage = query.get('fromImage') ?? '';
+    const tag = query.get('tag') ?? '';
+    let platform: Platform | undefined;
+    if (versionAtLeast(version, '1.32')) {
+      const p = query.get('platform') ?? '';
+      if (p !== '') platform = parsePlatformSpecifier(p, hostPlatform());
+    }
+    if (fromImage === '') throw new NotImplementedError('importing an image from a tarball (fromSrc) is not supported');
+
+    const ref = pullReference(fromImage, tag);
+    if (familiarName(ref) === 'scratch') throw new LadingError('forbidden', "'scratch' is a reserved name");
+    // Docker 28 ignores credentials it cannot decode for a pull (they may not be needed).
+    const auth = decodeAuthConfigLenient(headerValue(req.headers['x-registry-auth']));
+
+    // A client that goes away cancels the pull, as Docker's request context does.
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort(new Error('client disconnected'));
+    });
+    req.resume();
+
+    const stream = new JsonMessageStream(res);
+    try {
+      await images.pull(ref, {
+        ...(platform ? { platform } : {}),
+        auth,
+        progress: (message) => stream.write(message),
+        signal: abort.signal,
+      });
+    } catch (err) {
+      if (!res.headersSent) throw err;
+      stream.error(errorMessage(err));
+    }
+    stream.end();
+  });
+}
+
+/**
+ * `fromImage` (a trailing `:` from `pull -a` dropped) and `tag`, which may be a digest, made into
+ * the reference to pull; name-only means every tag.
+ */
+export function pullReference(fromImage: string, tag: string): Reference {
+  let ref = parseNormalizedNamed(fromImage.endsWith(':') ? fromImage.slice(0, -1) : fromImage);
+  if (tag !== '') {
+    // go-digest's Parse: a valid digest in `tag` means pull by digest.
+    let parsed: ReturnType<typeof parseAnyReference> | undefined;
+    try {
+      parsed = tag.includes(':') ? parseAnyReference(tag) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed && 'digestOnly' in parsed) ref = withDigest(trimNamed(ref), parsed.digestOnly);
+    else ref = withTag(ref, tag);
+  }
+  return ref;
+}
+
+async function readRequestBody(req: NodeJS.ReadableStream, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > limit) throw new LadingError('invalid-argument', `request body larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}

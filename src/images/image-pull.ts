@@ -1,0 +1,142 @@
+/**
+ * `docker pull`: Docker 28.5's ImageService.PullImage and pullTag (daemon/containerd/image_pull.go).
+ * The registry side (resolve, fetch, verify) is src/transfer/registry/puller.ts; here the image is
+ * named, the image it replaces kept dangling, the pull event logged, and the closing lines written.
+ */
+import type { ContentStore } from '../content/content-store.js';
+import { LadingError, NotFoundError } from '../errors.js';
+import { formatPlatformAll, hostPlatform, normalizePlatform } from '../oci/platform.js';
+import type { Platform } from '../oci/types.js';
+import {
+  familiarName,
+  familiarString,
+  referenceString,
+  withTag,
+  type Reference,
+} from '../reference/reference.js';
+import type { AuthConfig } from '../transfer/registry/auth-config.js';
+import { listTags } from '../transfer/registry/manifest-fetch.js';
+import { statusMessage, type ProgressSink } from '../transfer/registry/progress-message.js';
+import { pullReference } from '../transfer/registry/puller.js';
+import { RegistryError, translateRegistryError, wrapError } from '../transfer/registry/registry-errors.js';
+import type { RegistryService } from '../transfer/registry/registry-service.js';
+import { nowRfc3339Nano } from '../util/time.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { danglingName } from './image-names.js';
+
+export interface PullImageOptions {
+  platform?: Platform;
+  auth?: AuthConfig;
+  /** Receives Docker's progress messages, in order. */
+  progress: ProgressSink;
+  signal?: AbortSignal;
+  /** Told of every request made to a registry. */
+  onExchange?: (method: string, url: URL, status: number) => void;
+}
+
+/** What a pull works with; the image service provides it (garbage collection, leases, events). */
+export interface ImagePullSources {
+  /** The raw store (the key of the daemon's shared blob fetches). */
+  content: ContentStore;
+  metadata: MetadataStore;
+  events: EventBus;
+  registry: RegistryService;
+  /** The store as a pull writes to it: every blob committed or found present is leased into `held`. */
+  leasingStore(held: string[]): ContentStore;
+  /** Drops the leases of `held`, then deletes what of it no image reaches. */
+  release(held: string[]): Promise<void>;
+  /** Runs `fn` while no sweep can delete a blob. */
+  reading<T>(fn: () => Promise<T>): Promise<T>;
+  /** Docker's LogImageEvent attributes: the labels of the image `imageId` names, then `name`. */
+  eventAttributes(imageId: string, refName: string): Promise<Record<string, string>>;
+}
+
+/**
+ * Pulls `ref`; a reference with neither tag nor digest pulls every tag of the repository (`docker
+ * pull --all-tags`), one after another.
+ */
+export async function pullImage(src: ImagePullSources, ref: Reference, options: PullImageOptions): Promise<void> {
+  if (ref.tag || ref.digest) {
+    await pullTag(src, ref, options);
+    return;
+  }
+  const repo = await src.registry.repository(ref.domain, ref.path, {
+    ...(options.auth ? { auth: options.auth } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  let tags: string[];
+  try {
+    tags = await listTags(repo);
+  } catch (err) {
+    throw translateRegistryError(err);
+  }
+  for (const tag of tags) {
+    let tagged: Reference;
+    try {
+      tagged = withTag(ref, tag);
+    } catch {
+      continue; // Docker: "invalid tag, won't pull"
+    }
+    try {
+      await pullTag(src, tagged, options);
+    } catch (err) {
+      throw wrapError(`error pulling ${referenceString(tagged)}`, err);
+    }
+  }
+}
+
+async function pullTag(src: ImagePullSources, ref: Reference, options: PullImageOptions): Promise<void> {
+  const name = referenceString(ref);
+  const held: string[] = [];
+  const leasing = src.leasingStore(held);
+  try {
+    const old = src.metadata.getImage(name);
+    let pulled;
+    try {
+      pulled = await pullReference(leasing, src.registry, ref, {
+        ...(options.platform ? { platform: options.platform } : {}),
+        ...(options.auth ? { auth: options.auth } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+        progress: options.progress,
+        blobs: src.registry.blobFetcher(src.content),
+        knownLayer: (digest) => src.metadata.getLayerFacts(digest),
+      });
+    } catch (err) {
+      // Docker names the platform in containerd's terse "no match for platform in manifest".
+      if (err instanceof LadingError && err.kind === 'not-found' && err.message.includes('platform')) {
+        const platform = formatPlatformAll(options.platform ? normalizePlatform(options.platform) : hostPlatform());
+        throw new NotFoundError(`no matching manifest for ${platform} in the manifest list entries: ${err.message}`, { cause: err });
+      }
+      // containerd's ErrInvalidAuthorization: Docker's advice to log in, except for missing basic credentials.
+      if (err instanceof RegistryError && err.facts.invalidAuthorization && !err.message.includes('no basic auth credentials')) {
+        throw new NotFoundError(`pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login'`, { cause: err });
+      }
+      throw translateRegistryError(err);
+    }
+    const target = pulled.target;
+    await src.reading(async () => {
+      const now = nowRfc3339Nano();
+      src.metadata.transaction(() => {
+        for (const layer of pulled.layers) src.metadata.putLayerFacts(layer);
+        // containerd's createNewImage: create, or update the target and the update time.
+        const existing = src.metadata.getImage(name);
+        src.metadata.putImage({ name, target, createdAt: existing?.createdAt ?? now, updatedAt: now });
+        // The image the name pointed at before stays as a dangling image when nothing names it.
+        if (old && old.target.digest !== target.digest && src.metadata.imagesByTarget(old.target.digest).length === 0) {
+          const dangling = danglingName(old.target.digest);
+          if (!src.metadata.getImage(dangling)) src.metadata.putImage({ name: dangling, target: old.target, createdAt: now, updatedAt: now });
+        }
+        src.metadata.deleteImage(danglingName(target.digest));
+      });
+      src.events.emit('image', 'pull', familiarString(ref), await src.eventAttributes(name, familiarName(ref)));
+    });
+    options.progress(statusMessage('', `Digest: ${target.digest}`));
+    const newer = old?.target.digest !== target.digest;
+    options.progress(statusMessage('', `Status: ${newer ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarString(ref)}`));
+  } finally {
+    // What no image reaches now (all of it, after a failure) goes.
+    await src.release(held);
+  }
+}
