@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
+import Dockerode from 'dockerode';
 import { Daemon } from '../support/daemon.js';
 import type { RunResult } from '../support/exec.js';
 import { blobPath, FaultProxy, manifestPath } from '../support/fault-proxy.js';
@@ -342,6 +343,25 @@ describe('docker pull', { timeout: 600_000, skip: (await pullRouted()) ? false :
       });
     } finally {
       await hub.stop();
+    }
+  });
+
+  it('docker-py and dockerode pull unchanged', async () => {
+    const fresh = await Daemon.start();
+    try {
+      const py = await fresh.pythonJson<{ id: string; tags: string[] }>(
+        `img = client.images.pull('${proxy.ref('lab/single')}', tag='v1')\nprint(json.dumps({'id': img.id, 'tags': img.tags}))`,
+      );
+      assert.deepEqual(py, { id: single.id, tags: [proxy.ref('lab/single:v1')] });
+      const docker = new Dockerode({ socketPath: fresh.socket });
+      const stream = await docker.pull(proxy.ref('lab/multi:v1'), { platform: 'linux/arm64' });
+      const messages = await new Promise<Array<{ status?: string }>>((resolve, reject) =>
+        docker.modem.followProgress(stream, (err: Error | null, out: Array<{ status?: string }>) => (err ? reject(err) : resolve(out))),
+      );
+      assert.equal(messages.at(-1)?.status, `Status: Downloaded newer image for ${proxy.ref('lab/multi:v1')}`);
+      await assert.rejects(docker.pull(proxy.ref('lab/nope:v1')), (err: { statusCode?: number }) => err.statusCode === 404);
+    } finally {
+      await fresh.stop();
     }
   });
 
