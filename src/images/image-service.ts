@@ -131,6 +131,12 @@ export class ImageService {
       this.leases.hold(blob.digest);
       written.push(blob.digest);
     };
+    // The load's own leases must go before it collects its leftovers, or nothing is collected.
+    let released = false;
+    const release = (): void => {
+      if (!released) this.leases.release(written);
+      released = true;
+    };
     try {
       const result = await importArchive(body, this.content, { onBlobCommitted });
       if (options.platform) await this.checkProvidesPlatform(result.images.map((i) => i.target), options.platform);
@@ -154,13 +160,15 @@ export class ImageService {
       }
       // Files of the archive that no image uses (a legacy archive's per-layer json, VERSION).
       const used = await this.reachableFrom(result.images.map((i) => i.target));
+      release();
       await this.collectGarbage(written.filter((d) => !used.has(d)));
       return loaded;
     } catch (err) {
+      release();
       await this.collectGarbage(written).catch(() => undefined);
       throw err;
     } finally {
-      this.leases.release(written);
+      release();
     }
   }
 

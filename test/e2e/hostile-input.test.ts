@@ -244,6 +244,25 @@ describe('hostile input', { timeout: 600_000 }, () => {
       assert.equal(gone.status, 404);
     }
     assert.equal((await d.request('/_ping')).text, 'OK');
+
+    // Mid-stream: a docker save read for a moment, then dropped.
+    for (let i = 0; i < 3; i++) {
+      const save = connect(d.socket, () => save.write('GET /v1.51/images/get?names=lading-keep%3A1 HTTP/1.1\r\nHost: x\r\n\r\n'));
+      await new Promise<void>((resolve) => {
+        let seen = 0;
+        save.on('data', (b: Buffer) => {
+          seen += b.length;
+          if (seen > 1024 * (i + 1)) {
+            save.destroy();
+            resolve();
+          }
+        });
+        save.on('close', () => resolve());
+        save.on('error', () => resolve());
+      });
+    }
+    if (gone.status !== 200) await assertIntact('save dropped mid-stream');
+    assert.equal((await d.request('/_ping')).text, 'OK');
     assert.doesNotMatch(d.logs(256 * 1024), /level=error/, 'no internal error logged for any of it');
   });
 });

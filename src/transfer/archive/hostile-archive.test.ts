@@ -155,6 +155,28 @@ describe('archive structure', () => {
     );
   });
 
+  it('cycles: links that point at each other, an index that names one manifest ten thousand times', async () => {
+    const manifest = JSON.stringify([{ Config: 'a', RepoTags: ['cycle:1'], Layers: [] }]);
+    await refused(
+      await buildTar([{ name: 'a', type: 'symlink', linkname: 'b' }, { name: 'b', type: 'symlink', linkname: 'a' }, { name: 'manifest.json', data: manifest }]),
+      'image config "a": too many levels of links',
+    );
+    await refused(
+      await buildTar([{ name: 'a', type: 'symlink', linkname: 'a' }, { name: 'manifest.json', data: manifest }]),
+      'image config "a": too many levels of links',
+    );
+    // Digests make a real cycle of manifests impossible; a wide DAG is walked once per blob.
+    const l = await layer({ 'etc/x': 'x' });
+    const config = blob(configJson([l.diffId]), MediaType.ociConfig);
+    const layerBlob = blob(l.tar, MediaType.ociLayer);
+    const m = ociManifest(config.desc, [layerBlob.desc]);
+    const wide = blob(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: Array.from({ length: 10_000 }, () => m.desc) }), MediaType.ociIndex);
+    const started = Date.now();
+    const res = await accepted(await buildTar([OCI_LAYOUT, ...[layerBlob, config, m, wide].map(blobEntry), indexJson([wide.desc])]));
+    assert.equal(res.images.length, 1);
+    assert.ok(Date.now() - started < 10_000, 'each blob is checked once');
+  });
+
   it('descriptors whose platform or urls have the wrong types', async () => {
     const d = { mediaType: MediaType.ociManifest, digest: 'sha256:' + 'a'.repeat(64), size: 1 };
     for (const [extra, message] of [
