@@ -9,6 +9,7 @@ import { statusOf, writeError } from './http-errors.js';
 import { InspectResponses } from './inspect-cache.js';
 import { addImageRoutes } from './routes/image-routes.js';
 import { addImageReadRoutes } from './routes/image-read-routes.js';
+import { addPullRoutes } from './routes/pull-routes.js';
 import { addSystemRoutes } from './routes/system-routes.js';
 import { Router } from './router.js';
 
@@ -29,6 +30,7 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
   addSystemRoutes(router, images, info);
   addImageRoutes(router, images, inspectResponses);
   addImageReadRoutes(router, images);
+  addPullRoutes(router, images);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     for (const [name, value] of commonHeaders) res.setHeader(name, value);

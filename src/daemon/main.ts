@@ -8,6 +8,7 @@ import { configureImportLimits } from '../transfer/archive/import-archive.js';
 import { FsContentStore } from '../content/fs-content-store.js';
 import { LadingError } from '../errors.js';
 import { ImageService, SNAPSHOTTER } from '../images/image-service.js';
+import { RegistryService } from '../transfer/registry/registry-service.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { resolveConfig, type DaemonConfig } from './config.js';
@@ -85,7 +86,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   const removed = await content.cleanIngest();
   if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
   const metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'));
-  const images = new ImageService(content, metadata);
+  const images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}));
 
   const info = daemonInfo(config, version, log);
   const servers: Server[] = [];

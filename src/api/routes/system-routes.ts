@@ -84,11 +84,7 @@ export function addSystemRoutes(router: Router, images: ImageService, info: Daem
       OSType: 'linux',
       Architecture: info.machine,
       IndexServerAddress: 'https://index.docker.io/v1/',
-      RegistryConfig: {
-        IndexConfigs: {},
-        InsecureRegistryCIDRs: ['::1/128', '127.0.0.0/8'],
-        Mirrors: [],
-      },
+      RegistryConfig: registryConfig(images),
       NCPU: info.cpus,
       MemTotal: info.memTotal,
       GenericResources: null,
@@ -120,6 +116,16 @@ export function addSystemRoutes(router: Router, images: ImageService, info: Daem
       Warnings: null,
     });
   });
+}
+
+/** registry.ServiceConfig as Docker marshals it (through a map: keys sorted). */
+function registryConfig(images: ImageService): Map<string, unknown> {
+  const sc = images.registry.config.serviceConfig();
+  return new Map<string, unknown>([
+    ['IndexConfigs', sc.indexConfigs],
+    ['InsecureRegistryCIDRs', sc.insecureRegistryCIDRs],
+    ['Mirrors', sc.mirrors],
+  ]);
 }
 
 function writeJson(res: ServerResponse, doc: object): void {
