@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
-import type { BlobInfo, ContentStore } from '../content/content-store.js';
+import type { BlobInfo, BlobWriter, ContentStore } from '../content/content-store.js';
 import { NotFoundError } from '../errors.js';
 import { EventBus } from '../events/event-bus.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { formatPlatformAll, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
-import { familiarString, parseNormalizedNamed, tagNameOnly } from '../reference/reference.js';
+import { familiarString, parseNormalizedNamed, tagNameOnly, type Reference } from '../reference/reference.js';
 import { importArchive } from '../transfer/archive/import-archive.js';
 import { nowRfc3339Nano } from '../util/time.js';
 import { ContentReader, isIndex, isManifest } from './content-reader.js';
@@ -15,6 +15,8 @@ import { danglingName, isDangling, repoTagsAndDigests } from './image-names.js';
 import { collectInspectFacts, configFields, type ConfigFields, type InspectFacts } from './inspect.js';
 import { Leases } from './leases.js';
 import { resolveImage } from './resolve.js';
+import { pullImage, type PullImageOptions } from './image-pull.js';
+import { RegistryService } from '../transfer/registry/registry-service.js';
 
 export interface InspectOptions {
   manifests: boolean;
@@ -59,6 +61,8 @@ export class ImageService {
   constructor(
     readonly content: ContentStore,
     readonly metadata: MetadataStore,
+    /** Registries: endpoints, credentials, tokens, shared fetches (src/transfer/registry/). */
+    readonly registry: RegistryService = new RegistryService(),
   ) {
     this.reader = new ContentReader(content);
   }
@@ -194,6 +198,78 @@ export class ImageService {
       const facts = await collectInspectFacts(this.reader, this.layerSizes, target, strictMatcher(platform));
       if (!facts.best) throw new NotFoundError(`requested platform (${formatPlatformAll(platform)}) not found`);
     }
+  }
+
+  /** `docker pull`: fetches `ref` (every tag when it has neither tag nor digest) and names it (image-pull.ts). */
+  pull(ref: Reference, options: PullImageOptions): Promise<void> {
+    const hold = (held: string[], digest: string): void => {
+      this.leases.hold(digest);
+      held.push(digest);
+    };
+    // Every blob the pull commits or finds present is leased until its image has a name.
+    const leasingStore = (held: string[]): ContentStore => {
+      const content = this.content;
+      const openWriter = async (): Promise<BlobWriter> => {
+        const inner = await content.openWriter();
+        return {
+          write: (chunk) => inner.write(chunk),
+          get written() {
+            return inner.written;
+          },
+          commit: async (expected) => {
+            const info = await inner.commit(expected);
+            hold(held, info.digest);
+            return info;
+          },
+          abort: () => inner.abort(),
+        };
+      };
+      return {
+        ...content,
+        info: async (digest) => {
+          const info = await content.info(digest);
+          if (info) hold(held, digest);
+          return info;
+        },
+        has: async (digest) => {
+          const has = await content.has(digest);
+          if (has) hold(held, digest);
+          return has;
+        },
+        readBytes: (digest, maxBytes) => content.readBytes(digest, maxBytes),
+        createReadStream: (digest) => content.createReadStream(digest),
+        openWriter,
+        async writeBytes(data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
+          const writer = await openWriter();
+          try {
+            await writer.write(data);
+            return await writer.commit(expected);
+          } finally {
+            await writer.abort();
+          }
+        },
+        delete: (digest) => content.delete(digest),
+        list: () => content.list(),
+        cleanIngest: () => content.cleanIngest(),
+      };
+    };
+    const sources = {
+      content: this.content,
+      metadata: this.metadata,
+      events: this.events,
+      registry: this.registry,
+      leasingStore,
+      release: async (held: string[]) => {
+        this.leases.release(held);
+        await this.collectGarbage(held).catch(() => undefined);
+      },
+      reading: <T>(fn: () => Promise<T>) => fn(),
+      eventAttributes: async (imageId: string, refName: string) => {
+        const image = await this.inspect(imageId, { manifests: false }).catch(() => undefined);
+        return { ...(image?.config?.Labels ?? {}), name: refName };
+      },
+    };
+    return pullImage(sources, ref, options);
   }
 
   /**
