@@ -53,3 +53,14 @@ test('platforms.Only: the platform, then what it can also run; nothing else', ()
   assert.equal(arm.match({ os: 'linux', architecture: 'arm', variant: 'v7' }), false);
   assert.equal(formatPlatformAll({ os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763' }), 'windows(10.0.17763)/amd64');
 });
+
+test('onlyMatcher: an absurd variant neither hangs nor fills memory', () => {
+  const started = Date.now();
+  for (const architecture of ['amd64', 'arm', 'arm64']) {
+    const m = onlyMatcher({ os: 'linux', architecture, variant: 'v999999999' });
+    assert.equal(m.match({ os: 'linux', architecture, variant: 'v999999999' }), true);
+  }
+  assert.equal(onlyMatcher({ os: 'linux', architecture: 'amd64', variant: 'v999999999' }).match({ os: 'linux', architecture: 'amd64', variant: 'v3' }), true);
+  assert.ok(Date.now() - started < 1000);
+});
+

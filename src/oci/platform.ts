@@ -104,9 +104,15 @@ export function onlyMatcher(requested: Platform): PlatformMatcher {
   return { match: (p) => rank(p) < vector.length, less: (a, b) => rank(a) < rank(b) };
 }
 
+/**
+ * Variants past this are nonsense (amd64 has v1-v4, arm v5-v8). containerd would build a list as
+ * long as the number asked for: `variant=v999999999` in a query would take the daemon's memory.
+ */
+const MAX_VARIANT = 64;
+
 function platformVector(p: Platform): Platform[] {
   const vector = [p];
-  const version = Number.parseInt((p.variant ?? '').replace(/^v/, ''), 10);
+  const version = Math.min(Number.parseInt((p.variant ?? '').replace(/^v/, ''), 10), MAX_VARIANT);
   if (p.architecture === 'amd64') {
     for (let v = version - 1; v >= 1; v--) vector.push(normalizePlatform({ ...p, variant: `v${v}` }));
     vector.push({ os: p.os, architecture: '386' });

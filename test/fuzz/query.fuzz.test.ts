@@ -8,6 +8,7 @@ import { boolValue, boolValueOrDefault, decodePlatform } from '../../src/api/que
 import { parseListenAddress } from '../../src/daemon/listen-address.js';
 import { parseByteSize, parseDurationMs } from '../../src/daemon/security-options.js';
 import { InvalidArgumentError } from '../../src/errors.js';
+import { hostPreferenceMatcher, onlyMatcher, strictMatcher } from '../../src/oci/platform.js';
 import { goJsonSyntaxError, jsonDepthExceeded } from '../../src/util/go-json-syntax.js';
 import { corpusStrings, fuzzParams } from './fuzz-support.js';
 
@@ -66,6 +67,13 @@ function platformCheck(text: string): void {
     if (platform[key] !== undefined) assert.equal(typeof platform[key], 'string');
   }
   if (platform['os.features'] !== undefined) assert.ok(platform['os.features'].every((f) => typeof f === 'string'));
+  // What the routes then build from it must be quick whatever the request said.
+  const started = Date.now();
+  for (const matcher of [onlyMatcher(platform), strictMatcher(platform), hostPreferenceMatcher()]) {
+    matcher.match(platform);
+    matcher.less(platform, { os: 'linux', architecture: 'amd64' });
+  }
+  assert.ok(Date.now() - started < 1000, `matchers for ${JSON.stringify(platform).slice(0, 100)} took ${Date.now() - started} ms`);
 }
 
 function sizeAndDurationCheck(value: string): void {
@@ -81,6 +89,9 @@ describe('query and JSON parser properties', () => {
     for (const { name, value } of corpusStrings('durations')) {
       assert.doesNotThrow(() => sizeAndDurationCheck(value), name);
     }
+    for (const { name, value } of corpusStrings('platform')) {
+      assert.doesNotThrow(() => platformCheck(value), name);
+    }
     for (const { name, value } of corpusStrings('go-json')) {
       assert.doesNotThrow(() => jsonAgreement(value), name);
       assert.doesNotThrow(() => platformCheck(value), name);
@@ -95,7 +106,13 @@ describe('query and JSON parser properties', () => {
     const platformish = fc.oneof(
       anyJsonText,
       fc.record(
-        { os: fc.oneof(fc.string(), fc.jsonValue()), architecture: fc.oneof(fc.string(), fc.jsonValue()), variant: fc.jsonValue(), 'os.version': fc.jsonValue(), 'os.features': fc.jsonValue() },
+        {
+          os: fc.oneof(fc.string(), fc.jsonValue(), fc.constantFrom('linux', 'windows')),
+          architecture: fc.oneof(fc.string(), fc.jsonValue(), fc.constantFrom('amd64', 'arm', 'arm64', 'x86_64', 'aarch64')),
+          variant: fc.oneof(fc.jsonValue(), fc.bigInt({ min: 0n, max: 10n ** 12n }).map((n) => `v${n}`)),
+          'os.version': fc.jsonValue(),
+          'os.features': fc.jsonValue(),
+        },
         { requiredKeys: [] },
       ).map((o) => JSON.stringify(o)),
     );
