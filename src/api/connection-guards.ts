@@ -76,9 +76,7 @@ export function createGuardedServer(
  * request's buffer shows that the client is not the one stalling.
  */
 function watchUpload(req: IncomingMessage, res: ServerResponse, ms: number, log: Logger): void {
-  const length = req.headers['content-length'];
-  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-  if (!hasBody || req.complete) return;
+  if (!expectsBody(req) || req.complete) return;
   const socket = req.socket;
   // On the response: Node emits 'timeout' there whether or not the body is complete, and a
   // listener keeps it from destroying the socket on its own.
@@ -101,6 +99,12 @@ function watchUpload(req: IncomingMessage, res: ServerResponse, ms: number, log:
     if (!res.writableEnded) socket.setTimeout(0);
   });
   socket.setTimeout(ms);
+}
+
+/** A body was announced (a GET's `complete` may still be false while its handler runs). */
+function expectsBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** True when the client went away (or was cut) before the request was answered. */
@@ -150,7 +154,7 @@ const LINGER_MS = 2_000;
  * goes, so an abandoned upload can neither hold the connection nor be drained for hours.
  */
 export function refuseRestOfUpload(req: IncomingMessage, res: ServerResponse): void {
-  if (req.complete || req.destroyed) return;
+  if (req.complete || req.destroyed || !expectsBody(req)) return;
   if (!res.headersSent) res.setHeader('Connection', 'close');
   // A reader that gave up (an async iterator) leaves a 'readable' listener, which makes resume() a no-op.
   req.removeAllListeners('readable');

@@ -178,6 +178,10 @@ describe('hostile input', { timeout: 600_000 }, () => {
     assert.equal(longUrl.json<{ message: string }>().message, 'request URL too long');
     const longQuery = await d.request(`/images/lading-keep:1/json?${'x=1&'.repeat(60_000)}`);
     assert.ok([400, 431].includes(longQuery.status), `status ${longQuery.status}`);
+    // Only a refused upload loses its connection; an error without a body keeps it.
+    const notFound = await d.request('/nope');
+    assert.equal(notFound.status, 404);
+    assert.equal(notFound.headers.connection, 'keep-alive');
     const badEscape = await d.request('/images/%FF%FE/json');
     assert.equal(badEscape.status, 400);
     const rawBytes = await rawExchange(d.socket, Buffer.concat([Buffer.from('GET /images/'), Buffer.from([0xff, 0x00]), Buffer.from('/json HTTP/1.1\r\nHost: x\r\n\r\n')]));
