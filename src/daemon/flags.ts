@@ -19,8 +19,10 @@ export interface Flags {
 }
 
 export const USAGE = `Usage:  ladingd [OPTIONS]
+        ladingd check [--repair] [--data-root DIR]
 
-An image engine that speaks the Docker Engine API.
+An image engine that speaks the Docker Engine API. \`ladingd check\` verifies the image store
+offline (\`ladingd check --help\`).
 
 Options:
       --config-file string   Daemon configuration file (default: $XDG_CONFIG_HOME/lading/daemon.json)

@@ -17,6 +17,8 @@ import { parseFlags, USAGE } from './flags.js';
 import { formatListenAddress, isLoopback, parseListenAddress, type ListenAddress } from './listen-address.js';
 import { DEFAULT_SECURITY_CONFIG, type SecurityConfig } from './security-options.js';
 import { socketGroupId } from './socket-group.js';
+import { runCheck } from './check.js';
+import { StartupCheck } from './startup-check.js';
 import { loadTlsOptions } from './tls.js';
 
 const PRODUCT = 'Lading';
@@ -24,6 +26,7 @@ const SHUTDOWN_GRACE_MS = 15_000;
 
 /** `ladingd [OPTIONS]`: resolves the configuration, opens the stores, serves until a signal. */
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'check') return runCheck(argv.slice(1));
   const flags = parseFlags(argv);
   const version = packageVersion();
   if (flags.help) {
@@ -87,6 +90,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
   const metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'));
   const images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}));
+  const startupCheck = await StartupCheck.open(config.dataRoot, images, log);
 
   const info = daemonInfo(config, version, log);
   const servers: Server[] = [];
@@ -106,6 +110,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     throw err;
   }
   log.info(`Lading ${version} serving the Docker Engine API on ${addresses.map(formatListenAddress).join(', ')}`);
+  startupCheck.start();
 
   return {
     addresses,
@@ -113,6 +118,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     async stop() {
       await Promise.all(servers.map(closeServer));
       for (const address of addresses) if (address.kind === 'unix') await fs.rm(address.path, { force: true });
+      await startupCheck.stop();
       metadata.close();
       await lock.release();
     },

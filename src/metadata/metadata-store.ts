@@ -38,6 +38,8 @@ export interface MetadataStore {
   putLayerFacts(facts: LayerFacts): void;
   getLayerFacts(digest: string): LayerFacts | undefined;
   deleteLayerFacts(digest: string): void;
+  /** Every layer's facts, for consistency checks (`ladingd check`, the start-up check). */
+  listLayerFacts(): LayerFacts[];
 
   /** Runs `fn` atomically; nested calls join the outer transaction. */
   transaction<T>(fn: () => T): T;

@@ -59,6 +59,9 @@ export class SqliteMetadataStore implements MetadataStore {
         'SELECT digest, diff_id, unpacked_size FROM layers WHERE digest = ?',
       ),
       deleteLayer: this.db.prepare<[string]>('DELETE FROM layers WHERE digest = ?'),
+      listLayers: this.db.prepare<[], { digest: string; diff_id: string; unpacked_size: number }>(
+        'SELECT digest, diff_id, unpacked_size FROM layers ORDER BY digest',
+      ),
     };
   }
 
@@ -118,6 +121,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   deleteLayerFacts(digest: string): void {
     this.stmt.deleteLayer.run(digest);
+  }
+
+  listLayerFacts(): LayerFacts[] {
+    return this.stmt.listLayers.all().map((row) => ({ digest: row.digest, diffId: row.diff_id, unpackedSize: row.unpacked_size }));
   }
 
   transaction<T>(fn: () => T): T {

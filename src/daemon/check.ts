@@ -1,0 +1,392 @@
+import Database from 'better-sqlite3';
+import { existsSync, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { blobDir, ingestLeftovers, scanBlobs } from '../content/blob-check.js';
+import { DEFAULT_MAX_JSON_BYTES } from '../content/fs-content-store.js';
+import { InvalidArgumentError, LadingError } from '../errors.js';
+import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
+import { hexOf, isDigest } from '../oci/digest.js';
+import { isIndexType, isManifestType, MediaType } from '../oci/media-types.js';
+import type { Descriptor } from '../oci/types.js';
+import { familiarString, parseNormalizedNamed } from '../reference/reference.js';
+import { resolveConfig } from './config.js';
+import { lockDataRoot } from './data-root-lock.js';
+import { parseFlags } from './flags.js';
+import { DIRTY_MARKER } from './startup-check.js';
+
+/**
+ * `ladingd check [--repair]`: the whole store verified offline, every blob hashed.
+ *
+ * Problems it finds, one line each:
+ * - leftovers of interrupted writes in `content/ingest/`;
+ * - blobs whose bytes do not hash to their name, and files in the blob store that are no blob;
+ * - images whose content is not all here: a target (index or manifest) missing, damaged or not
+ *   JSON; a manifest that is here without its config or layers. An index's platforms may be absent
+ *   (a load or pull of some platforms only), as in containerd;
+ * - layer records (diff ID, unpacked size) of blobs that are gone;
+ * - blobs that no image reaches (orphans), with the garbage collector's notion of reaching;
+ * - a metadata database that fails SQLite's integrity check.
+ *
+ * `--repair` removes leftovers, corrupt blobs, stray files, stale layer records and orphans.
+ * Images whose content is missing are kept as they are: their records stay, inspect still answers
+ * (with `Available: false` for what is gone), a load or pull of the image fills the content in
+ * again, and `docker rmi` removes them; until then every check reports them.
+ */
+
+export interface CheckProblem {
+  /** One line in plain words; with --repair it says what was done. */
+  message: string;
+  /** Whether --repair fixed it. */
+  repaired: boolean;
+}
+
+export interface CheckResult {
+  blobs: number;
+  images: number;
+  problems: CheckProblem[];
+}
+
+export interface CheckOptions {
+  repair: boolean;
+}
+
+/** The manifests and indexes of an image nest at most this deep, as the garbage collector walks them. */
+const MAX_DEPTH = 8;
+
+/** Checks (and with `repair` fixes) the stores under `dataRoot`; the caller holds the data root. */
+export async function checkStore(
+  dataRoot: string,
+  metadata: MetadataStore,
+  options: CheckOptions,
+): Promise<CheckResult> {
+  const { repair } = options;
+  const contentRoot = path.join(dataRoot, 'content');
+  const problems: CheckProblem[] = [];
+  const report = (message: string, repaired = false): void => {
+    problems.push({ message, repaired });
+  };
+  const rel = (file: string): string => path.relative(dataRoot, file);
+  const done = (what: string): string => (repair ? `: ${what}` : '');
+
+  // Interrupted writes.
+  for (const left of await ingestLeftovers(contentRoot)) {
+    if (repair) await fs.rm(left.file, { force: true, recursive: true });
+    report(`leftover of an interrupted write: ${rel(left.file)} (${left.size} bytes)${done('removed')}`, repair);
+  }
+
+  // Every blob hashed.
+  const findings = (await scanBlobs(contentRoot)).sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+  const present = new Map<string, number>();
+  const corrupt = new Set<string>();
+  for (const f of findings) {
+    if (f.kind === 'ok') {
+      present.set(f.digest, f.size);
+    } else if (f.kind === 'corrupt') {
+      if (repair) {
+        await fs.rm(f.file, { force: true });
+        metadata.deleteLayerFacts(f.digest);
+      } else {
+        corrupt.add(f.digest);
+      }
+      report(`corrupt blob ${f.digest}: its ${f.size} bytes hash to ${f.actual}${done('removed')}`, repair);
+    } else {
+      const removable = repair && f.isFile;
+      if (removable) await fs.rm(f.file, { force: true });
+      report(`not a blob: ${rel(f.file)} is ${f.what}${removable ? ': removed' : ''}`, removable);
+    }
+  }
+
+  // Images: every target walked; what they reach is not an orphan.
+  let records: ImageRecord[] | undefined;
+  try {
+    records = metadata.listImages();
+  } catch (err) {
+    report(`the image records cannot be read: ${(err as Error).message}`);
+  }
+  const reachable = new Set<string>();
+  const walker = new ImageWalker(contentRoot, present, corrupt, reachable);
+  let walkFailed = false;
+  const byTarget = new Map<string, ImageRecord[]>();
+  for (const record of records ?? []) {
+    const list = byTarget.get(record.target.digest) ?? [];
+    list.push(record);
+    byTarget.set(record.target.digest, list);
+  }
+  for (const [digest, group] of byTarget) {
+    let issues: string[];
+    try {
+      issues = await walker.image(group[0]!.target);
+    } catch (err) {
+      walkFailed = true;
+      issues = [`could not be read: ${(err as Error).message}`];
+    }
+    const who = `image ${group.map((r) => displayName(r)).join(', ')} (${digest})`;
+    for (const issue of issues) report(`${who}: ${issue}${done('kept, with its content incomplete')}`);
+  }
+
+  // Layer records of blobs that are gone.
+  for (const facts of metadata.listLayerFacts()) {
+    if (present.has(facts.digest) || corrupt.has(facts.digest)) continue;
+    if (repair) metadata.deleteLayerFacts(facts.digest);
+    report(`layer record of ${facts.digest}, whose blob is gone${done('removed')}`, repair);
+  }
+
+  // Orphans: only when every record was read and walked, so that nothing is deleted on a guess.
+  if (records && !walkFailed) {
+    for (const [digest, size] of present) {
+      if (reachable.has(digest)) continue;
+      if (repair) {
+        await fs.rm(path.join(blobDir(contentRoot), hexOf(digest)), { force: true });
+        metadata.deleteLayerFacts(digest);
+      }
+      report(`blob ${digest} (${size} bytes) is not used by any image${done('removed')}`, repair);
+    }
+  }
+
+  return { blobs: findings.filter((f) => f.kind !== 'stray').length, images: byTarget.size, problems };
+}
+
+/**
+ * Walks an image's target as the garbage collector does (index → manifests → config and layers),
+ * noting what each reaches, and says what is missing or broken. The blob files are read directly.
+ */
+class ImageWalker {
+  private readonly parsed = new Map<string, unknown>();
+
+  constructor(
+    private readonly contentRoot: string,
+    private readonly present: ReadonlyMap<string, number>,
+    private readonly corrupt: ReadonlySet<string>,
+    private readonly reachable: Set<string>,
+  ) {}
+
+  async image(target: Descriptor): Promise<string[]> {
+    const issues: string[] = [];
+    if (!isIndexType(target.mediaType) && !isManifestType(target.mediaType)) {
+      issues.push(`its target has the media type ${JSON.stringify(target.mediaType)}, neither an index nor a manifest`);
+    }
+    await this.visit(target, 0, issues, new Set());
+    return issues;
+  }
+
+  private async visit(desc: Descriptor, depth: number, issues: string[], seen: Set<string>): Promise<void> {
+    if (depth > MAX_DEPTH || seen.has(desc.digest)) return;
+    seen.add(desc.digest);
+    this.reachable.add(desc.digest);
+    const index = isIndexType(desc.mediaType);
+    if (!index && !isManifestType(desc.mediaType)) return;
+    const kind = index ? 'index' : 'manifest';
+    const what = depth === 0 ? `its ${kind} ${desc.digest}` : `${kind} ${desc.digest}`;
+    // Below the target, an absent index or manifest is a platform this store does not have.
+    const doc = await this.json(desc, what, issues, depth === 0);
+    if (doc === undefined) return;
+    if (index) {
+      const manifests = (doc as { manifests?: unknown }).manifests;
+      if (!Array.isArray(manifests)) {
+        issues.push(`${what} is not an image index: it has no list of manifests`);
+        return;
+      }
+      for (const child of manifests) {
+        if (isDescriptor(child)) await this.visit(child, depth + 1, issues, seen);
+      }
+      return;
+    }
+    const manifest = doc as { config?: unknown; layers?: unknown };
+    if (!isDescriptor(manifest.config) || !Array.isArray(manifest.layers)) {
+      issues.push(`${what} is not an image manifest: it lacks a config or a list of layers`);
+      return;
+    }
+    const config = manifest.config;
+    this.reachable.add(config.digest);
+    if (config.mediaType === MediaType.ociConfig || config.mediaType === MediaType.dockerConfig) {
+      await this.json(config, `config ${config.digest} of manifest ${desc.digest}`, issues, true);
+    } else {
+      this.require(config, `config ${config.digest} of manifest ${desc.digest}`, issues);
+    }
+    for (const [i, layer] of manifest.layers.entries()) {
+      if (!isDescriptor(layer)) {
+        issues.push(`layer ${i} of manifest ${desc.digest} is no descriptor`);
+        continue;
+      }
+      this.reachable.add(layer.digest);
+      if (isForeignLayer(layer.mediaType)) continue;
+      this.require(layer, `layer ${layer.digest} of manifest ${desc.digest}`, issues);
+    }
+  }
+
+  /** Whether the blob is here, intact and of the size its descriptor says; an issue when not. */
+  private require(desc: Descriptor, what: string, issues: string[], required = true): boolean {
+    const size = this.present.get(desc.digest);
+    if (size === undefined) {
+      if (this.corrupt.has(desc.digest)) issues.push(`${what} is corrupt`);
+      else if (required) issues.push(`${what} is missing`);
+      return false;
+    }
+    if (size !== desc.size) {
+      issues.push(`${what} is ${size} bytes, but its descriptor says ${desc.size}`);
+      return false;
+    }
+    return true;
+  }
+
+  /** The parsed JSON of a blob that must be (or, when not `required`, may be) here. */
+  private async json(desc: Descriptor, what: string, issues: string[], required: boolean): Promise<unknown> {
+    if (!this.require(desc, what, issues, required)) return undefined;
+    if (this.parsed.has(desc.digest)) return this.parsed.get(desc.digest);
+    if (desc.size > DEFAULT_MAX_JSON_BYTES) {
+      issues.push(`${what} is ${desc.size} bytes, too large for a JSON document`);
+      return undefined;
+    }
+    const bytes = await fs.readFile(path.join(blobDir(this.contentRoot), hexOf(desc.digest)));
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      issues.push(`${what} is not valid JSON: ${(err as Error).message}`);
+      return undefined;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      issues.push(`${what} is not a JSON object`);
+      return undefined;
+    }
+    this.parsed.set(desc.digest, value);
+    return value;
+  }
+}
+
+function isDescriptor(value: unknown): value is Descriptor {
+  const d = value as Partial<Descriptor> | null;
+  return (
+    typeof d === 'object' &&
+    d !== null &&
+    typeof d.digest === 'string' &&
+    isDigest(d.digest) &&
+    typeof d.mediaType === 'string' &&
+    typeof d.size === 'number'
+  );
+}
+
+function isForeignLayer(mediaType: string): boolean {
+  return mediaType === MediaType.dockerLayerForeignGzip || mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.');
+}
+
+function keyOf(f: Awaited<ReturnType<typeof scanBlobs>>[number]): string {
+  return f.kind === 'stray' ? `~${f.file}` : f.digest;
+}
+
+function displayName(record: ImageRecord): string {
+  if (record.name === `moby-dangling@${record.target.digest}`) return '<untagged>';
+  try {
+    return familiarString(parseNormalizedNamed(record.name));
+  } catch {
+    return record.name;
+  }
+}
+
+/** SQLite's own integrity check of the metadata database; its complaints, one per line. */
+export function metadataIntegrity(file: string): string[] {
+  const db = new Database(file, { fileMustExist: true });
+  try {
+    const rows = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
+    return rows.map((r) => r.integrity_check).filter((line) => line !== 'ok');
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Checks the data root as a whole: refuses while a daemon holds it, and holds it meanwhile so no
+ * daemon starts. After a --repair that left nothing to repair, the next start skips its recovery.
+ */
+export async function checkDataRoot(dataRoot: string, options: CheckOptions): Promise<CheckResult> {
+  let st;
+  try {
+    st = await fs.stat(dataRoot);
+  } catch {
+    throw new InvalidArgumentError(`${dataRoot}: no such directory`);
+  }
+  if (!st.isDirectory()) throw new InvalidArgumentError(`${dataRoot}: not a directory`);
+  const lock = await lockDataRoot(dataRoot);
+  try {
+    const file = path.join(dataRoot, 'metadata.db');
+    const exists = existsSync(file);
+    const integrity = exists ? metadataIntegrity(file).map((line) => `metadata.db fails SQLite's integrity check: ${line}`) : [];
+    // No database yet: nothing names anything (and the check creates no file).
+    const metadata = new SqliteMetadataStore(exists ? file : ':memory:');
+    let result: CheckResult;
+    try {
+      result = await checkStore(dataRoot, metadata, options);
+    } finally {
+      metadata.close();
+    }
+    result.problems.unshift(...integrity.map((message) => ({ message, repaired: false })));
+    if (options.repair && result.problems.every((p) => p.repaired)) {
+      await fs.rm(path.join(dataRoot, DIRTY_MARKER), { force: true });
+    }
+    return result;
+  } finally {
+    await lock.release();
+  }
+}
+
+export const CHECK_USAGE = `Usage:  ladingd check [OPTIONS]
+
+Verifies the image store: every blob against its digest, every image's content, the metadata
+against the blobs, leftovers of interrupted writes. Prints each problem on a line of its own.
+Exits 0 when there is none, 1 when there are (with --repair, after fixing what can be fixed),
+2 when it could not check. It refuses to run while a daemon uses the data root.
+
+Options:
+      --config-file string   Daemon configuration file, for its data-root
+      --data-root string     Root directory of persistent Lading state (default: $XDG_DATA_HOME/lading)
+  -h, --help                 Print usage
+      --repair               Remove corrupt blobs, orphans, stale layer records and ingest leftovers;
+                             images whose content is missing are kept and reported
+`;
+
+/** The `ladingd check` command: returns the exit code. */
+export async function runCheck(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l), err: (line: string) => void = (l) => process.stderr.write(l)): Promise<number> {
+  let repair = false;
+  const passOn: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    const name = arg.startsWith('--') && arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
+    if (name === '-h' || name === '--help') {
+      out(CHECK_USAGE);
+      return 0;
+    } else if (arg === '--repair') {
+      repair = true;
+    } else if (name === '--data-root' || name === '--config-file') {
+      passOn.push(arg);
+      if (name === arg) {
+        const value = argv[++i];
+        if (value === undefined) {
+          err(`ladingd check: flag needs an argument: ${name}\n`);
+          return 2;
+        }
+        passOn.push(value);
+      }
+    } else {
+      err(`ladingd check: unknown flag: ${arg}\nSee 'ladingd check --help'.\n`);
+      return 2;
+    }
+  }
+  let dataRoot: string;
+  try {
+    dataRoot = resolveConfig(parseFlags(passOn)).dataRoot;
+    const result = await checkDataRoot(dataRoot, { repair });
+    for (const p of result.problems) out(`${p.message}\n`);
+    const repaired = result.problems.filter((p) => p.repaired).length;
+    const n = result.problems.length;
+    err(
+      `ladingd check: ${dataRoot}: ${result.blobs} blob(s), ${result.images} image(s): ` +
+        (n === 0 ? 'no problems\n' : `${n} problem(s)${repair ? `, ${repaired} repaired` : ''}\n`),
+    );
+    return n === 0 ? 0 : 1;
+  } catch (e) {
+    const message = e instanceof LadingError && e.kind === 'unavailable' ? `${e.message}; stop it before checking` : (e as Error).message;
+    err(`ladingd check: ${message}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,75 @@
+// `ladingd check` as a command against a real data root: refused beside a running daemon, clean
+// after loads, a damaged blob found and repaired, the image kept and still answering inspect.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { buildArchives, LadingProcess, Rng, LADINGD } from '../crash/kill-harness.js';
+import { Daemon, request } from '../support/daemon.js';
+import { run } from '../support/exec.js';
+import { tempDir } from '../support/paths.js';
+
+const check = (dataRoot: string, ...extra: string[]) => run(process.execPath, [LADINGD, 'check', '--data-root', dataRoot, ...extra], { timeoutMs: 60_000 });
+
+describe('ladingd check', { timeout: 300_000 }, () => {
+  it('refuses beside a daemon, is clean after loads, finds and repairs a damaged layer', async () => {
+    const archives = (await buildArchives(new Rng(6), 4)).filter((a) => a.names.size > 0);
+    const daemon = await Daemon.start({ logLevel: 'info' });
+    const names: string[] = [];
+    for (const archive of archives) {
+      const res = await daemon.request('/v1.51/images/load?quiet=1', { method: 'POST', body: archive.tar, headers: { 'Content-Type': 'application/x-tar' } });
+      assert.equal(res.status, 200, res.text);
+      names.push(...archive.names.keys());
+    }
+    const busy = await check(daemon.dataRoot);
+    assert.equal(busy.code, 2);
+    assert.match(busy.stderr, /^ladingd check: another ladingd is already running with data root .*; stop it before checking\n$/);
+    await daemon.stop();
+
+    const clean = await check(daemon.dataRoot);
+    assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+    assert.equal(clean.stdout, '');
+    assert.match(clean.stderr, /: \d+ blob\(s\), \d+ image\(s\): no problems\n$/);
+
+    // Damage the last layer of the first image's manifest.
+    const name = names[0]!;
+    const target = archives[0]!.names.get(name)!;
+    const blobs = path.join(daemon.dataRoot, 'content', 'blobs', 'sha256');
+    let manifest = JSON.parse(readFileSync(path.join(blobs, target.slice(7)), 'utf8')) as {
+      manifests?: Array<{ digest: string }>;
+      layers?: Array<{ digest: string }>;
+    };
+    if (manifest.manifests) manifest = JSON.parse(readFileSync(path.join(blobs, manifest.manifests[0]!.digest.slice(7)), 'utf8'));
+    const layer = manifest.layers!.at(-1)!.digest;
+    writeFileSync(path.join(blobs, layer.slice(7)), 'damaged');
+
+    const found = await check(daemon.dataRoot);
+    assert.equal(found.code, 1);
+    const lines = found.stdout.trim().split('\n');
+    assert.match(lines[0]!, new RegExp(`^corrupt blob ${layer}: its 7 bytes hash to sha256:`));
+    assert.ok(lines.some((l) => l.startsWith(`image ${name}`) && l.includes(`layer ${layer}`) && l.endsWith('is corrupt')), found.stdout);
+
+    const repaired = await check(daemon.dataRoot, '--repair');
+    assert.equal(repaired.code, 1);
+    assert.match(repaired.stdout, /: removed\n/);
+    assert.match(repaired.stdout, /is missing: kept, with its content incomplete\n/);
+    assert.match(repaired.stderr, /problem\(s\), 1 repaired\n$/);
+
+    // The image stays: inspect answers, the damaged manifest shown unavailable.
+    const socket = path.join(tempDir('store-check'), 'd.sock');
+    const again = await LadingProcess.start(socket, daemon.dataRoot);
+    try {
+      const res = await request(socket, `/v1.51/images/${name}/json?manifests=1`);
+      assert.equal(res.status, 200, res.text);
+      const doc = res.json<{ Id: string; RepoTags: string[]; Manifests: Array<{ ID: string; Available: boolean }> }>();
+      assert.equal(doc.Id, target);
+      assert.deepEqual(doc.RepoTags, [name]);
+      assert.ok(doc.Manifests.some((m) => !m.Available), JSON.stringify(doc.Manifests));
+    } finally {
+      assert.equal(await again.stop(), 0);
+    }
+    const after = await check(daemon.dataRoot);
+    assert.equal(after.code, 1);
+    assert.doesNotMatch(after.stdout, /corrupt blob/);
+  });
+});
