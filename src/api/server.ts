@@ -8,6 +8,7 @@ import type { DaemonInfo } from './daemon-info.js';
 import { statusOf, writeError } from './http-errors.js';
 import { InspectResponses } from './inspect-cache.js';
 import { addImageRoutes } from './routes/image-routes.js';
+import { addImageWriteRoutes } from './routes/image-write-routes.js';
 import { addImageReadRoutes } from './routes/image-read-routes.js';
 import { addPullRoutes } from './routes/pull-routes.js';
 import { addSystemRoutes } from './routes/system-routes.js';
@@ -30,6 +31,7 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
   addSystemRoutes(router, images, info);
   addImageRoutes(router, images, inspectResponses);
   addImageReadRoutes(router, images);
+  addImageWriteRoutes(router, images);
   addPullRoutes(router, images);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

@@ -9,25 +9,41 @@ export interface EngineEvent {
 
 export type EventListener = (event: EngineEvent) => void;
 
+export interface Subscription {
+  /** Kept events within [since, until] that pass the filter, oldest first. */
+  buffered: EngineEvent[];
+  unsubscribe(): void;
+}
+
+export interface SubscribeOptions {
+  /** Nanoseconds since the epoch; undefined when not given. */
+  since?: bigint;
+  until?: bigint;
+  include?: (event: EngineEvent) => boolean;
+  /** Called when the bus closes (daemon shutdown): the stream should end. */
+  onClose?: () => void;
+}
+
 /**
  * Fans events out to live subscribers and keeps the most recent ones, so that `since` can replay
  * what happened before a client connected (Docker keeps the last 256).
  */
 export class EventBus {
   private readonly recent: EngineEvent[] = [];
-  private readonly listeners = new Set<EventListener>();
+  private readonly listeners = new Map<EventListener, (() => void) | undefined>();
   private lastNano = 0n;
 
   constructor(private readonly keep = 256) {}
 
   emit(type: EngineEvent['type'], action: string, id: string, attributes: Record<string, string> = {}): EngineEvent {
-    let timeNano = BigInt(Date.now()) * 1_000_000n;
+    // Milliseconds from the wall clock, the rest from the monotonic one; strictly increasing.
+    let timeNano = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
     if (timeNano <= this.lastNano) timeNano = this.lastNano + 1n;
     this.lastNano = timeNano;
-    const event: EngineEvent = { type, action, actor: { id, attributes }, timeNano };
+    const event: EngineEvent = { type, action, actor: { id, attributes: { ...attributes } }, timeNano };
     this.recent.push(event);
     if (this.recent.length > this.keep) this.recent.shift();
-    for (const listener of this.listeners) listener(event);
+    for (const listener of [...this.listeners.keys()]) listener(event);
     return event;
   }
 
@@ -36,8 +52,41 @@ export class EventBus {
     return this.recent;
   }
 
-  subscribe(listener: EventListener): () => void {
-    this.listeners.add(listener);
+  subscribe(listener: EventListener, onClose?: () => void): () => void {
+    this.listeners.set(listener, onClose);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Docker's SubscribeTopic: the kept events between `since` and `until` (only when either is
+   * given), then every new event passing `include`, with nothing lost or repeated in between.
+   */
+  subscribeTopic(listener: EventListener, options: SubscribeOptions = {}): Subscription {
+    const include = options.include ?? (() => true);
+    const buffered: EngineEvent[] = [];
+    if (options.since !== undefined || options.until !== undefined) {
+      const since = options.since ?? 0n;
+      for (let i = this.recent.length - 1; i >= 0; i--) {
+        const event = this.recent[i]!;
+        if (event.timeNano < since) break;
+        if (options.until !== undefined && options.until > 0n && event.timeNano > options.until) continue;
+        if (include(event)) buffered.unshift(event);
+      }
+    }
+    const unsubscribe = this.subscribe((event) => {
+      if (include(event)) listener(event);
+    }, options.onClose);
+    return { buffered, unsubscribe };
+  }
+
+  /** Ends every subscription: their streams finish, as dockerd's do when it shuts down. */
+  close(): void {
+    const closers = [...this.listeners.values()];
+    this.listeners.clear();
+    for (const onClose of closers) onClose?.();
+  }
+
+  get subscriberCount(): number {
+    return this.listeners.size;
   }
 }

@@ -8,12 +8,16 @@ import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed, tagNameOnly, type Reference } from '../reference/reference.js';
 import { importArchive } from '../transfer/archive/import-archive.js';
 import { nowRfc3339Nano } from '../util/time.js';
-import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import { ContentReader } from './content-reader.js';
 import { exportImages } from './image-export.js';
 import { imageHistory, type HistoryItem } from './image-history.js';
 import { danglingName, isDangling, repoTagsAndDigests } from './image-names.js';
 import { collectInspectFacts, configFields, type ConfigFields, type InspectFacts } from './inspect.js';
 import { Leases } from './leases.js';
+import { GarbageCollector, type CollectOptions } from './garbage-collector.js';
+import { imageEventAttributes } from './image-events.js';
+import { removeImage, type DeleteResponse, type RemoveOptions } from './image-remove.js';
+import { tagImage } from './image-tag.js';
 import { resolveImage } from './resolve.js';
 import { pullImage, type PullImageOptions } from './image-pull.js';
 import { RegistryService } from '../transfer/registry/registry-service.js';
@@ -57,6 +61,8 @@ export class ImageService {
   readonly reader: ContentReader;
   readonly events = new EventBus();
   private readonly leases = new Leases();
+  /** Deletes blobs no image uses; its `reading` sections see no blob vanish (garbage-collector.ts). */
+  readonly gc: GarbageCollector;
 
   constructor(
     readonly content: ContentStore,
@@ -65,6 +71,7 @@ export class ImageService {
     readonly registry: RegistryService = new RegistryService(),
   ) {
     this.reader = new ContentReader(content);
+    this.gc = new GarbageCollector(content, metadata, this.reader, this.leases);
   }
 
   /** Changes whenever any answer of this service may have changed. */
@@ -76,7 +83,12 @@ export class ImageService {
     return this.metadata.countImages();
   }
 
-  async inspect(refOrId: string, options: InspectOptions): Promise<ImageInspect> {
+  /** Resolved and walked in one read section: a concurrent removal never leaves it half a world. */
+  inspect(refOrId: string, options: InspectOptions): Promise<ImageInspect> {
+    return this.gc.reading(() => this.inspectNow(refOrId, options));
+  }
+
+  private async inspectNow(refOrId: string, options: InspectOptions): Promise<ImageInspect> {
     const record = resolveImage(this.metadata, refOrId);
     const records = this.metadata.imagesByTarget(record.target.digest);
     const matcher = options.platform ? strictMatcher(options.platform) : hostPreferenceMatcher();
@@ -130,49 +142,43 @@ export class ImageService {
 
   /** `docker load`: imports an archive, then names its images, all or nothing. */
   async load(body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, options: LoadOptions = {}): Promise<LoadedImage[]> {
-    const written: string[] = [];
-    const onBlobCommitted = (blob: BlobInfo): void => {
-      this.leases.hold(blob.digest);
-      written.push(blob.digest);
-    };
-    // The load's own leases must go before it collects its leftovers, or nothing is collected.
-    let released = false;
-    const release = (): void => {
-      if (!released) this.leases.release(written);
-      released = true;
-    };
+    // Every blob the import writes or relies on stays leased until its image has a name.
+    const held: string[] = [];
+    let garbage: string[] = [];
     try {
-      const result = await importArchive(body, this.content, { onBlobCommitted });
-      if (options.platform) await this.checkProvidesPlatform(result.images.map((i) => i.target), options.platform);
-      const now = nowRfc3339Nano();
-      const loaded: LoadedImage[] = [];
-      this.metadata.transaction(() => {
-        for (const layer of result.layers) this.metadata.putLayerFacts(layer);
-        for (const image of result.images) {
-          if (image.name) {
-            this.setName(image.name, image.target, now);
-            loaded.push({ name: familiarString(tagNameOnly(parseNormalizedNamed(image.name))), tagged: true });
-          } else {
-            this.setName(danglingName(image.target.digest), image.target, now);
-            loaded.push({ name: image.target.digest, tagged: false });
+      const result = await importArchive(body, this.gc.leasingStore(held));
+      return await this.gc.reading(async () => {
+        if (options.platform) await this.checkProvidesPlatform(result.images.map((i) => i.target), options.platform);
+        const now = nowRfc3339Nano();
+        const loaded: LoadedImage[] = [];
+        this.metadata.transaction(() => {
+          for (const layer of result.layers) this.metadata.putLayerFacts(layer);
+          for (const image of result.images) {
+            if (image.name) {
+              this.setName(image.name, image.target, now);
+              loaded.push({ name: familiarString(tagNameOnly(parseNormalizedNamed(image.name))), tagged: true });
+            } else {
+              this.setName(danglingName(image.target.digest), image.target, now);
+              loaded.push({ name: image.target.digest, tagged: false });
+            }
           }
+        });
+        // Docker's LogImageEvent: ID and name are the target digest, with the image's labels.
+        for (const image of result.images) {
+          const digest = image.target.digest;
+          this.events.emit('image', 'load', digest, await imageEventAttributes(this, digest, digest));
         }
+        // Files of the archive that no image uses (a legacy archive's per-layer json, VERSION).
+        const used = await this.gc.reachableFrom(result.images.map((i) => i.target));
+        garbage = held.filter((d) => !used.has(d));
+        return loaded;
       });
-      for (const image of result.images) {
-        const name = image.name ?? image.target.digest;
-        this.events.emit('image', 'load', image.target.digest, { name });
-      }
-      // Files of the archive that no image uses (a legacy archive's per-layer json, VERSION).
-      const used = await this.reachableFrom(result.images.map((i) => i.target));
-      release();
-      await this.collectGarbage(written.filter((d) => !used.has(d)));
-      return loaded;
     } catch (err) {
-      release();
-      await this.collectGarbage(written).catch(() => undefined);
+      garbage = held;
       throw err;
     } finally {
-      release();
+      this.leases.release(held);
+      await this.gc.collect(garbage).catch(() => undefined);
     }
   }
 
@@ -276,39 +282,18 @@ export class ImageService {
    * Deletes the `candidates` no image reaches and no operation in flight holds. Reachability is
    * walked from every image record, so shared blobs stay.
    */
-  async collectGarbage(candidates: Iterable<string>): Promise<string[]> {
-    const reachable = await this.reachableBlobs();
-    const deleted: string[] = [];
-    for (const digest of new Set(candidates)) {
-      if (reachable.has(digest) || this.leases.isHeld(digest)) continue;
-      if (await this.content.delete(digest)) deleted.push(digest);
-      this.reader.forget(digest);
-      this.metadata.deleteLayerFacts(digest);
-    }
-    return deleted;
+  collectGarbage(candidates: Iterable<string>, options?: CollectOptions): Promise<string[]> {
+    return this.gc.collect(candidates, options);
   }
 
-  private reachableBlobs(): Promise<Set<string>> {
-    return this.reachableFrom(this.metadata.listImages().map((r) => r.target));
+  /** `docker tag`: `source` gets the name `newTag` (image-tag.ts). */
+  tag(source: string, newTag: Reference): Promise<void> {
+    return tagImage(this, source, newTag);
   }
 
-  /** Every blob reachable from `targets`: indexes, manifests, configs, layers. */
-  private async reachableFrom(targets: Descriptor[]): Promise<Set<string>> {
-    const seen = new Set<string>();
-    const visit = async (desc: Descriptor, depth: number): Promise<void> => {
-      if (seen.has(desc.digest) || depth > 8) return;
-      seen.add(desc.digest);
-      if (isIndex(desc)) {
-        const index = await this.reader.readIndex(desc).catch(() => undefined);
-        for (const child of index?.manifests ?? []) await visit(child, depth + 1);
-      } else if (isManifest(desc)) {
-        const manifest = await this.reader.readManifest(desc).catch(() => undefined);
-        if (!manifest) return;
-        for (const child of [manifest.config, ...manifest.layers]) seen.add(child.digest);
-      }
-    };
-    for (const target of targets) await visit(target, 0);
-    return seen;
+  /** `docker rmi`: untags or deletes what `refOrId` names (image-remove.ts). */
+  remove(refOrId: string, options: RemoveOptions): Promise<DeleteResponse[]> {
+    return removeImage(this, refOrId, options);
   }
 }
 

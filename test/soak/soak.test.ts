@@ -62,7 +62,8 @@ describe('soak', { timeout: (SECONDS + 600) * 1000 }, () => {
     // Pull when the daemon offers it: a loopback registry (insecure by default) holding one small image.
     let registry: Registry | undefined;
     let pullRef: string | undefined;
-    const pullProbe = await daemon.request('/v1.51/images/create?fromImage=soak-probe-none&tag=x', { method: 'POST' });
+    // A loopback name: a probe must never make the daemon resolve Docker Hub.
+    const pullProbe = await daemon.request('/v1.51/images/create?fromImage=127.0.0.1:1/soak-probe&tag=x', { method: 'POST' });
     if (pullProbe.status === 404 && /page not found/.test(pullProbe.text)) {
       t.diagnostic('pull left out: POST /images/create answers 404 page not found');
     } else {

@@ -1,0 +1,41 @@
+import type { ServerResponse } from 'node:http';
+import { InvalidArgumentError } from '../../errors.js';
+import type { ImageService } from '../../images/image-service.js';
+import { tagReference } from '../../images/image-tag.js';
+import { goMarshal } from '../../util/go-json.js';
+import { versionAtLeast } from '../api-version.js';
+import { boolValue, decodePlatform } from '../query.js';
+import type { RequestContext, Router } from '../router.js';
+
+/**
+ * `POST /images/{name}/tag` (docker tag) and `DELETE /images/{name}` (docker rmi), parsed as
+ * Docker 28's image router parses them.
+ */
+export function addImageWriteRoutes(router: Router, images: ImageService): void {
+  router.add('POST', '/images/(.*)/tag', async ({ res, params, query }: RequestContext) => {
+    // No `repo`: Docker's handler returns without error or body, so 200 and nothing tagged.
+    const ref = tagReference(query.get('repo') ?? '', query.get('tag') ?? '');
+    if (ref) await images.tag(params[0] ?? '', ref);
+    res.writeHead(ref ? 201 : 200, { 'Content-Length': 0 });
+    res.end();
+  });
+
+  router.add('DELETE', '/images/(.*)', async ({ res, version, params, query }: RequestContext) => {
+    const name = params[0] ?? '';
+    if (name.trim() === '') throw new InvalidArgumentError('image name cannot be blank');
+    const platforms = versionAtLeast(version, '1.50') ? query.getAll('platforms').map(decodePlatform) : [];
+    const report = await images.remove(name, {
+      force: boolValue(query.get('force')),
+      prune: !boolValue(query.get('noprune')),
+      platforms,
+    });
+    sendJson(res, report.length > 0 ? report : null);
+  });
+}
+
+/** httputils.WriteJSON: HTML left unescaped, a newline after. */
+function sendJson(res: ServerResponse, doc: unknown): void {
+  const body = Buffer.from(goMarshal(doc, { escapeHTML: false }) + '\n');
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+  res.end(body);
+}

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ContentGate } from './garbage-collector.js';
+import { layoutArchive, manifestImage, mutationFixture, sharedLayer, digestsOf, type MutationFixture } from './testing/mutation-fixture.js';
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('ContentGate', () => {
+  it('a sweep waits for the reads in progress, and reads that come later wait for it', async () => {
+    const gate = new ContentGate();
+    const log: string[] = [];
+    const firstRead = deferred();
+    const r1 = gate.reading(async () => {
+      log.push('read1 start');
+      await firstRead.promise;
+      log.push('read1 end');
+    });
+    const sweep = gate.sweep(async () => {
+      log.push('sweep');
+    });
+    await tick();
+    const r2 = gate.reading(() => {
+      log.push('read2');
+    });
+    await tick();
+    assert.deepEqual(log, ['read1 start'], 'the sweep waits; a new read queues behind it');
+    firstRead.resolve();
+    await Promise.all([r1, sweep, r2]);
+    assert.deepEqual(log, ['read1 start', 'read1 end', 'sweep', 'read2']);
+    assert.ok(gate.idle);
+  });
+
+  it('reads run together; a read inside a read does not wait for a queued sweep', async () => {
+    const gate = new ContentGate();
+    const hold = deferred();
+    let concurrent = 0;
+    let most = 0;
+    const reads = [1, 2, 3].map(() =>
+      gate.reading(async () => {
+        most = Math.max(most, ++concurrent);
+        await hold.promise;
+        concurrent--;
+      }),
+    );
+    await tick();
+    assert.equal(most, 3);
+    const sweep = gate.sweep(async () => undefined);
+    const nested = gate.reading(async () => {
+      await gate.reading(async () => tick());
+      return 'nested done';
+    });
+    hold.resolve();
+    await Promise.all(reads);
+    await sweep;
+    assert.equal(await nested, 'nested done');
+    assert.ok(gate.idle);
+  });
+
+  it('a sweep inside a read is a programming error, not a deadlock', async () => {
+    const gate = new ContentGate();
+    await assert.rejects(
+      gate.reading(() => gate.sweep(async () => undefined)),
+      /garbage collection cannot run inside a content read/,
+    );
+    assert.ok(gate.idle);
+  });
+
+  it('sweeps run one at a time, readers that waited go between them', async () => {
+    const gate = new ContentGate();
+    const log: string[] = [];
+    const hold = deferred();
+    const s1 = gate.sweep(async () => {
+      log.push('s1');
+      await hold.promise;
+    });
+    const s2 = gate.sweep(async () => {
+      log.push('s2');
+    });
+    const r = gate.reading(() => {
+      log.push('r');
+    });
+    await tick();
+    hold.resolve();
+    await Promise.all([s1, s2, r]);
+    assert.deepEqual(log, ['s1', 'r', 's2']);
+  });
+});
+
+describe('GarbageCollector', () => {
+  let fx: MutationFixture;
+  before(async () => {
+    fx = await mutationFixture();
+  });
+  after(() => fx.close());
+
+  it('keeps what an image reaches, shared layers included, and what a lease holds', async () => {
+    const base = await sharedLayer('gc shared base');
+    const a = await manifestImage({ marker: 'gc-a', shared: [base] });
+    const b = await manifestImage({ marker: 'gc-b', shared: [base] });
+    await fx.load(await layoutArchive([{ image: a, name: 'docker.io/library/gc-a:1' }, { image: b, name: 'docker.io/library/gc-b:1' }]));
+    const { service } = fx;
+    assert.deepEqual(await service.collectGarbage(digestsOf(a)), [], 'all of a is still named');
+
+    service.metadata.deleteImage('docker.io/library/gc-a:1');
+    const [manifestA, configA, , ownA] = digestsOf(a);
+    service.gc.leases.hold(ownA!);
+    const deleted = await service.collectGarbage(digestsOf(a));
+    assert.deepEqual(deleted.sort(), [manifestA!, configA!].sort(), 'the shared base and the leased layer stay');
+    service.gc.leases.release([ownA!]);
+    assert.deepEqual(await service.collectGarbage(digestsOf(a)), [ownA!]);
+    const onDisk = fx.blobs();
+    for (const digest of digestsOf(b)) assert.ok(onDisk.has(digest), `${digest} of gc-b stays`);
+    for (const digest of [manifestA!, configA!, ownA!]) assert.ok(!onDisk.has(digest), `${digest} of gc-a went`);
+  });
+
+  it('a detached manifest is garbage wherever an index lists it, unless an image targets it', async () => {
+    const { service } = fx;
+    const a = await manifestImage({ marker: 'gc-detach' });
+    await fx.load(await layoutArchive([{ image: a, name: 'docker.io/library/gc-detach:1' }]));
+    const manifest = a.target.digest;
+    assert.deepEqual(await service.collectGarbage([manifest], { detached: new Set([manifest]) }), [], 'targeted directly');
+  });
+});

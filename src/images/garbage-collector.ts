@@ -1,0 +1,204 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Readable } from 'node:stream';
+import type { BlobInfo, BlobWriter, ContentStore } from '../content/content-store.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { Descriptor } from '../oci/types.js';
+import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import type { Leases } from './leases.js';
+
+/**
+ * Who may touch blobs while others delete them. Reads (an inspect's walk, a blob commit with its
+ * lease, a load naming its images) share the gate; a sweep has it alone, so a reader never sees a
+ * blob vanish under it and a sweep never decides on a world that changes while it deletes.
+ * Waiting sweeps go before new readers (no starvation); a read inside a read just runs.
+ */
+export class ContentGate {
+  private readers = 0;
+  private sweeping = false;
+  private readonly waitingReaders: Array<() => void> = [];
+  private readonly waitingSweeps: Array<() => void> = [];
+  private readonly insideRead = new AsyncLocalStorage<true>();
+
+  async reading<T>(fn: () => Promise<T> | T): Promise<T> {
+    if (this.insideRead.getStore()) return fn();
+    if (this.sweeping || this.waitingSweeps.length > 0) {
+      await new Promise<void>((resolve) => this.waitingReaders.push(resolve));
+    } else {
+      this.readers++;
+    }
+    try {
+      return await this.insideRead.run(true, fn);
+    } finally {
+      this.readers--;
+      if (this.readers === 0 && this.waitingSweeps.length > 0) {
+        this.sweeping = true;
+        this.waitingSweeps.shift()!();
+      }
+    }
+  }
+
+  async sweep<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.insideRead.getStore()) throw new Error('garbage collection cannot run inside a content read');
+    if (this.sweeping || this.readers > 0 || this.waitingSweeps.length > 0) {
+      await new Promise<void>((resolve) => this.waitingSweeps.push(resolve));
+    } else {
+      this.sweeping = true;
+    }
+    try {
+      return await fn();
+    } finally {
+      this.sweeping = false;
+      // Readers that queued behind this sweep go next, all together; then the next sweep.
+      if (this.waitingReaders.length > 0) {
+        const admitted = this.waitingReaders.splice(0);
+        this.readers += admitted.length;
+        for (const resolve of admitted) resolve();
+      } else if (this.waitingSweeps.length > 0) {
+        this.sweeping = true;
+        this.waitingSweeps.shift()!();
+      }
+    }
+  }
+
+  /** Nothing held, nothing waiting. */
+  get idle(): boolean {
+    return this.readers === 0 && !this.sweeping && this.waitingReaders.length === 0 && this.waitingSweeps.length === 0;
+  }
+}
+
+export interface CollectOptions {
+  /**
+   * Manifests to treat as gone wherever an index lists them (a platform being removed): what only
+   * they reach becomes garbage. An image whose target is one of them still keeps it.
+   */
+  detached?: ReadonlySet<string>;
+}
+
+/**
+ * Garbage collection of blobs: a blob stays while an image record reaches it or an operation in
+ * flight holds a lease on it. Sweeps run alone (ContentGate), so they never race a load naming its
+ * images, a commit taking its lease, or a reader walking an image.
+ */
+export class GarbageCollector {
+  readonly gate = new ContentGate();
+
+  constructor(
+    private readonly content: ContentStore,
+    private readonly metadata: MetadataStore,
+    private readonly reader: ContentReader,
+    readonly leases: Leases,
+  ) {}
+
+  /** Runs `fn` while no sweep can delete a blob. */
+  reading<T>(fn: () => Promise<T> | T): Promise<T> {
+    return this.gate.reading(fn);
+  }
+
+  /** Deletes the `candidates` no image reaches and no lease holds; returns those deleted. */
+  async collect(candidates: Iterable<string>, options: CollectOptions = {}): Promise<string[]> {
+    const unique = [...new Set(candidates)];
+    if (unique.length === 0) return [];
+    return this.gate.sweep(async () => {
+      const reachable = await this.reachableFrom(
+        this.metadata.listImages().map((r) => r.target),
+        options.detached,
+      );
+      const deleted: string[] = [];
+      for (const digest of unique) {
+        if (reachable.has(digest) || this.leases.isHeld(digest)) continue;
+        if (await this.content.delete(digest)) deleted.push(digest);
+        this.reader.forget(digest);
+        this.metadata.deleteLayerFacts(digest);
+      }
+      return deleted;
+    });
+  }
+
+  /**
+   * Every blob reachable from `targets`: indexes, manifests, configs, layers, whether present or
+   * not. A blob that cannot be parsed reaches nothing; a read that fails otherwise (I/O) fails the
+   * walk, so a sweep deletes nothing on a guess.
+   */
+  async reachableFrom(targets: Descriptor[], detached?: ReadonlySet<string>): Promise<Set<string>> {
+    const seen = new Set<string>();
+    const visit = async (desc: Descriptor, depth: number): Promise<void> => {
+      if (seen.has(desc.digest) || depth > 8) return;
+      if (depth > 0 && detached?.has(desc.digest)) return;
+      seen.add(desc.digest);
+      if (isIndex(desc)) {
+        const index = await unlessInvalid(this.reader.readIndex(desc));
+        for (const child of index?.manifests ?? []) await visit(child, depth + 1);
+      } else if (isManifest(desc)) {
+        const manifest = await unlessInvalid(this.reader.readManifest(desc));
+        if (!manifest) return;
+        for (const child of [manifest.config, ...manifest.layers]) if (child?.digest) seen.add(child.digest);
+      }
+    };
+    for (const target of targets) await visit(target, 0);
+    return seen;
+  }
+
+  /**
+   * The content store as an operation that writes (a load) should see it: every blob it commits
+   * or finds already present is leased, in the same step and never during a sweep. `held` collects
+   * the leases (one entry per hold) for the caller to release.
+   */
+  leasingStore(held: string[]): ContentStore {
+    const { content, gate, leases } = this;
+    const hold = (digest: string): void => {
+      leases.hold(digest);
+      held.push(digest);
+    };
+    const openWriter = async (): Promise<BlobWriter> => {
+      const inner = await content.openWriter();
+      return {
+        write: (chunk) => inner.write(chunk),
+        get written() {
+          return inner.written;
+        },
+        commit: (expected) =>
+          gate.reading(async () => {
+            const info = await inner.commit(expected);
+            hold(info.digest);
+            return info;
+          }),
+        abort: () => inner.abort(),
+      };
+    };
+    const seen = async <T>(digest: string, read: () => Promise<T>, found: (value: T) => boolean): Promise<T> =>
+      gate.reading(async () => {
+        const value = await read();
+        if (found(value)) hold(digest);
+        return value;
+      });
+    return {
+      info: (digest) => seen(digest, () => content.info(digest), (v) => v !== undefined),
+      has: (digest) => seen(digest, () => content.has(digest), (v) => v),
+      readBytes: (digest, maxBytes) => seen(digest, () => content.readBytes(digest, maxBytes), () => true),
+      createReadStream: (digest): Readable => content.createReadStream(digest),
+      openWriter,
+      async writeBytes(data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
+        const writer = await openWriter();
+        try {
+          await writer.write(data);
+          return await writer.commit(expected);
+        } finally {
+          await writer.abort();
+        }
+      },
+      delete: (digest) => content.delete(digest),
+      list: () => content.list(),
+      cleanIngest: () => content.cleanIngest(),
+    };
+  }
+}
+
+async function unlessInvalid<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) return undefined;
+    throw err;
+  }
+}
