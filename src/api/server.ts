@@ -8,6 +8,7 @@ import type { DaemonInfo } from './daemon-info.js';
 import { statusOf, writeError } from './http-errors.js';
 import { InspectResponses } from './inspect-cache.js';
 import { addImageRoutes } from './routes/image-routes.js';
+import { addImageWriteRoutes } from './routes/image-write-routes.js';
 import { addImageReadRoutes } from './routes/image-read-routes.js';
 import { addPullRoutes } from './routes/pull-routes.js';
 import { addDistributionRoutes } from './routes/distribution-routes.js';
@@ -31,6 +32,7 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
   addSystemRoutes(router, images, info);
   addImageRoutes(router, images, inspectResponses);
   addImageReadRoutes(router, images);
+  addImageWriteRoutes(router, images);
   addPullRoutes(router, images);
   addDistributionRoutes(router, images);
 
