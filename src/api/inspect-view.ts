@@ -87,7 +87,8 @@ export function renderInspect(image: ImageInspect, version: string): Buffer {
 // Descriptors and platforms as Go writes the OCI types; the image list uses them too.
 export { descriptorView, platformView };
 
-function manifestView(m: ManifestSummary): object {
+/** One `Manifests` entry, as inspect and the image list both write it. */
+export function manifestView(m: ManifestSummary): object {
   return {
     ID: m.id,
     Descriptor: descriptorView(m.descriptor),

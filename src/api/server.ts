@@ -7,6 +7,7 @@ import { clientGone, createGuardedServer, refuseRestOfUpload, type ApiServerOpti
 import type { DaemonInfo } from './daemon-info.js';
 import { statusOf, writeError } from './http-errors.js';
 import { InspectResponses } from './inspect-cache.js';
+import { addImageListRoutes } from './routes/image-list-routes.js';
 import { addImageRoutes } from './routes/image-routes.js';
 import { addImageWriteRoutes } from './routes/image-write-routes.js';
 import { addImageReadRoutes } from './routes/image-read-routes.js';
@@ -30,6 +31,7 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
 
   const router = new Router();
   addSystemRoutes(router, images, info);
+  addImageListRoutes(router, images, inspectResponses);
   addImageRoutes(router, images, inspectResponses);
   addImageReadRoutes(router, images);
   addImageWriteRoutes(router, images);

@@ -9,8 +9,10 @@ import { familiarString, parseNormalizedNamed, tagNameOnly, type Reference } fro
 import { importArchive } from '../transfer/archive/import-archive.js';
 import { nowRfc3339Nano } from '../util/time.js';
 import { ContentReader } from './content-reader.js';
+import { imageDiskUsage, type ImageDiskUsage } from './disk-usage.js';
 import { exportImages } from './image-export.js';
 import { imageHistory, type HistoryItem } from './image-history.js';
+import { listImages, TargetFactsCache, type ImageSummary, type ListOptions } from './image-list.js';
 import { danglingName, isDangling, repoTagsAndDigests } from './image-names.js';
 import { collectInspectFacts, configFields, type ConfigFields, type InspectFacts } from './inspect.js';
 import { Leases } from './leases.js';
@@ -81,6 +83,19 @@ export class ImageService {
 
   imageCount(): number {
     return this.metadata.countImages();
+  }
+
+  /** Facts of image targets for the list and disk usage, kept across requests (image-list.ts). */
+  private readonly targetFacts = new TargetFactsCache(this);
+
+  /** `docker images`: one summary per target, newest first; read as inspect reads, no sweep meanwhile. */
+  list(options: ListOptions): Promise<ImageSummary[]> {
+    return this.gc.reading(async () => listImages(await this.targetFacts.snapshot(), options));
+  }
+
+  /** The images part of `docker system df`. */
+  diskUsage(): Promise<ImageDiskUsage> {
+    return this.gc.reading(async () => imageDiskUsage(await this.targetFacts.snapshot()));
   }
 
   /** Resolved and walked in one read section: a concurrent removal never leaves it half a world. */

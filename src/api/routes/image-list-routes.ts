@@ -1,0 +1,61 @@
+import type { ServerResponse } from 'node:http';
+import { InvalidArgumentError } from '../../errors.js';
+import { addFilter, parseFilters } from '../../images/image-filters.js';
+import type { ImageService } from '../../images/image-service.js';
+import { versionAtLeast, versionLessThan } from '../api-version.js';
+import { renderDiskUsage, renderImageList, type DiskUsageReport } from '../image-summary-view.js';
+import type { InspectResponses } from '../inspect-cache.js';
+import { boolValue } from '../query.js';
+import type { RequestContext, Router } from '../router.js';
+
+const DISK_USAGE_TYPES = ['container', 'image', 'volume', 'build-cache'] as const;
+
+/**
+ * `GET /images/json` (docker images) and `GET /system/df` (docker system df). An answer depends on
+ * its URL and the image service's generation only, so it goes into the server's responses by URL
+ * (answered again before any routing), except a list with `until`, which may be relative to now.
+ */
+export function addImageListRoutes(router: Router, images: ImageService, responses: InspectResponses): void {
+  router.add('GET', '/images/json', async ({ req, res, version, query }: RequestContext) => {
+    const filters = parseFilters(query.get('filters') ?? '');
+    const legacyFilter = query.get('filter') ?? '';
+    if (versionLessThan(version, '1.41') && legacyFilter !== '') addFilter(filters, 'reference', legacyFilter);
+    const generation = images.generation;
+    const body = renderImageList(
+      await images.list({
+        all: boolValue(query.get('all')),
+        filters,
+        sharedSize: versionAtLeast(version, '1.42') && boolValue(query.get('shared-size')),
+        manifests: versionAtLeast(version, '1.47') && boolValue(query.get('manifests')),
+      }),
+      version,
+    );
+    if (filters.has('until')) send(res, body);
+    else responses.send(req.url ?? '', generation, body, res);
+  });
+
+  router.add('GET', '/system/df', async ({ req, res, version, query }: RequestContext) => {
+    const wanted = new Set<string>(DISK_USAGE_TYPES);
+    // The `type` parameter counts from API 1.42, present even when empty.
+    if (versionAtLeast(version, '1.42') && query.has('type')) {
+      wanted.clear();
+      for (const type of query.getAll('type')) {
+        if (!(DISK_USAGE_TYPES as readonly string[]).includes(type)) throw new InvalidArgumentError(`unknown object type: ${type}`);
+        wanted.add(type);
+      }
+    }
+    const generation = images.generation;
+    const report: DiskUsageReport = {
+      containers: wanted.has('container'),
+      volumes: wanted.has('volume'),
+      buildCache: wanted.has('build-cache'),
+      ...(wanted.has('image') ? { images: await images.diskUsage() } : {}),
+    };
+    responses.send(req.url ?? '', generation, renderDiskUsage(report, version), res);
+  });
+}
+
+function send(res: ServerResponse, body: Buffer): void {
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+  res.end(body);
+}

@@ -1,0 +1,33 @@
+/**
+ * The images part of `GET /system/df`, as Docker 28 with the containerd store computes it
+ * (daemon/disk_usage.go, daemon/containerd/service.go ImageDiskUsage): every image summarized with
+ * its shared size, and LayersSize = the unpacked layers (each snapshot once) plus every present
+ * blob an image reaches (each once).
+ */
+import { listImages, type ImageSnapshot, type ImageSummary, type TargetFacts } from './image-list.js';
+
+export interface ImageDiskUsage {
+  layersSize: number;
+  images: ImageSummary[];
+}
+
+export async function imageDiskUsage(snapshot: ImageSnapshot): Promise<ImageDiskUsage> {
+  return {
+    layersSize: layersSize(snapshot.facts.values()),
+    images: await listImages(snapshot, { all: false, filters: new Map(), sharedSize: true, manifests: false }),
+  };
+}
+
+/** Each chain ID's unpacked size once (a snapshot is shared), then each present blob once. */
+export function layersSize(facts: Iterable<TargetFacts>): number {
+  const snapshots = new Map<string, number>();
+  const blobs = new Map<string, number>();
+  for (const f of facts) {
+    for (const c of f.chains) if (c.unpacked !== undefined) snapshots.set(c.chainId, c.unpacked);
+    for (const [digest, size] of f.blobs) blobs.set(digest, size);
+  }
+  let total = 0;
+  for (const size of snapshots.values()) total += size;
+  for (const size of blobs.values()) total += size;
+  return total;
+}

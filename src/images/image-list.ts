@@ -1,0 +1,427 @@
+/**
+ * `GET /images/json`: the image list as Docker 28's containerd image service builds it
+ * (daemon/containerd/image_list.go). Everything derived from an image's blobs is kept per target
+ * digest (`TargetFacts`), so a list of a thousand images reads no blob and stats no file.
+ */
+import { createHash } from 'node:crypto';
+import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import { MediaType } from '../oci/media-types.js';
+import { hostPreferenceMatcher } from '../oci/platform.js';
+import type { Descriptor, ImageConfig } from '../oci/types.js';
+import {
+  familiarString,
+  parseNormalizedNamed,
+  referenceString,
+  trimNamed,
+  withDigest,
+  type Reference,
+} from '../reference/reference.js';
+import { rfc3339Nanos, unixSecondsOf } from '../util/go-time-parse.js';
+import { isIndex, isManifest, type ContentReader } from './content-reader.js';
+import {
+  filterBool,
+  filterValues,
+  labelChecks,
+  labelsMatch,
+  referenceMatches,
+  untilTimes,
+  validateFilters,
+  type FilterArgs,
+} from './image-filters.js';
+import { isDangling } from './image-names.js';
+import { collectInspectFacts, type ManifestSummary } from './inspect.js';
+import { bestPresentImage, walkPresent } from './present-content.js';
+import { resolveImage } from './resolve.js';
+
+export interface ListOptions {
+  /** Docker hides intermediate images of the classic builder without it; Lading has none. */
+  all: boolean;
+  filters: FilterArgs;
+  sharedSize: boolean;
+  manifests: boolean;
+}
+
+/** One entry of the list before an API version shapes it (api/types/image.Summary). */
+export interface ImageSummary {
+  id: string;
+  parentId: string;
+  /** null where Docker leaves the list nil; the API layer decides what a version sees then. */
+  repoTags: string[] | null;
+  repoDigests: string[] | null;
+  /** Unix seconds of the config's `created`; 0 without one. */
+  created: number;
+  size: number;
+  /** -1 unless asked for. */
+  sharedSize: number;
+  labels: Record<string, string> | null;
+  /** 0 (Lading runs no containers), or -1 when no platform of the image is available. */
+  containers: number;
+  descriptor: Descriptor;
+  manifests?: ManifestSummary[];
+}
+
+export const ACCEPTED_IMAGE_FILTERS: ReadonlySet<string> = new Set([
+  'dangling',
+  'label',
+  'label!',
+  'before',
+  'since',
+  'reference',
+  'until',
+]);
+
+/** Everything the list and disk usage need from one target's blobs. */
+export interface TargetFacts {
+  /** Every blob the target reaches was present; only then do the facts outlive a write. */
+  complete: boolean;
+  /** Docker's multi-platform summary, reused from inspect. */
+  manifests: ManifestSummary[];
+  /** Docker 28's list Size: content and unpacked bytes of every manifest. */
+  size: number;
+  /** The preferred available platform's config: Created (unix seconds) and Labels. */
+  best?: { created: number; labels: Record<string, string> | null };
+  /** `created` (nanoseconds) of the config GetImage picks, which before/since compare; undefined when it fails or has none. */
+  created?: bigint;
+  /** Chain IDs of every available platform's layers, repeats kept (Docker counts them so). */
+  chains: Array<{ chainId: string; unpacked?: number }>;
+  /** Each present blob the target reaches: digest -> size. */
+  blobs: Map<string, number>;
+  /** Labels of each present config the target reaches: the label filter looks at them all. */
+  configLabels: Array<Record<string, string> | null>;
+}
+
+/** The image records of one moment and the facts of their targets. */
+export interface ImageSnapshot {
+  records: ImageRecord[];
+  facts: ReadonlyMap<string, TargetFacts>;
+  metadata: MetadataStore;
+  reader: ContentReader;
+}
+
+interface FactsSource {
+  readonly reader: ContentReader;
+  readonly metadata: MetadataStore;
+}
+
+const COMPUTE_CONCURRENCY = 16;
+
+/**
+ * Target facts by digest. Blobs are immutable, so facts of a complete target hold until it is
+ * gone; facts of an incomplete one (a platform missing) hold only until the next write, which may
+ * bring the missing blobs.
+ */
+export class TargetFactsCache {
+  private readonly entries = new Map<string, { generation: number; facts: TargetFacts }>();
+  private readonly pending = new Map<string, Promise<TargetFacts>>();
+  private last: { generation: number; snapshot: ImageSnapshot } | undefined;
+
+  constructor(private readonly source: FactsSource) {}
+
+  /** The records and their targets' facts; the same object until the next write. */
+  async snapshot(): Promise<ImageSnapshot> {
+    const { metadata } = this.source;
+    const generation = metadata.generation;
+    if (this.last?.generation === generation) return this.last.snapshot;
+    const records = metadata.listImages();
+    const targets = new Map<string, Descriptor>();
+    for (const r of records) if (!targets.has(r.target.digest)) targets.set(r.target.digest, r.target);
+
+    const facts = new Map<string, TargetFacts>();
+    const missing: Descriptor[] = [];
+    for (const [digest, target] of targets) {
+      const entry = this.entries.get(digest);
+      if (entry && (entry.facts.complete || entry.generation === generation)) facts.set(digest, entry.facts);
+      else missing.push(target);
+    }
+    for (let i = 0; i < missing.length; i += COMPUTE_CONCURRENCY) {
+      const batch = missing.slice(i, i + COMPUTE_CONCURRENCY);
+      const computed = await Promise.all(batch.map((t) => this.compute(t, generation)));
+      batch.forEach((t, j) => facts.set(t.digest, computed[j] as TargetFacts));
+    }
+    for (const digest of this.entries.keys()) if (!targets.has(digest)) this.entries.delete(digest);
+    const snapshot = { records, facts, metadata, reader: this.source.reader };
+    // Kept only if no write came while the facts were gathered.
+    if (metadata.generation === generation) this.last = { generation, snapshot };
+    return snapshot;
+  }
+
+  private compute(target: Descriptor, generation: number): Promise<TargetFacts> {
+    const key = `${generation}\0${target.digest}`;
+    let p = this.pending.get(key);
+    if (!p) {
+      p = collectTargetFacts(this.source, target)
+        .catch(() => brokenFacts())
+        .then((facts) => {
+          this.entries.set(target.digest, { generation, facts });
+          return facts;
+        })
+        .finally(() => this.pending.delete(key));
+      this.pending.set(key, p);
+    }
+    return p;
+  }
+}
+
+/** A target whose blobs cannot be read as an image: listed with nothing known. */
+function brokenFacts(): TargetFacts {
+  return { complete: false, manifests: [], size: 0, chains: [], blobs: new Map(), configLabels: [] };
+}
+
+/** Walks one target: inspect's manifest summaries, then the present blobs as containerd walks them. */
+export async function collectTargetFacts(source: FactsSource, target: Descriptor): Promise<TargetFacts> {
+  const { reader, metadata } = source;
+  const unpacked = (digest: string): number | undefined => metadata.getLayerFacts(digest)?.unpackedSize;
+  const matcher = hostPreferenceMatcher();
+  const inspect = await collectInspectFacts(reader, { unpackedSize: unpacked }, target, matcher);
+
+  const chains: TargetFacts['chains'] = [];
+  for (const m of inspect.manifests) {
+    if (m.kind !== 'image' || !m.available) continue;
+    const manifest = await reader.readManifest(m.descriptor);
+    const config = manifest && (await reader.readConfig(manifest.config));
+    if (!manifest || !config || typeof config !== 'object') continue;
+    const diffIds = Array.isArray(config.rootfs?.diff_ids) ? config.rootfs.diff_ids.map(String) : [];
+    chainIds(diffIds).forEach((chainId, i) => {
+      const layer = manifest.layers[i];
+      const size = layer && unpacked(layer.digest);
+      chains.push(size === undefined ? { chainId } : { chainId, unpacked: size });
+    });
+  }
+
+  const present = await walkPresent(reader, target);
+  const blobs = new Map(present.map((d) => [d.digest, d.size]));
+  let complete = blobs.has(target.digest);
+  const configLabels: TargetFacts['configLabels'] = [];
+  for (const desc of present) {
+    if (isConfig(desc)) configLabels.push(labelsOf(await reader.readConfig(desc)));
+    for (const child of await childrenOf(reader, desc)) complete &&= blobs.has(child.digest);
+  }
+
+  // GetImage reports its errors by the record's name; a candidate it fails on simply does not match.
+  const created = await bestPresentImage(reader, { name: '', target, createdAt: '', updatedAt: '' }, matcher).then(
+    (image) => rfc3339Nanos(image.config.created),
+    () => undefined,
+  );
+  const bestConfig = inspect.best?.config;
+  return {
+    complete,
+    manifests: inspect.manifests,
+    size: inspect.manifests.reduce((sum, m) => sum + m.totalSize, 0),
+    ...(bestConfig ? { best: { created: createdSeconds(bestConfig), labels: labelsOf(bestConfig) } } : {}),
+    ...(created !== undefined ? { created } : {}),
+    chains,
+    blobs,
+    configLabels,
+  };
+}
+
+/** containerd's images.Children: an index's manifests, a manifest's config and layers. */
+async function childrenOf(reader: ContentReader, desc: Descriptor): Promise<Descriptor[]> {
+  if (isIndex(desc)) return (await reader.readIndex(desc))?.manifests ?? [];
+  if (!isManifest(desc)) return [];
+  const manifest = await reader.readManifest(desc);
+  return manifest ? [manifest.config, ...manifest.layers] : [];
+}
+
+/** containerd's images.IsConfigType. */
+function isConfig(desc: Descriptor): boolean {
+  return desc.mediaType === MediaType.ociConfig || desc.mediaType === MediaType.dockerConfig;
+}
+
+/** identity.ChainIDs. */
+export function chainIds(diffIds: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const diffId of diffIds) {
+    const prev = out[out.length - 1];
+    out.push(prev === undefined ? diffId : 'sha256:' + createHash('sha256').update(`${prev} ${diffId}`).digest('hex'));
+  }
+  return out;
+}
+
+/** `config.Labels` as Docker reads it into a map[string]string: absent or null is nil, `{}` is empty. */
+function labelsOf(config: ImageConfig | undefined): Record<string, string> | null {
+  const labels = config && typeof config === 'object' ? config.config?.Labels : undefined;
+  if (typeof labels !== 'object' || labels === null || Array.isArray(labels)) return null;
+  return Object.fromEntries(Object.entries(labels).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+}
+
+function createdSeconds(config: ImageConfig): number {
+  const nanos = rfc3339Nanos(config.created);
+  return nanos === undefined ? 0 : unixSecondsOf(nanos);
+}
+
+// ------------------------------------------------------------------ the list
+
+type RecordFilter = (record: ImageRecord, facts: TargetFacts) => boolean;
+
+/** Docker's setupFilters, in its order (so its errors come in its order). */
+async function compileFilters(snapshot: ImageSnapshot, filters: FilterArgs): Promise<RecordFilter> {
+  const checks: RecordFilter[] = [];
+  for (const [name, after] of [['before', false], ['since', true]] as const) {
+    for (const value of filterValues(filters, name)) {
+      const record = resolveImage(snapshot.metadata, value);
+      const image = await bestPresentImage(snapshot.reader, record, hostPreferenceMatcher());
+      const pivot = rfc3339Nanos(image.config.created);
+      if (pivot === undefined) continue;
+      checks.push((_, { created }) => created !== undefined && (after ? created > pivot : created < pivot));
+    }
+  }
+
+  const untils = untilTimes(filters, BigInt(Date.now()) * 1_000_000n, -new Date().getTimezoneOffset() * 60);
+  for (const until of untils) checks.push((record) => (rfc3339Nanos(record.createdAt) ?? 0n) < until);
+
+  const labels = labelChecks(filters);
+  if (labels.length > 0) checks.push((_, facts) => facts.configLabels.some((l) => labelsMatch(labels, l)));
+
+  if (filters.has('dangling')) {
+    const dangling = filterBool(filters, 'dangling', false);
+    checks.push((record) => isDangling(record) === dangling);
+  }
+
+  const references = filterValues(filters, 'reference');
+  if (references.length > 0) {
+    checks.push((record) => {
+      const { ref } = nameFacts(record.name);
+      return ref !== undefined && referenceMatches(references, ref);
+    });
+  }
+  return (record, facts) => checks.every((check) => check(record, facts));
+}
+
+interface NameFacts {
+  /** ParseNormalizedNamed of the stored name, if it parses. */
+  ref?: Reference;
+  /** Its familiar string: the RepoTags entry. */
+  familiar?: string;
+  /** The name as ParseNamed accepts it (canonical), trimmed: the repository of RepoDigests. */
+  canonical?: Reference;
+}
+
+/** What names yield never changes, and parsing a thousand of them per list is the list's main cost. */
+const NAME_FACTS = new Map<string, NameFacts>();
+const NAME_FACTS_MAX = 100_000;
+
+function nameFacts(name: string): NameFacts {
+  let facts = NAME_FACTS.get(name);
+  if (!facts) {
+    let ref: Reference | undefined;
+    try {
+      ref = parseNormalizedNamed(name);
+    } catch {
+      ref = undefined;
+    }
+    facts = ref
+      ? { ref, familiar: familiarString(ref), ...(referenceString(ref) === name ? { canonical: trimNamed(ref) } : {}) }
+      : {};
+    if (NAME_FACTS.size >= NAME_FACTS_MAX) NAME_FACTS.clear();
+    NAME_FACTS.set(name, facts);
+  }
+  return facts;
+}
+
+/** `repo@digest` in familiar form; undefined for a digest the reference grammar refuses (Docker logs it). */
+function repoDigest(repository: Reference, digest: string): string | undefined {
+  try {
+    return familiarString(withDigest(repository, digest));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Docker 28's ImageService.Images over a snapshot: one summary per target, newest first. */
+export async function listImages(snapshot: ImageSnapshot, options: ListOptions): Promise<ImageSummary[]> {
+  validateFilters(options.filters, ACCEPTED_IMAGE_FILTERS);
+  const filter = await compileFilters(snapshot, options.filters);
+
+  // Records come sorted by name, as containerd lists them; the last named one is the one shown.
+  const chosen = new Map<string, ImageRecord>();
+  const tags = new Map<string, string[]>();
+  for (const record of snapshot.records) {
+    const facts = snapshot.facts.get(record.target.digest);
+    if (!facts || !filter(record, facts)) continue;
+    const digest = record.target.digest;
+    if (isDangling(record)) {
+      if (!chosen.has(digest)) chosen.set(digest, record);
+      continue;
+    }
+    chosen.set(digest, record);
+    const { familiar } = nameFacts(record.name);
+    if (familiar !== undefined) {
+      const list = tags.get(digest);
+      if (list) list.push(familiar);
+      else tags.set(digest, [familiar]);
+    }
+  }
+
+  const entries = [...chosen].map(([digest, record]) => {
+    const facts = snapshot.facts.get(digest) as TargetFacts;
+    return { facts, summary: summarize(record, facts, tags.get(digest), options.manifests) };
+  });
+  if (options.sharedSize) setSharedSizes(entries);
+  return entries.map((e) => e.summary).sort(newestFirst);
+}
+
+function summarize(record: ImageRecord, facts: TargetFacts, tags: string[] | undefined, withManifests: boolean): ImageSummary {
+  const target = record.target;
+  // Object literals of one shape: spreading here costs more than the rest of the list.
+  let summary: ImageSummary;
+  if (!facts.best) {
+    // No platform available: Docker answers the bare target digest as the only RepoDigest.
+    summary = {
+      id: target.digest,
+      parentId: '',
+      repoTags: tags ?? null,
+      repoDigests: [target.digest],
+      created: 0,
+      size: facts.size,
+      sharedSize: -1,
+      labels: null,
+      containers: -1,
+      descriptor: target,
+    };
+  } else {
+    let repoTags = tags ?? null;
+    let repoDigests: string[] | null = null;
+    const names = nameFacts(record.name);
+    if (names.canonical === undefined) {
+      if (!isDangling(record)) repoTags = [...(repoTags ?? []), record.name];
+    } else {
+      const digested = repoDigest(names.canonical, target.digest);
+      if (digested !== undefined) repoDigests = [digested];
+    }
+    summary = {
+      id: target.digest,
+      parentId: '',
+      repoTags,
+      repoDigests,
+      created: facts.best.created,
+      size: facts.size,
+      sharedSize: -1,
+      labels: facts.best.labels,
+      containers: 0,
+      descriptor: target,
+    };
+  }
+  if (withManifests && facts.manifests.length > 0) summary.manifests = facts.manifests;
+  return summary;
+}
+
+/**
+ * computeSharedSize: an image's layers (by chain ID) that the listed images hold more than once,
+ * at their unpacked size.
+ */
+function setSharedSizes(entries: ReadonlyArray<{ facts: TargetFacts; summary: ImageSummary }>): void {
+  const holders = new Map<string, number>();
+  for (const { facts } of entries) for (const c of facts.chains) holders.set(c.chainId, (holders.get(c.chainId) ?? 0) + 1);
+  for (const { facts, summary } of entries) {
+    summary.sharedSize = facts.chains.reduce(
+      (sum, c) => ((holders.get(c.chainId) ?? 0) > 1 && c.unpacked !== undefined ? sum + c.unpacked : sum),
+      0,
+    );
+  }
+}
+
+/** Newest Created first, as Docker sorts; Docker's order among equals is random, Lading's is by Id. */
+function newestFirst(a: ImageSummary, b: ImageSummary): number {
+  return b.created - a.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { getTimestamp, goParseTime, parseGoDuration, parseTimestamps, rfc3339Nanos, RFC3339, unixSecondsOf } from './go-time-parse.js';
+
+const S = 1_000_000_000n;
+
+test('parseGoDuration reads Go durations and refuses what Go refuses', () => {
+  assert.equal(parseGoDuration('1h'), 3600n * S);
+  assert.equal(parseGoDuration('1h30m'), 5400n * S);
+  assert.equal(parseGoDuration('-1.5h'), -5400n * S);
+  assert.equal(parseGoDuration('+2m'), 120n * S);
+  assert.equal(parseGoDuration('300ms'), 300_000_000n);
+  assert.equal(parseGoDuration('2µs'), 2000n);
+  assert.equal(parseGoDuration('2μs'), 2000n);
+  assert.equal(parseGoDuration('.5s'), S / 2n);
+  assert.equal(parseGoDuration('1.s'), S);
+  assert.equal(parseGoDuration('0'), 0n);
+  assert.equal(parseGoDuration('-0'), 0n);
+  for (const bad of ['', '1', '1x', 's', '.s', '1h-', '1.5', '10000000000000h', '-']) {
+    assert.equal(parseGoDuration(bad), undefined, bad);
+  }
+});
+
+test('goParseTime: values, zones and Go error texts', () => {
+  assert.equal(goParseTime(RFC3339, '2024-01-02T03:04:05Z'), 1704164645n * S);
+  assert.equal(goParseTime(RFC3339, '2024-01-02T03:04:05+01:00'), 1704161045n * S);
+  assert.equal(goParseTime('2006-01-02', '2024-01-02', 3600), 1704153600n * S - 3600n * S);
+  assert.equal(goParseTime('2006-01-02T15:04:05.999999999', '2024-01-02T03:04:05.25'), 1704164645n * S + 250_000_000n);
+  // A fraction the layout lacks is still read, as Go does.
+  assert.equal(goParseTime(RFC3339, '2024-01-02T03:04:05.5Z'), 1704164645n * S + 500_000_000n);
+  assert.equal(goParseTime('2006-01-02', '0001-01-01'), -62135596800n * S);
+  assert.throws(() => goParseTime('2006-01-02', '2024-13-01'), { message: 'parsing time "2024-13-01": month out of range' });
+  assert.throws(() => goParseTime('2006-01-02', '2024-02-30'), { message: 'parsing time "2024-02-30": day out of range' });
+  assert.throws(() => goParseTime('2006-01-02', '2024-1-01'), {
+    message: 'parsing time "2024-1-01" as "2006-01-02": cannot parse "1-01" as "01"',
+  });
+  assert.throws(() => goParseTime('2006-01-02', '2024-01-01x'), { message: 'parsing time "2024-01-01x": extra text: "x"' });
+  assert.throws(() => goParseTime('2006-01-02', '24-01-01'), {
+    message: 'parsing time "24-01-01" as "2006-01-02": cannot parse "24-01-01" as "2006"',
+  });
+  assert.throws(() => goParseTime(RFC3339, '2024-01-02T03:04:05'), {
+    message: 'parsing time "2024-01-02T03:04:05" as "2006-01-02T15:04:05Z07:00": cannot parse "" as "Z07:00"',
+  });
+  assert.throws(() => goParseTime(RFC3339, '2024-01-02T25:04:05Z'), { message: 'parsing time "2024-01-02T25:04:05Z": hour out of range' });
+  assert.throws(() => goParseTime('2006-01-02Z07:00', '2024-01-02é'), {
+    message: 'parsing time "2024-01-02\\xc3\\xa9" as "2006-01-02Z07:00": cannot parse "\\xc3\\xa9" as "Z07:00"',
+  });
+});
+
+test('getTimestamp: durations, times in the daemon zone or their own, Unix timestamps', () => {
+  const now = 1_700_000_000n * S + 123n;
+  assert.equal(getTimestamp('1h', now, 0), String(1_700_000_000 - 3600));
+  assert.equal(getTimestamp('-30m', now, 0), String(1_700_000_000 + 1800));
+  assert.equal(getTimestamp('2024-01-02', now, 0), '1704153600.000000000');
+  assert.equal(getTimestamp('2024-01-02', now, 7200), '1704146400.000000000');
+  assert.equal(getTimestamp('2024-01-02Z', now, 7200), '1704153600.000000000');
+  assert.equal(getTimestamp('2024-01-02T03', now, 0), '1704164400.000000000');
+  assert.equal(getTimestamp('2024-01-02T03:04', now, 0), '1704164640.000000000');
+  assert.equal(getTimestamp('2024-01-02T03:04:05', now, 0), '1704164645.000000000');
+  assert.equal(getTimestamp('2024-01-02T03:04:05Z', now, 7200), '1704164645.000000000');
+  assert.equal(getTimestamp('2024-01-02T03:04:05.5+01:00', now, 0), '1704161045.500000000');
+  assert.equal(getTimestamp('1970-01-01T00:00:00.000000001Z', now, 0), '0.000000001');
+  assert.equal(getTimestamp('1969-12-31T23:59:59.5Z', now, 0), '-1.500000000');
+  assert.equal(getTimestamp('1700000000', now, 0), '1700000000');
+  assert.equal(getTimestamp('1700000000.5', now, 0), '1700000000.5');
+  assert.equal(getTimestamp('0', now, 0), '0');
+  assert.throws(() => getTimestamp('abc', now, 0), { message: 'failed to parse value as time or duration: "abc"' });
+  assert.throws(() => getTimestamp('1.', now, 0), { message: 'failed to parse value as time or duration: "1."' });
+  assert.throws(() => getTimestamp('2024-13-01', now, 0), { message: 'parsing time "2024-13-01": month out of range' });
+  assert.throws(() => getTimestamp('-5', now, 0), {
+    message: 'parsing time "-5" as "2006-01-02": cannot parse "-5" as "2006"',
+  });
+});
+
+test('parseTimestamps: seconds and a fraction scaled to nanoseconds', () => {
+  assert.equal(parseTimestamps('1700000000'), 1_700_000_000n * S);
+  assert.equal(parseTimestamps('1700000000.5'), 1_700_000_000n * S + 500_000_000n);
+  assert.equal(parseTimestamps('1.000000001'), S + 1n);
+  assert.equal(parseTimestamps('', 7n), 7n * S);
+});
+
+test('rfc3339Nanos reads configs’ created as Go unmarshals it', () => {
+  assert.equal(rfc3339Nanos('2025-05-30T16:20:41.123000000Z'), 1748622041n * S + 123_000_000n);
+  assert.equal(rfc3339Nanos('2026-01-01T01:00:00+01:00'), 1767225600n * S);
+  assert.equal(rfc3339Nanos('2026-01-01T00:00:00.1234567891Z'), 1767225600n * S + 123_456_789n);
+  for (const bad of [undefined, 42, '', '2026-01-01', '2026-01-01t00:00:00Z', '2026-01-01T0:00:00Z', '2026-01-01T00:00:00+24:00', '2026-02-30T00:00:00Z']) {
+    assert.equal(rfc3339Nanos(bad), undefined, String(bad));
+  }
+  assert.equal(unixSecondsOf(-1n), -1);
+  assert.equal(unixSecondsOf(1_999_999_999n), 1);
+});
