@@ -120,4 +120,24 @@ describe('GET /distribution/{name}/json', { timeout: 300_000 }, () => {
     assert.equal(bad.status, 400, bad.text);
     assert.match(bad.json<{ message: string }>().message, /repository name must be lowercase|invalid reference format/);
   });
+
+  it('htpasswd over TLS: X-Registry-Auth is used; without it the registry refuses', async () => {
+    const hreg = await Registry.start({ mode: 'htpasswd' });
+    try {
+      await hreg.push(multi, 'lab/private:v1', { all: true });
+      const anonymous = await get(hreg.ref('lab/private:v1'));
+      assert.equal(anonymous.status, 500, anonymous.text);
+      assert.match(anonymous.json<{ message: string }>().message, /no basic auth credentials/);
+      // As the docker CLI sends it: base64url with padding (Go's URLEncoding).
+      const auth = Buffer.from(JSON.stringify({ username: 'lading', password: 'lading-secret', serveraddress: hreg.host }))
+        .toString('base64')
+        .replaceAll('+', '-')
+        .replaceAll('/', '_');
+      const res = await get(hreg.ref('lab/private:v1'), { 'X-Registry-Auth': auth });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json<{ Descriptor: { digest: string } }>().Descriptor.digest, multi.id);
+    } finally {
+      await hreg.stop();
+    }
+  });
 });
