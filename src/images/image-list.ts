@@ -17,7 +17,7 @@ import {
   type Reference,
 } from '../reference/reference.js';
 import { rfc3339Nanos, unixSecondsOf } from '../util/go-time-parse.js';
-import { isIndex, isManifest, type ContentReader } from './content-reader.js';
+import { ContentReader, isIndex, isManifest } from './content-reader.js';
 import {
   filterBool,
   filterValues,
@@ -133,9 +133,10 @@ export class TargetFactsCache {
       if (entry && (entry.facts.complete || entry.generation === generation)) facts.set(digest, entry.facts);
       else missing.push(target);
     }
+    const reader = new PresenceOnce(this.source.reader);
     for (let i = 0; i < missing.length; i += COMPUTE_CONCURRENCY) {
       const batch = missing.slice(i, i + COMPUTE_CONCURRENCY);
-      const computed = await Promise.all(batch.map((t) => this.compute(t, generation)));
+      const computed = await Promise.all(batch.map((t) => this.compute({ reader, metadata }, t, generation)));
       batch.forEach((t, j) => facts.set(t.digest, computed[j] as TargetFacts));
     }
     for (const digest of this.entries.keys()) if (!targets.has(digest)) this.entries.delete(digest);
@@ -145,11 +146,11 @@ export class TargetFactsCache {
     return snapshot;
   }
 
-  private compute(target: Descriptor, generation: number): Promise<TargetFacts> {
+  private compute(source: FactsSource, target: Descriptor, generation: number): Promise<TargetFacts> {
     const key = `${generation}\0${target.digest}`;
     let p = this.pending.get(key);
     if (!p) {
-      p = collectTargetFacts(this.source, target)
+      p = collectTargetFacts(source, target)
         .catch(() => brokenFacts())
         .then((facts) => {
           this.entries.set(target.digest, { generation, facts });
@@ -162,6 +163,33 @@ export class TargetFactsCache {
   }
 }
 
+/**
+ * The reader for one snapshot's walks, which ask whether a blob is here several times (inspect's
+ * walk, the present walk, GetImage's), and many images share their base layers: each blob's
+ * presence is looked up once. No sweep runs meanwhile (the service lists in a read section); a blob
+ * a load adds meanwhile comes with a write, after which incomplete facts are gathered again.
+ */
+class PresenceOnce extends ContentReader {
+  private readonly present = new Map<string, Promise<boolean>>();
+
+  constructor(private readonly inner: ContentReader) {
+    super(inner.store);
+  }
+
+  override readJson<T>(digest: string): Promise<T | undefined> {
+    return this.inner.readJson<T>(digest);
+  }
+
+  override has(digest: string): Promise<boolean> {
+    let known = this.present.get(digest);
+    if (!known) {
+      known = this.inner.has(digest);
+      this.present.set(digest, known);
+    }
+    return known;
+  }
+}
+
 /** A target whose blobs cannot be read as an image: listed with nothing known. */
 function brokenFacts(): TargetFacts {
   return { complete: false, manifests: [], size: 0, chains: [], blobs: new Map(), configLabels: [] };
@@ -170,7 +198,11 @@ function brokenFacts(): TargetFacts {
 /** Walks one target: inspect's manifest summaries, then the present blobs as containerd walks them. */
 export async function collectTargetFacts(source: FactsSource, target: Descriptor): Promise<TargetFacts> {
   const { reader, metadata } = source;
-  const unpacked = (digest: string): number | undefined => metadata.getLayerFacts(digest)?.unpackedSize;
+  const sizes = new Map<string, number | undefined>();
+  const unpacked = (digest: string): number | undefined => {
+    if (!sizes.has(digest)) sizes.set(digest, metadata.getLayerFacts(digest)?.unpackedSize);
+    return sizes.get(digest);
+  };
   const matcher = hostPreferenceMatcher();
   const inspect = await collectInspectFacts(reader, { unpackedSize: unpacked }, target, matcher);
 
