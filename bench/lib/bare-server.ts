@@ -58,10 +58,16 @@ if (process.send && process.argv[1] === fileURLToPath(import.meta.url)) {
     });
     rmSync(setup.socket, { force: true });
     server.listen(setup.socket, () => process.send?.('listening'));
-    process.on('SIGTERM', () => {
+    // Stopped, or orphaned (the bench died): either way the socket closes and the process ends.
+    let stopping = false;
+    const stop = (): void => {
+      if (stopping) return;
+      stopping = true;
       server.close();
       server.closeAllConnections();
-      process.disconnect();
-    });
+      if (process.connected) process.disconnect();
+    };
+    process.on('SIGTERM', stop);
+    process.on('disconnect', stop);
   });
 }

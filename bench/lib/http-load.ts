@@ -238,6 +238,8 @@ export class LoadClient {
 }
 
 if (process.send && process.argv[1] === fileURLToPath(import.meta.url)) {
+  // Orphaned (the bench died): stop sending load.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (job: LoadJob) => {
     runLoad(job).then(
       (result) => process.send?.({ result }),

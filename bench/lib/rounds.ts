@@ -2,23 +2,33 @@
 // round, with the order rotated so that neither side always runs first (or always after a pause).
 import { median } from './stats.js';
 
+export interface RoundOptions {
+  /**
+   * Run one round first and drop it: servers that just started (or JIT-compiled a path for the
+   * first time) are slower for a while, the more so the more code they run.
+   */
+  warmupRound?: boolean;
+}
+
 export async function interleaved<K extends string, T>(
   rounds: number,
   arms: Record<K, () => Promise<T>>,
   log: (msg: string) => void,
   describe: (arm: K, result: T) => string,
+  options: RoundOptions = {},
 ): Promise<Record<K, T[]>> {
   const names = Object.keys(arms) as K[];
   const results = Object.fromEntries(names.map((n) => [n, [] as T[]])) as Record<K, T[]>;
-  for (let round = 0; round < rounds; round++) {
+  const first = options.warmupRound ? -1 : 0;
+  for (let round = first; round < rounds; round++) {
     const parts: string[] = [];
     for (let i = 0; i < names.length; i++) {
-      const name = names[(round + i) % names.length] as K;
+      const name = names[(round - first + i) % names.length] as K;
       const result = await arms[name]();
-      results[name].push(result);
+      if (round >= 0) results[name].push(result);
       parts.push(`${name} ${describe(name, result)}`);
     }
-    log(`  round ${round + 1}/${rounds}: ${parts.join(', ')}`);
+    log(`  ${round < 0 ? 'warm-up round (dropped)' : `round ${round + 1}/${rounds}`}: ${parts.join(', ')}`);
   }
   return results;
 }

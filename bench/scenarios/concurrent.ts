@@ -85,6 +85,7 @@ export async function concurrentScenario(b: Bench): Promise<Row[]> {
       Object.entries(r.byLabel)
         .map(([label, s]) => `${label} p99 ${fmt.ms(s.p99)}`)
         .join(' ') + (r.errors ? ` ${r.errors} errors` : ''),
+      { warmupRound: true },
     );
 
     const rows: Row[] = [];

@@ -65,7 +65,7 @@ export async function inspectScenario(b: Bench): Promise<Row[]> {
     const arms: Record<string, () => Promise<LoadResult>> = {};
     for (const [arm, socket, pid] of servers) arms[arm] = () => b.client.run(b.job(socket, requests, pid));
     b.log(`inspect ${urlPath} (${reference.body.length} bytes): ${servers.map(([arm]) => arm).join(', ')}`);
-    const runs = await interleaved(b.rounds, arms, b.log, (_, r) => describeRun(r));
+    const runs = await interleaved(b.rounds, arms, b.log, (_, r) => describeRun(r), { warmupRound: true });
 
     const m = (arm: Arm, f: (r: LoadResult) => number): number => median((runs[arm] ?? []).map(f));
     const ratio = (arm: Arm, base: Arm, f: (r: LoadResult) => number): number => pairedRatio(runs[arm] ?? [], runs[base] ?? [], f);

@@ -91,6 +91,7 @@ export async function scaleScenario(b: Bench): Promise<Row[]> {
       },
       b.log,
       (_, r: LoadResult) => describeRun(r),
+      { warmupRound: true },
     );
     const rps = median(runs.large.map((r) => r.rps));
     const rpsSmall = median(runs.small.map((r) => r.rps));
