@@ -401,6 +401,13 @@ describe('docker pull', { timeout: 600_000, skip: (await pullRouted()) ? false :
         assert.equal(hproxy.redirected.length, blobGets.length);
         for (const r of hproxy.redirected) assert.equal(r.authorization, undefined, 'credentials stay with their host');
         ok(await d.docker(['logout', hproxy.host]), 'logout', d);
+        // The password, plain or as a Basic header, is in no log line (debug level) and no file of the store.
+        const secrets = ['lading-secret', Buffer.from('lading:lading-secret').toString('base64')];
+        const log = d.logs(1 << 20);
+        for (const secret of secrets) {
+          assert.ok(!log.includes(secret), `the daemon log holds ${secret}`);
+          assert.deepEqual(filesHolding(d.dataRoot, secret), [], `files of the data root hold ${secret}`);
+        }
       } finally {
         await hproxy.stop();
         await hreg.stop();
@@ -519,3 +526,14 @@ describe('docker pull', { timeout: 600_000, skip: (await pullRouted()) ? false :
     });
   });
 });
+
+/** Files under `dir` whose bytes contain `needle`. */
+function filesHolding(dir: string, needle: string): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue;
+    const file = path.join(entry.parentPath ?? entry.path, entry.name);
+    if (readFileSync(file).includes(needle)) found.push(file);
+  }
+  return found;
+}
