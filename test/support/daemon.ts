@@ -26,6 +26,8 @@ export interface HttpResponse {
 
 export interface RequestOptions {
   method?: string;
+  /** Internal: set on the one retry after a stale pooled connection. */
+  noRetry?: boolean;
   body?: Buffer | string;
   headers?: Record<string, string>;
   timeoutMs?: number;
@@ -36,7 +38,11 @@ export function request(socketPath: string, urlPath: string, opts: RequestOption
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const method = opts.method ?? 'GET';
   return new Promise((resolve, reject) => {
+    // A server that refuses an upload answers, then closes: the client may still be writing and get
+    // EPIPE, but the answer it already received is what counts.
+    let answered = false;
     const req = http.request({ socketPath, path: urlPath, method, headers: { Host: 'docker', ...opts.headers } }, (res) => {
+      answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (b: Buffer) => chunks.push(b));
       res.on('error', reject);
@@ -59,7 +65,17 @@ export function request(socketPath: string, urlPath: string, opts: RequestOption
       });
     });
     req.setTimeout(timeoutMs, () => req.destroy(new Error(`${method} ${urlPath}: no answer within ${timeoutMs} ms`)));
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      const cut = err.code === 'EPIPE' || err.code === 'ECONNRESET';
+      if (answered && cut) return;
+      // A pooled keep-alive socket the daemon closed as idle just before we used it (tests run it
+      // with short timeouts): the request never reached it, so send it again on a new connection.
+      if (req.reusedSocket && cut && !opts.noRetry) {
+        request(socketPath, urlPath, { ...opts, noRetry: true }).then(resolve, reject);
+        return;
+      }
+      reject(err);
+    });
     req.end(opts.body);
   });
 }
