@@ -28,24 +28,28 @@ export class InspectCache {
 }
 
 /**
- * Whole inspect responses by raw request URL, for the server to answer before it parses or routes
- * anything: a URL fixes the version, the name and the options, so a hit is one Map lookup and one
- * write of a head and body prepared when the body was rendered. Dropped whenever the generation
- * moves, as InspectCache is; the oldest entry makes room for a new one.
+ * Whole responses by raw request URL (inspect, and the lists that also depend on nothing but their
+ * URL and the generation), for the server to answer before it parses or routes anything: a hit is
+ * one Map lookup and one write of a head and body prepared when the body was rendered. Dropped
+ * whenever the generation moves, as InspectCache is. The oldest entries make room for new ones, by
+ * count and by bytes: a list of a large store is megabytes.
  */
 export class InspectResponses {
   private readonly responses = new Map<string, { head: string[]; body: Buffer }>();
   private generation = -1;
+  private bytes = 0;
 
   constructor(
     private readonly commonHeaders: readonly (readonly [string, string])[],
     private readonly maxEntries = 20_000,
+    private readonly maxBytes = 64 * 1024 * 1024,
   ) {}
 
   /** Answers `url` from the cache and returns true, or returns false on a miss. */
   serve(url: string, generation: number, res: ServerResponse): boolean {
     if (generation !== this.generation) {
       this.responses.clear();
+      this.bytes = 0;
       this.generation = generation;
       return false;
     }
@@ -59,11 +63,31 @@ export class InspectResponses {
   /** Sends a freshly rendered body for `url`, and keeps it if nothing was written since `generation`. */
   send(url: string, generation: number, body: Buffer, res: ServerResponse): void {
     const head = [...this.commonHeaders.flat(), 'Content-Type', 'application/json', 'Content-Length', String(body.length)];
-    if (generation === this.generation) {
-      if (this.responses.size >= this.maxEntries) this.responses.delete(this.responses.keys().next().value as string);
-      this.responses.set(url, { head, body });
-    }
+    if (generation === this.generation && body.length <= this.maxBytes) this.keep(url, { head, body });
     res.writeHead(200, head);
     res.end(body);
+  }
+
+  /** How many responses and body bytes are kept. */
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.responses.size, bytes: this.bytes };
+  }
+
+  private keep(url: string, entry: { head: string[]; body: Buffer }): void {
+    // Two misses for one URL in flight at once: the later answer replaces the earlier.
+    this.drop(url);
+    for (const oldest of this.responses.keys()) {
+      if (this.responses.size < this.maxEntries && this.bytes + entry.body.length <= this.maxBytes) break;
+      this.drop(oldest);
+    }
+    this.responses.set(url, entry);
+    this.bytes += entry.body.length;
+  }
+
+  private drop(url: string): void {
+    const entry = this.responses.get(url);
+    if (entry === undefined) return;
+    this.responses.delete(url);
+    this.bytes -= entry.body.length;
   }
 }
