@@ -10,6 +10,7 @@ import { InspectResponses } from './inspect-cache.js';
 import { addImageListRoutes } from './routes/image-list-routes.js';
 import { addImageRoutes } from './routes/image-routes.js';
 import { addImageWriteRoutes } from './routes/image-write-routes.js';
+import { addEventRoutes } from './routes/event-routes.js';
 import { addImageReadRoutes } from './routes/image-read-routes.js';
 import { addPullRoutes } from './routes/pull-routes.js';
 import { addDistributionRoutes } from './routes/distribution-routes.js';
@@ -37,6 +38,7 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
   addImageWriteRoutes(router, images);
   addPullRoutes(router, images);
   addDistributionRoutes(router, images);
+  addEventRoutes(router, images.events);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     for (const [name, value] of commonHeaders) res.setHeader(name, value);

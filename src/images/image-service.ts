@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { BlobInfo, BlobWriter, ContentStore } from '../content/content-store.js';
+import type { ContentStore } from '../content/content-store.js';
 import { NotFoundError } from '../errors.js';
 import { EventBus } from '../events/event-bus.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
@@ -18,6 +18,8 @@ import { collectInspectFacts, configFields, type ConfigFields, type InspectFacts
 import { Leases } from './leases.js';
 import { GarbageCollector, type CollectOptions } from './garbage-collector.js';
 import { imageEventAttributes } from './image-events.js';
+import type { FilterArgs } from './image-filters.js';
+import { pruneImages, type PruneReport } from './image-prune.js';
 import { removeImage, type DeleteResponse, type RemoveOptions } from './image-remove.js';
 import { tagImage } from './image-tag.js';
 import { resolveImage } from './resolve.js';
@@ -134,25 +136,21 @@ export class ImageService {
 
   /** `docker history`: the history of the image (of `platform`, else the best for the host), newest first. */
   history(refOrId: string, options: { platform?: Platform } = {}): Promise<HistoryItem[]> {
-    return imageHistory({ metadata: this.metadata, reader: this.reader, layers: this.layerSizes }, refOrId, options.platform);
+    const sources = { metadata: this.metadata, reader: this.reader, layers: this.layerSizes };
+    return this.gc.reading(() => imageHistory(sources, refOrId, options.platform));
   }
 
   /**
    * `docker save`: the archive of `names`, to be streamed. Unknown names and missing content throw
-   * here, before any byte; each image put in emits a `save` event. The blobs stay leased while the
-   * archive streams.
+   * here, before any byte; each image put in emits a `save` event. Planned in a read section; the
+   * blobs stay leased while the archive streams.
    */
   save(names: string[], options: { platform?: Platform } = {}): Promise<Readable> {
     const onSave = async (target: Descriptor): Promise<void> => {
-      // Docker's LogImageEvent: the labels of the image the digest resolves to, if any, then its name.
-      const labels = await this.inspect(target.digest, { manifests: false }).then(
-        (image) => image.config?.Labels ?? {},
-        () => ({}),
-      );
-      this.events.emit('image', 'save', target.digest, { ...labels, name: target.digest });
+      this.events.emit('image', 'save', target.digest, await imageEventAttributes(this, target.digest, target.digest));
     };
     const sources = { metadata: this.metadata, reader: this.reader, content: this.content, leases: this.leases, onSave };
-    return exportImages(sources, names, options.platform);
+    return this.gc.reading(() => exportImages(sources, names, options.platform));
   }
 
   /** `docker load`: imports an archive, then names its images, all or nothing. */
@@ -221,84 +219,31 @@ export class ImageService {
     }
   }
 
-  /** `docker pull`: fetches `ref` (every tag when it has neither tag nor digest) and names it (image-pull.ts). */
-  pull(ref: Reference, options: PullImageOptions): Promise<void> {
-    const hold = (held: string[], digest: string): void => {
-      this.leases.hold(digest);
-      held.push(digest);
-    };
-    // Every blob the pull commits or finds present is leased until its image has a name.
-    const leasingStore = (held: string[]): ContentStore => {
-      const content = this.content;
-      const openWriter = async (): Promise<BlobWriter> => {
-        const inner = await content.openWriter();
-        return {
-          write: (chunk) => inner.write(chunk),
-          get written() {
-            return inner.written;
-          },
-          commit: async (expected) => {
-            const info = await inner.commit(expected);
-            hold(held, info.digest);
-            return info;
-          },
-          abort: () => inner.abort(),
-        };
-      };
-      return {
-        ...content,
-        info: async (digest) => {
-          const info = await content.info(digest);
-          if (info) hold(held, digest);
-          return info;
-        },
-        has: async (digest) => {
-          const has = await content.has(digest);
-          if (has) hold(held, digest);
-          return has;
-        },
-        readBytes: (digest, maxBytes) => content.readBytes(digest, maxBytes),
-        createReadStream: (digest) => content.createReadStream(digest),
-        openWriter,
-        async writeBytes(data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
-          const writer = await openWriter();
-          try {
-            await writer.write(data);
-            return await writer.commit(expected);
-          } finally {
-            await writer.abort();
-          }
-        },
-        delete: (digest) => content.delete(digest),
-        list: () => content.list(),
-        cleanIngest: () => content.cleanIngest(),
-      };
-    };
-    const sources = {
-      content: this.content,
-      metadata: this.metadata,
-      events: this.events,
-      registry: this.registry,
-      leasingStore,
-      release: async (held: string[]) => {
-        this.leases.release(held);
-        await this.collectGarbage(held).catch(() => undefined);
-      },
-      reading: <T>(fn: () => Promise<T>) => fn(),
-      eventAttributes: async (imageId: string, refName: string) => {
-        const image = await this.inspect(imageId, { manifests: false }).catch(() => undefined);
-        return { ...(image?.config?.Labels ?? {}), name: refName };
-      },
-    };
-    return pullImage(sources, ref, options);
-  }
-
   /**
    * Deletes the `candidates` no image reaches and no operation in flight holds. Reachability is
    * walked from every image record, so shared blobs stay.
    */
   collectGarbage(candidates: Iterable<string>, options?: CollectOptions): Promise<string[]> {
     return this.gc.collect(candidates, options);
+  }
+
+  /** `docker pull`: fetches `ref` (every tag when it has neither tag nor digest) and names it (image-pull.ts). */
+  pull(ref: Reference, options: PullImageOptions): Promise<void> {
+    const { content, metadata, events, registry, gc } = this;
+    const sources = {
+      content,
+      metadata,
+      events,
+      registry,
+      leasingStore: (held: string[]) => gc.leasingStore(held),
+      release: async (held: string[]) => {
+        this.leases.release(held);
+        await gc.collect(held).catch(() => undefined);
+      },
+      reading: <T>(fn: () => Promise<T>) => gc.reading(fn),
+      eventAttributes: (imageId: string, refName: string) => imageEventAttributes(this, imageId, refName),
+    };
+    return pullImage(sources, ref, options);
   }
 
   /** `docker tag`: `source` gets the name `newTag` (image-tag.ts). */
@@ -309,6 +254,11 @@ export class ImageService {
   /** `docker rmi`: untags or deletes what `refOrId` names (image-remove.ts). */
   remove(refOrId: string, options: RemoveOptions): Promise<DeleteResponse[]> {
     return removeImage(this, refOrId, options);
+  }
+
+  /** `docker image prune` (image-prune.ts). */
+  prune(filters: FilterArgs): Promise<PruneReport> {
+    return pruneImages(this, filters);
   }
 }
 

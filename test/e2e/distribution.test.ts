@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import Dockerode from 'dockerode';
 import { Daemon } from '../support/daemon.js';
 import { MT, multiPlatformImage, sha256, singlePlatformImage, type ImageFixture } from '../support/images.js';
 import { tempDir } from '../support/paths.js';
@@ -119,6 +120,21 @@ describe('GET /distribution/{name}/json', { timeout: 300_000 }, () => {
     const bad = await get('lab/UPPER');
     assert.equal(bad.status, 400, bad.text);
     assert.match(bad.json<{ message: string }>().message, /repository name must be lowercase|invalid reference format/);
+  });
+
+  it('docker-py get_registry_data and dockerode image.distribution read it', async () => {
+    const ref = reg.ref('lab/multi:v1');
+    const py = await d.pythonJson<{ id: string; platforms: unknown[]; amd64: boolean }>(
+      `data = client.images.get_registry_data(${JSON.stringify(ref)})\n` +
+        'print(json.dumps({"id": data.id, "platforms": data.attrs["Platforms"], "amd64": data.has_platform("linux/amd64")}))',
+    );
+    assert.equal(py.id, multi.id);
+    assert.equal(py.platforms.length, multi.images.length + (multi.attestation ? 1 : 0));
+    assert.equal(py.amd64, multi.images.some((i) => i.platform.os === 'linux' && i.platform.architecture === 'amd64'));
+
+    const docker = new Dockerode({ socketPath: d.socket });
+    const info = (await docker.getImage(ref).distribution({})) as { Descriptor: { digest: string } };
+    assert.equal(info.Descriptor.digest, multi.id);
   });
 
   it('htpasswd over TLS: X-Registry-Auth is used; without it the registry refuses', async () => {

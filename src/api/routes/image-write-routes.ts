@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../../errors.js';
+import { parseFilters } from '../../images/image-filters.js';
 import type { ImageService } from '../../images/image-service.js';
 import { tagReference } from '../../images/image-tag.js';
 import { goMarshal } from '../../util/go-json.js';
@@ -8,10 +9,14 @@ import { boolValue, decodePlatform } from '../query.js';
 import type { RequestContext, Router } from '../router.js';
 
 /**
- * `POST /images/{name}/tag` (docker tag) and `DELETE /images/{name}` (docker rmi), parsed as
- * Docker 28's image router parses them.
+ * `POST /images/{name}/tag` (docker tag), `DELETE /images/{name}` (docker rmi) and
+ * `POST /images/prune` (docker image prune), parsed as Docker 28's image router parses them.
  */
 export function addImageWriteRoutes(router: Router, images: ImageService): void {
+  router.add('POST', '/images/prune', async ({ res, query }: RequestContext) => {
+    sendJson(res, await images.prune(parseFilters(query.get('filters') ?? '')));
+  });
+
   router.add('POST', '/images/(.*)/tag', async ({ res, params, query }: RequestContext) => {
     // No `repo`: Docker's handler returns without error or body, so 200 and nothing tagged.
     const ref = tagReference(query.get('repo') ?? '', query.get('tag') ?? '');

@@ -1,0 +1,140 @@
+/**
+ * `docker image prune`: Docker 28's containerd ImagesPrune, pruneUnused and pruneAll
+ * (daemon/containerd/image_prune.go). Lading runs no containers, so every image is unused: `-a`
+ * (`dangling=false`) prunes them all. The containerd store logs `untag` and `delete` per image and
+ * no `prune` event (that one is the classic store's).
+ */
+import { ConflictError } from '../errors.js';
+import type { ImageRecord } from '../metadata/metadata-store.js';
+import { isIndexType, isManifestType } from '../oci/media-types.js';
+import type { Descriptor, ImageConfig } from '../oci/types.js';
+import { rfc3339Nanos } from '../util/go-time-parse.js';
+import type { ContentReader } from './content-reader.js';
+import { logImageNameEvent } from './image-events.js';
+import {
+  filterBool,
+  labelChecks,
+  labelsMatch,
+  untilTimes,
+  validateFilters,
+  type FilterArgs,
+  type LabelCheck,
+} from './image-filters.js';
+import type { ImageMutationSources } from './image-mutation.js';
+import { isDangling } from './image-names.js';
+import type { DeleteResponse } from './image-remove.js';
+import { imageFamiliarName } from './platform-not-found.js';
+import { walkPresent } from './present-content.js';
+
+export interface PruneReport {
+  /** null when nothing was pruned, as Go writes a nil slice. */
+  ImagesDeleted: DeleteResponse[] | null;
+  SpaceReclaimed: number;
+}
+
+const ACCEPTED_FILTERS = new Set(['dangling', 'label', 'label!', 'until']);
+const CONFIG_TYPES = new Set(['application/vnd.docker.container.image.v1+json', 'application/vnd.oci.image.config.v1+json']);
+
+/** Stores with a prune in progress: Docker refuses a second one. */
+const running = new WeakSet<object>();
+
+/**
+ * Prunes dangling images (all images with `dangling=false`) that pass the `until` and `label`
+ * filters. Each image is reported as untagged (a dangling one by its ID), followed by the manifests
+ * and indexes its removal freed; SpaceReclaimed counts every blob it freed.
+ */
+export async function pruneImages(src: ImageMutationSources, filters: FilterArgs, now: Date = new Date()): Promise<PruneReport> {
+  if (running.has(src.metadata)) throw new ConflictError('a prune operation is already running');
+  running.add(src.metadata);
+  try {
+    validateFilters(filters, ACCEPTED_FILTERS);
+    const danglingOnly = filterBool(filters, 'dangling', true);
+    const rest: FilterArgs = new Map(filters);
+    rest.delete('dangling');
+    const untils = untilTimes(rest, BigInt(now.getTime()) * 1_000_000n, -now.getTimezoneOffset() * 60);
+    const checks = labelChecks(rest);
+
+    const { pruned, walks, gone } = await src.gc.reading(async () => {
+      const chosen: ImageRecord[] = [];
+      for (const record of src.metadata.listImages()) {
+        if (danglingOnly && !isDangling(record)) continue;
+        const created = rfc3339Nanos(record.createdAt);
+        if (created !== undefined && untils.some((until) => created >= until)) continue;
+        if (checks.length > 0 && !(await anyConfigMatches(src.reader, record.target, checks))) continue;
+        chosen.push(record);
+      }
+      const walks = new Map<string, Descriptor[]>();
+      for (const record of chosen) {
+        if (!walks.has(record.target.digest)) walks.set(record.target.digest, await walkPresent(src.reader, record.target));
+      }
+      // Only records still as they were chosen; the rest changed under us and are left alone.
+      const pruned = chosen.filter((record) => {
+        const current = src.metadata.getImage(record.name);
+        return current?.target.digest === record.target.digest && src.metadata.deleteImage(record.name);
+      });
+      const gone = new Set([...walks.keys()].filter((digest) => src.metadata.imagesByTarget(digest).length === 0));
+      return { pruned, walks, gone };
+    });
+
+    const deleted = new Set(await src.gc.collect([...walks.values()].flat().map((d) => d.digest)));
+    return report(src, pruned, walks, gone, deleted);
+  } finally {
+    running.delete(src.metadata);
+  }
+}
+
+/**
+ * pruneAll's report, as if each image were removed and collected in turn: a blob is reported under
+ * the image whose removal freed it (the last one reaching it), as often as that image's walk lists it.
+ */
+function report(
+  src: ImageMutationSources,
+  pruned: ImageRecord[],
+  walks: Map<string, Descriptor[]>,
+  gone: ReadonlySet<string>,
+  deleted: ReadonlySet<string>,
+): PruneReport {
+  const lastStep = new Map<string, number>();
+  pruned.forEach((record, step) => lastStep.set(record.target.digest, step));
+  const freedAt = new Map<string, number>();
+  for (const [target, blobs] of walks) {
+    const step = lastStep.get(target);
+    if (step === undefined || !gone.has(target)) continue;
+    for (const blob of blobs) freedAt.set(blob.digest, Math.max(freedAt.get(blob.digest) ?? -1, step));
+  }
+
+  const imagesDeleted: DeleteResponse[] = [];
+  let spaceReclaimed = 0;
+  pruned.forEach((record, step) => {
+    const familiar = imageFamiliarName(record);
+    logImageNameEvent(src.events, record.target.digest, familiar, 'untag');
+    imagesDeleted.push({ Untagged: familiar });
+    let deletedAny = false;
+    for (const blob of walks.get(record.target.digest) ?? []) {
+      if (!deleted.has(blob.digest) || freedAt.get(blob.digest) !== step) continue;
+      if (isManifestType(blob.mediaType) || isIndexType(blob.mediaType)) {
+        deletedAny = true;
+        imagesDeleted.push({ Deleted: blob.digest });
+      }
+      spaceReclaimed += blob.size;
+    }
+    if (deletedAny) logImageNameEvent(src.events, record.target.digest, familiar, 'delete');
+  });
+  return { ImagesDeleted: imagesDeleted.length > 0 ? imagesDeleted : null, SpaceReclaimed: spaceReclaimed };
+}
+
+/** setupLabelFilter: some present config under the image passes every check. */
+async function anyConfigMatches(reader: ContentReader, target: Descriptor, checks: readonly LabelCheck[]): Promise<boolean> {
+  for (const desc of await walkPresent(reader, target)) {
+    if (!CONFIG_TYPES.has(desc.mediaType)) continue;
+    const config = await reader.readConfig(desc).catch(() => undefined);
+    if (!config || typeof config !== 'object') continue;
+    if (labelsMatch(checks, labelsOf(config))) return true;
+  }
+  return false;
+}
+
+function labelsOf(config: ImageConfig): Record<string, string> | null {
+  const labels = config.config?.Labels;
+  return labels && typeof labels === 'object' ? labels : null;
+}
