@@ -8,7 +8,7 @@ import type { ContentStore } from '../content/content-store.js';
 import { ConflictError, LadingError, NotFoundError, wrapError } from '../errors.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { hexOf } from '../oci/digest.js';
-import { formatPlatformAll, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
+import { configPlatform, formatPlatformAll, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
 import {
   familiarString,
@@ -22,7 +22,6 @@ import {
 import { prepareExport, withImageName } from '../transfer/archive/export-archive.js';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME } from '../transfer/archive/image-name.js';
 import { ContentReader, isIndex, isManifest } from './content-reader.js';
-import { configPlatform } from './inspect.js';
 import type { Leases } from './leases.js';
 import { imageFamiliarName, platformNotFound } from './platform-not-found.js';
 import { resolveImage } from './resolve.js';

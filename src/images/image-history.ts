@@ -5,13 +5,13 @@
  */
 import { LadingError, NotFoundError } from '../errors.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
-import { hostPreferenceMatcher, onlyMatcher, type PlatformMatcher } from '../oci/platform.js';
+import { configPlatform, hostPreferenceMatcher, onlyMatcher, type PlatformMatcher } from '../oci/platform.js';
 import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
 import { familiarString, parseNamed } from '../reference/reference.js';
 import { unixSeconds } from '../util/time.js';
 import { ContentReader, isIndex, isManifest } from './content-reader.js';
 import { isDangling } from './image-names.js';
-import { configPlatform, type LayerSizes } from './inspect.js';
+import type { LayerSizes } from './inspect.js';
 import { imageFamiliarName, platformNotFound } from './platform-not-found.js';
 import { resolveImage } from './resolve.js';
 

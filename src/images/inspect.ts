@@ -1,5 +1,5 @@
 import { isLayerType } from '../oci/media-types.js';
-import type { PlatformMatcher } from '../oci/platform.js';
+import { configPlatform, type PlatformMatcher } from '../oci/platform.js';
 import type { ContainerConfig, Descriptor, ImageConfig, Platform } from '../oci/types.js';
 import { goRfc3339Nano } from '../util/time.js';
 import { ContentReader, isIndex, isManifest } from './content-reader.js';
@@ -136,15 +136,6 @@ async function summarize(reader: ContentReader, layers: LayerSizes, desc: Descri
 
 function isAttestation(desc: Descriptor): boolean {
   return desc.annotations?.[ATTESTATION_TYPE] === 'attestation-manifest';
-}
-
-/** The platform an image config declares, in the OCI Platform's field order. */
-export function configPlatform(config: ImageConfig): Platform {
-  const p: Platform = { architecture: str(config.architecture), os: str(config.os) };
-  if (config['os.version']) p['os.version'] = config['os.version'];
-  if (Array.isArray(config['os.features']) && config['os.features'].length > 0) p['os.features'] = config['os.features'];
-  if (config.variant) p.variant = config.variant;
-  return p;
 }
 
 /**

@@ -1,9 +1,8 @@
 import { NotFoundError } from '../errors.js';
 import type { ImageRecord } from '../metadata/metadata-store.js';
-import type { PlatformMatcher } from '../oci/platform.js';
 import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
 import { ContentReader, isIndex, isManifest } from './content-reader.js';
-import { configPlatform } from './inspect.js';
+import { configPlatform, type PlatformMatcher } from '../oci/platform.js';
 import { imageFamiliarName, platformNotFound } from './platform-not-found.js';
 
 /**

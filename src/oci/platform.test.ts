@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatPlatform, formatPlatformAll, hostPreferenceMatcher, normalizePlatform, onlyMatcher, strictMatcher } from './platform.js';
+import { configPlatform, formatPlatform, formatPlatformAll, hostPreferenceMatcher, normalizePlatform, onlyMatcher, strictMatcher } from './platform.js';
 
 test('normalizes architecture aliases and arm variants', () => {
   assert.deepEqual(normalizePlatform({ os: 'Linux', architecture: 'x86_64' }), { os: 'linux', architecture: 'amd64' });
@@ -12,6 +12,31 @@ test('normalizes architecture aliases and arm variants', () => {
     os: 'linux',
     architecture: 'arm',
     variant: 'v7',
+  });
+});
+
+test('normalizes as containerd does: empty OS, macos, i386 variants, arm64 v8.0 and v9, case', () => {
+  assert.deepEqual(normalizePlatform({ os: '', architecture: 'AMD64', variant: 'V1' }), { architecture: 'amd64', os: 'linux' });
+  assert.deepEqual(normalizePlatform({ os: 'MacOS', architecture: 'arm64', variant: 'v8.0' }), { architecture: 'arm64', os: 'darwin' });
+  assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'aarch64', variant: '9' }), {
+    architecture: 'arm64',
+    os: 'linux',
+    variant: 'v9',
+  });
+  assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'i386', variant: 'v2' }), { architecture: '386', os: 'linux' });
+  assert.deepEqual(normalizePlatform({ os: 'linux', architecture: 'armel' }), { architecture: 'arm', os: 'linux', variant: 'v6' });
+});
+
+test("a config's platform is read as written, optional fields only when set", () => {
+  assert.deepEqual(configPlatform({ architecture: 'x86_64', os: 'Linux', 'os.features': [], variant: '' }), {
+    architecture: 'x86_64',
+    os: 'Linux',
+  });
+  assert.deepEqual(configPlatform({ architecture: 'amd64', os: 'windows', 'os.version': '10.0.17763', 'os.features': ['win32k', 3] }), {
+    architecture: 'amd64',
+    os: 'windows',
+    'os.version': '10.0.17763',
+    'os.features': ['win32k'],
   });
 });
 

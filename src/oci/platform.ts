@@ -6,36 +6,74 @@ import type { Platform } from './types.js';
  * OnlyStrict for a requested platform, and the host preference used when none is requested).
  */
 
-const ARCH_ALIASES: Record<string, string> = {
-  i386: '386',
-  x86_64: 'amd64',
-  'x86-64': 'amd64',
-  aarch64: 'arm64',
-  armhf: 'arm',
-  armel: 'arm',
-};
-
-/** Canonical form: lowercase OS, architecture aliases resolved, arm variants spelled `vN`. */
+/**
+ * containerd's platforms.Normalize (containerd/platforms v1.0.0-rc.1): lowercase, architecture
+ * aliases resolved, arm variants spelled `vN`, an empty OS taken to be the host's (linux), `macos`
+ * spelled `darwin`. Keys in Go's field order; optional ones only when set.
+ */
 export function normalizePlatform(p: Platform): Platform {
-  const os = (p.os ?? '').toLowerCase();
-  let architecture = (p.architecture ?? '').toLowerCase();
-  let variant = p.variant ?? '';
-  architecture = ARCH_ALIASES[architecture] ?? architecture;
-  if (p.architecture === 'armhf') variant = 'v7';
-  if (p.architecture === 'armel') variant = 'v6';
-  if (architecture === 'arm64') {
-    if (variant === '8' || variant === 'v8') variant = '';
-  } else if (architecture === 'arm') {
-    if (variant === '' || variant === '7' || variant === 'v7') variant = 'v7';
-    else if (/^[5-8]$/.test(variant)) variant = `v${variant}`;
-  } else if (architecture === 'amd64') {
-    if (variant === 'v1') variant = '';
-  }
+  const [architecture, variant] = normalizeArch(p.architecture ?? '', p.variant ?? '');
+  let os = (p.os ?? '').toLowerCase();
+  if (os === '') os = 'linux';
+  if (os === 'macos') os = 'darwin';
   const out: Platform = { architecture, os };
   if (p['os.version']) out['os.version'] = p['os.version'];
-  if (p['os.features']) out['os.features'] = p['os.features'];
+  if (p['os.features'] && p['os.features'].length > 0) out['os.features'] = p['os.features'];
   if (variant) out.variant = variant;
   return out;
+}
+
+function normalizeArch(rawArch: string, rawVariant: string): [string, string] {
+  let arch = rawArch.toLowerCase();
+  let variant = rawVariant.toLowerCase();
+  switch (arch) {
+    case 'i386':
+      arch = '386';
+      variant = '';
+      break;
+    case 'x86_64':
+    case 'x86-64':
+    case 'amd64':
+      arch = 'amd64';
+      if (variant === 'v1') variant = '';
+      break;
+    case 'aarch64':
+    case 'arm64':
+      arch = 'arm64';
+      if (variant === '8' || variant === 'v8' || variant === 'v8.0') variant = '';
+      else if (variant === '9' || variant === '9.0' || variant === 'v9.0') variant = 'v9';
+      break;
+    case 'armhf':
+      arch = 'arm';
+      variant = 'v7';
+      break;
+    case 'armel':
+      arch = 'arm';
+      variant = 'v6';
+      break;
+    case 'arm':
+      if (variant === '' || variant === '7') variant = 'v7';
+      else if (variant === '5' || variant === '6' || variant === '8') variant = `v${variant}`;
+      break;
+  }
+  return [arch, variant];
+}
+
+type ConfigPlatformFields = Partial<Record<'architecture' | 'os' | 'variant' | 'os.version' | 'os.features', unknown>>;
+
+/** The platform an image config declares, as written (containerd normalizes it where it compares). */
+export function configPlatform(config: ConfigPlatformFields): Platform {
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '');
+  const p: Platform = { architecture: text(config.architecture), os: text(config.os) };
+  const osVersion = text(config['os.version']);
+  if (osVersion) p['os.version'] = osVersion;
+  const features = config['os.features'];
+  if (Array.isArray(features) && features.length > 0) {
+    p['os.features'] = features.filter((f): f is string => typeof f === 'string');
+  }
+  const variant = text(config.variant);
+  if (variant) p.variant = variant;
+  return p;
 }
 
 export function hostPlatform(): Platform {

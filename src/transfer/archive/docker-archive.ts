@@ -1,10 +1,10 @@
+import { configPlatform, normalizePlatform } from '../../oci/platform.js';
 import type { BlobInfo } from '../../content/content-store.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { MediaType } from '../../oci/media-types.js';
 import type { Descriptor } from '../../oci/types.js';
 import { goMarshal } from '../../util/go-json.js';
 import type { LayerCompression } from '../layer-facts.js';
-import { configPlatform } from './config-platform.js';
 import { cleanPath } from './entry-path.js';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, normalizeRepoTag, ociRefName } from './image-name.js';
 import type { ImportedImage } from './import-archive.js';
@@ -83,7 +83,7 @@ export async function importDockerArchive(ctx: ImportContext, entries: DockerArc
     const manifestDesc: Descriptor = { mediaType: MediaType.dockerManifest, digest: written.digest, size: written.size };
     await verifyTarget(ctx, manifestDesc, `image ${entry.RepoTags[0] ?? entry.Config}`);
 
-    const platform = configPlatform(configJson as Record<string, unknown>);
+    const platform = normalizePlatform(configPlatform(configJson as Record<string, unknown>));
     if (entry.RepoTags.length === 0) {
       images.push({ target: { ...manifestDesc, platform } });
       continue;
