@@ -3,16 +3,16 @@
  * image_history.go): the config's history of one platform manifest, newest first, each entry that
  * made a layer sized by that layer's snapshot, the top entry named by the image.
  */
-import { LadingError, NotFoundError } from '../errors.js';
+import { LadingError } from '../errors.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
-import { configPlatform, hostPreferenceMatcher, onlyMatcher, type PlatformMatcher } from '../oci/platform.js';
-import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
+import { hostPreferenceMatcher, onlyMatcher } from '../oci/platform.js';
+import type { ImageConfig, Platform } from '../oci/types.js';
 import { familiarString, parseNamed } from '../reference/reference.js';
 import { unixSeconds } from '../util/time.js';
-import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import type { ContentReader } from './content-reader.js';
 import { isDangling } from './image-names.js';
 import type { LayerSizes } from './inspect.js';
-import { imageFamiliarName, platformNotFound } from './platform-not-found.js';
+import { bestPresentImage } from './present-content.js';
 import { resolveImage } from './resolve.js';
 
 /** One entry of the answer (image.HistoryResponseItem). */
@@ -40,10 +40,7 @@ export async function imageHistory(src: HistorySources, refOrId: string, platfor
   const record = resolveImage(src.metadata, refOrId);
   // Docker asks platforms.Only here (compatible platforms too), not OnlyStrict as save does.
   const matcher = platform ? onlyMatcher(platform) : hostPreferenceMatcher();
-  const manifest = await bestPresentManifest(src.reader, record, matcher);
-  if (!manifest) throw platformNotFound(imageFamiliarName(record), platform);
-
-  const config = await readManifestConfig(src.reader, manifest);
+  const { manifest, config } = await bestPresentImage(src.reader, record, matcher, platform);
   const layers = (await src.reader.readManifest(manifest))?.layers ?? [];
   const diffIds = Array.isArray(config.rootfs?.diff_ids) ? config.rootfs.diff_ids : [];
   // A layer without a snapshot counts 0, as Docker counts a chain it has not unpacked.
@@ -101,44 +98,6 @@ function imageTags(records: ImageRecord[]): string[] | null {
     }
   }
   return tags.length > 0 ? tags : null;
-}
-
-/**
- * getBestPresentImageManifest: among the manifests whose blob is here (their config and layers
- * need not be), the one whose platform (the descriptor's, else the config's) the matcher prefers;
- * the first of equals in index order.
- */
-async function bestPresentManifest(
-  reader: ContentReader,
-  record: ImageRecord,
-  matcher: PlatformMatcher,
-): Promise<Descriptor | undefined> {
-  let best: { desc: Descriptor; platform: Platform } | undefined;
-  const visit = async (desc: Descriptor, depth: number): Promise<void> => {
-    // A manifest target is read whether here or not (so its absence is a content error).
-    if (depth > 8 || ((depth > 0 || !isManifest(desc)) && !(await reader.has(desc.digest)))) return;
-    if (isManifest(desc)) {
-      const platform = desc.platform ?? configPlatform(await readManifestConfig(reader, desc));
-      if (matcher.match(platform) && (!best || matcher.less(platform, best.platform))) best = { desc, platform };
-    } else if (isIndex(desc)) {
-      for (const child of (await reader.readIndex(desc))?.manifests ?? []) await visit(child, depth + 1);
-    }
-  };
-  await visit(record.target, 0);
-  return best?.desc;
-}
-
-async function readManifestConfig(reader: ContentReader, manifestDesc: Descriptor): Promise<ImageConfig> {
-  const manifest = await reader.readManifest(manifestDesc);
-  if (!manifest) throw contentNotFound(manifestDesc.digest);
-  const config = await reader.readConfig(manifest.config);
-  if (config === undefined) throw contentNotFound(manifest.config.digest);
-  return typeof config === 'object' && config !== null ? config : ({} as ImageConfig);
-}
-
-/** containerd's content store error text. */
-function contentNotFound(digest: string): NotFoundError {
-  return new NotFoundError(`content digest ${digest}: not found`);
 }
 
 function text(value: unknown): string {
