@@ -8,10 +8,11 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import Dockerode from 'dockerode';
+import { buildTar } from '../../src/transfer/testing/archive-builder.js';
 import { Daemon } from '../support/daemon.js';
 import type { RunResult } from '../support/exec.js';
 import { blobPath, FaultProxy, manifestPath } from '../support/fault-proxy.js';
-import { MT, multiPlatformImage, sha256, singlePlatformImage, tarOf, type ImageFixture } from '../support/images.js';
+import { MT, multiPlatformImage, sha256, singlePlatformImage, type ImageFixture } from '../support/images.js';
 import { tempDir } from '../support/paths.js';
 import { Registry } from '../support/registry.js';
 
@@ -53,7 +54,7 @@ async function derivedLayout(base: ImageFixture, marker: string): Promise<{ dir:
   };
   const baseLayer = img.layers[0]!;
   writeFileSync(path.join(blobs, baseLayer.digest.slice(7)), readFileSync(path.join(base.layoutDir, 'blobs', 'sha256', baseLayer.digest.slice(7))));
-  const tar = await tarOf([
+  const tar = await buildTar([
     { name: 'srv/', type: 'directory' },
     { name: 'srv/derived.txt', type: 'file', data: `derived ${marker}\n` },
   ]);

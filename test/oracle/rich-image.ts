@@ -4,13 +4,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { buildTar } from '../../src/transfer/testing/archive-builder.js';
 import { tempDir } from '../support/paths.js';
 import {
   BUSYBOX,
   hex,
   MT,
   sha256,
-  tarOf,
   type Descriptor,
   type ImageConfig,
   type ImageFixture,
@@ -39,17 +39,17 @@ async function build(): Promise<ImageFixture> {
   };
 
   const tars = [
-    await tarOf([
+    await buildTar([
       { name: 'bin/', type: 'directory' },
       { name: 'bin/busybox', type: 'file', data: readFileSync(BUSYBOX), mode: 0o755 },
       { name: 'bin/sh', type: 'symlink', linkname: 'busybox' },
       { name: 'bin/true', type: 'symlink', linkname: 'busybox' },
     ]),
-    await tarOf([
+    await buildTar([
       { name: 'etc/', type: 'directory' },
       { name: 'etc/rich.conf', type: 'file', data: 'mode=oracle\n' },
     ]),
-    await tarOf([
+    await buildTar([
       { name: 'srv/', type: 'directory' },
       { name: 'srv/app/', type: 'directory' },
       { name: 'srv/app/data.txt', type: 'file', data: 'rich data\n' },

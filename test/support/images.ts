@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
+import { buildTar, type TarEntrySpec } from '../../src/transfer/testing/archive-builder.js';
 import { runOk } from './exec.js';
 import { tempDir } from './paths.js';
 
@@ -100,47 +101,6 @@ export function hex(digest: string): string {
 
 // ---------------------------------------------------------------- tars
 
-export interface TarEntry {
-  name: string;
-  type: 'file' | 'directory' | 'symlink';
-  data?: Buffer | string;
-  mode?: number;
-  linkname?: string;
-}
-
-// Fixed times keep every fixture byte-identical from run to run.
-const LAYER_MTIME = new Date('2025-01-01T00:00:00Z');
-
-export async function tarOf(entries: readonly TarEntry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = new Promise<Buffer>((resolve, reject) => {
-    pack.on('data', (b: unknown) => chunks.push(b as Buffer));
-    pack.on('end', () => resolve(Buffer.concat(chunks)));
-    pack.on('error', reject);
-  });
-  for (const e of entries) {
-    const header = {
-      name: e.name,
-      type: e.type,
-      mode: e.mode ?? (e.type === 'directory' ? 0o755 : e.type === 'symlink' ? 0o777 : 0o644),
-      mtime: LAYER_MTIME,
-      uid: 0,
-      gid: 0,
-      uname: 'root',
-      gname: 'root',
-      ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
-    };
-    await new Promise<void>((resolve, reject) => {
-      const cb = (err?: Error | null) => (err ? reject(err) : resolve());
-      if (e.type === 'file') pack.entry(header, Buffer.from(e.data ?? ''), cb);
-      else pack.entry(header, cb);
-    });
-  }
-  pack.finalize();
-  return done;
-}
-
 /** Reads every regular file of a tar into memory (test archives are small). */
 export async function untar(data: Buffer): Promise<Map<string, Buffer>> {
   const extract = tar.extract();
@@ -210,16 +170,16 @@ interface PlatformSpec {
 
 async function buildPlatformImage(lb: LayoutBuilder, spec: PlatformSpec): Promise<PlatformImage> {
   const plat = platformString(spec.platform);
-  const bbTar = await tarOf([
+  const bbTar = await buildTar([
     { name: 'bin/', type: 'directory' },
     { name: 'bin/busybox', type: 'file', data: busybox(), mode: 0o755 },
     ...['sh', 'ls', 'cat', 'echo', 'true'].map(
-      (n): TarEntry => ({ name: `bin/${n}`, type: 'symlink', linkname: 'busybox' }),
+      (n): TarEntrySpec => ({ name: `bin/${n}`, type: 'symlink', linkname: 'busybox' }),
     ),
     { name: 'etc/', type: 'directory' },
     { name: 'etc/lading-platform', type: 'file', data: `${plat} ${spec.marker}\n` },
   ]);
-  const textTar = await tarOf([
+  const textTar = await buildTar([
     { name: 'srv/', type: 'directory' },
     { name: 'srv/hello.txt', type: 'file', data: `hello from ${spec.marker} on ${plat}\n` },
   ]);

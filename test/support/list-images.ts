@@ -4,8 +4,9 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { buildTar } from '../../src/transfer/testing/archive-builder.js';
 import { formatG } from '../../src/transfer/registry/human-size.js';
-import { MT, sha256, tarOf, type Descriptor } from './images.js';
+import { MT, sha256, type Descriptor } from './images.js';
 import { tempDir } from './paths.js';
 
 export interface ListImage {
@@ -51,7 +52,7 @@ interface LayerBlob {
 
 async function layerOf(files: Record<string, Buffer>): Promise<LayerBlob> {
   const dirs = [...new Set(Object.keys(files).map((f) => f.slice(0, f.lastIndexOf('/') + 1)))];
-  const tar = await tarOf([
+  const tar = await buildTar([
     ...dirs.map((name) => ({ name, type: 'directory' as const })),
     ...Object.entries(files).map(([name, data]) => ({ name, type: 'file' as const, data })),
   ]);
@@ -151,7 +152,7 @@ async function build(): Promise<ListFixture> {
     ...[...blobs].map(([digest, data]) => ({ name: `blobs/sha256/${digest.slice(7)}`, type: 'file' as const, data })),
   ];
   const file = path.join(tempDir('list'), 'list-images.tar');
-  writeFileSync(file, await tarOf(files));
+  writeFileSync(file, await buildTar(files));
   return { file, images, base: { blob: base.desc, unpacked: base.unpacked } };
 }
 

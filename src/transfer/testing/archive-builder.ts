@@ -10,9 +10,11 @@ export interface TarEntrySpec {
   name: string;
   type?: 'file' | 'directory' | 'symlink' | 'link';
   data?: Buffer | string;
+  mode?: number;
   linkname?: string;
 }
 
+// Fixed times and owners keep every fixture byte-identical from run to run.
 const MTIME = new Date('2025-01-01T00:00:00Z');
 
 export async function buildTar(entries: readonly TarEntrySpec[]): Promise<Buffer> {
@@ -28,8 +30,12 @@ export async function buildTar(entries: readonly TarEntrySpec[]): Promise<Buffer
     const header = {
       name: e.name,
       type,
-      mode: type === 'directory' ? 0o755 : 0o644,
+      mode: e.mode ?? (type === 'directory' ? 0o755 : type === 'symlink' ? 0o777 : 0o644),
       mtime: MTIME,
+      uid: 0,
+      gid: 0,
+      uname: 'root',
+      gname: 'root',
       ...(e.linkname !== undefined ? { linkname: e.linkname } : {}),
     };
     await new Promise<void>((resolve, reject) => {
