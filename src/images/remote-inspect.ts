@@ -9,12 +9,13 @@
  * `Available` and counts its layers in `Size.Content`, the others are not available, and `Size` is
  * Docker 28's, all as after a pull; only the layers' unpacked sizes stay unknown (0).
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, LadingError } from '../errors.js';
 import type { ImageRecord } from '../metadata/metadata-store.js';
 import { hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.js';
 import { parseAnyReference, referenceString, tagNameOnly, type Reference } from '../reference/reference.js';
 import type { AuthConfig } from '../transfer/registry/auth-config.js';
+import { RegistryError } from '../transfer/registry/registry-errors.js';
 import { fetchRemoteImage, type RemoteImage } from '../transfer/registry/remote-image.js';
 import type { RegistryService } from '../transfer/registry/registry-service.js';
 import { GO_ZERO_TIME } from '../util/time.js';
@@ -52,12 +53,25 @@ export async function remoteInspectFacts(
   try {
     image = await fetchRemoteImage(registry, ref, options);
   } catch (err) {
-    throw pullFailure(err, ref, options.platform);
+    const failure = pullFailure(err, ref, options.platform);
+    // Credentials missing or refused: a pull's text, with 401 or 403 where a pull says 500.
+    const kind = authFailureKind(err);
+    if (kind && failure instanceof LadingError && failure.kind === 'internal') {
+      throw new LadingError(kind, failure.message, { cause: failure });
+    }
+    throw failure;
   }
   const matcher = options.platform ? strictMatcher(options.platform) : hostPreferenceMatcher();
   const facts = await collectInspectFacts(new AsPulled(image), { unpackedSize: () => undefined }, image.target, matcher);
   const record = { name: referenceString(ref), target: image.target, createdAt: GO_ZERO_TIME, updatedAt: GO_ZERO_TIME };
   return { record, facts };
+}
+
+function authFailureKind(err: unknown): 'unauthorized' | 'forbidden' | undefined {
+  if (!(err instanceof RegistryError)) return undefined;
+  if (err.facts.invalidAuthorization || err.facts.status === 401) return 'unauthorized';
+  if (err.facts.status === 403) return 'forbidden';
+  return undefined;
 }
 
 /** The store as a pull of `image` would leave it, for the inspect walk; layers are "here" unread. */
