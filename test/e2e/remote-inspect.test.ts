@@ -203,6 +203,15 @@ describe('remote inspect: GET /images/{name}/json?remote=1', { timeout: 600_000 
       message: `image with reference ${proxy.ref('lab/single:v1')} was found but does not provide the specified platform (linux/s390x)`,
     });
 
+    // Bytes that do not match their digest: refused as a pull refuses them, nothing kept.
+    const config = single.images[0]!.config;
+    const wrong = proxy.inject({ path: blobPath(config.digest), fault: { kind: 'wrong-body' } });
+    const corrupt = await remote(proxy.ref('lab/single:v1'));
+    wrong.remove();
+    assert.equal(corrupt.status, 400, corrupt.text);
+    assert.match(corrupt.json<{ message: string }>().message, new RegExp(`unexpected commit digest sha256:[0-9a-f]{64}, expected ${config.digest}`));
+    assert.deepEqual(blobFiles(d), []);
+
     const upper = await remote('lab/UPPER');
     assert.equal(upper.status, 400);
     assert.deepEqual(upper.json(), { message: 'invalid reference format: repository name (lab/UPPER) must be lowercase' });
