@@ -1,12 +1,28 @@
 /**
- * Which manifests a pull takes, shared by the puller and remote inspect: the media type of a root
- * whose Content-Type says too little, and the one child of an index a platform matcher picks
- * (containerd v2.1.4's FilterPlatforms then LimitManifests(1)).
+ * Which manifests a pull takes, shared by the puller and remote inspect: the root a reference
+ * resolves to, the media type of a root whose Content-Type says too little, and the one child of
+ * an index a platform matcher picks (containerd v2.1.4's FilterPlatforms then LimitManifests(1)).
  */
 import { LadingError } from '../../errors.js';
 import { MediaType, isIndexType, isManifestType } from '../../oci/media-types.js';
 import type { PlatformMatcher } from '../../oci/platform.js';
 import type { Descriptor } from '../../oci/types.js';
+import { referenceString, type Reference } from '../../reference/reference.js';
+import { resolveManifest, schema1Error, SCHEMA1_TYPES, type Repository } from './manifest-fetch.js';
+import { wrapError } from './registry-errors.js';
+
+/** The descriptor `ref` (its digest, else its tag, else `latest`) resolves to; schema 1 refused. */
+export async function resolveRoot(repo: Repository, ref: Reference): Promise<Descriptor> {
+  const name = referenceString(ref);
+  let root: Descriptor;
+  try {
+    root = await resolveManifest(repo, name, ref.digest ?? ref.tag ?? 'latest');
+  } catch (err) {
+    throw wrapError(`failed to resolve reference ${JSON.stringify(name)}`, err);
+  }
+  if (SCHEMA1_TYPES.has(root.mediaType)) throw schema1Error('v2.1');
+  return root;
+}
 
 /**
  * The media type of a root manifest from its own bytes: the document's `mediaType` when it is a

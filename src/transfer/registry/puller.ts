@@ -17,11 +17,10 @@ import { referenceString, type Reference } from '../../reference/reference.js';
 import { analyzeLayer, type LayerAnalysis } from '../layer-facts.js';
 import type { AuthConfig } from './auth-config.js';
 import type { BlobFetcher } from './blob-fetch.js';
-import { documentMediaType, pickPlatformChild, unsupportedRoot } from './manifest-choice.js';
-import { fetchManifest, refKey, resolveManifest, schema1Error, SCHEMA1_TYPES, type Repository } from './manifest-fetch.js';
+import { documentMediaType, pickPlatformChild, resolveRoot, unsupportedRoot } from './manifest-choice.js';
+import { fetchManifest, refKey, type Repository } from './manifest-fetch.js';
 import { PullProgress, type JobState } from './pull-progress.js';
 import { progressMessage, shortId, statusMessage, type ProgressSink } from './progress-message.js';
-import { wrapError } from './registry-errors.js';
 import type { RegistryService } from './registry-service.js';
 
 export interface PullOptions {
@@ -52,7 +51,6 @@ export async function pullReference(
   ref: Reference,
   options: PullOptions,
 ): Promise<PulledImage> {
-  const name = referenceString(ref);
   // One failure stops the other fetches of this pull.
   const abort = new AbortController();
   if (options.signal?.aborted) abort.abort(options.signal.reason);
@@ -62,13 +60,7 @@ export async function pullReference(
     signal: abort.signal,
     ...(options.onExchange ? { onExchange: options.onExchange } : {}),
   });
-  let root: Descriptor;
-  try {
-    root = await resolveManifest(repo, name, ref.digest ?? ref.tag ?? 'latest');
-  } catch (err) {
-    throw wrapError(`failed to resolve reference ${JSON.stringify(name)}`, err);
-  }
-  if (SCHEMA1_TYPES.has(root.mediaType)) throw schema1Error('v2.1');
+  const root = await resolveRoot(repo, ref);
   const pull = new Pull(content, options.blobs, repo, ref, options, abort);
   return pull.run(root);
 }

@@ -11,9 +11,8 @@ import { hostPreferenceMatcher, strictMatcher } from '../../oci/platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../../oci/types.js';
 import { referenceString, type Reference } from '../../reference/reference.js';
 import type { AuthConfig } from './auth-config.js';
-import { documentMediaType, pickPlatformChild, unsupportedRoot } from './manifest-choice.js';
-import { fetchConfigBlob, fetchManifest, resolveManifest, schema1Error, SCHEMA1_TYPES } from './manifest-fetch.js';
-import { wrapError } from './registry-errors.js';
+import { documentMediaType, pickPlatformChild, resolveRoot, unsupportedRoot } from './manifest-choice.js';
+import { fetchConfigBlob, fetchManifest } from './manifest-fetch.js';
 import type { RegistryService } from './registry-service.js';
 
 export interface RemoteImageOptions {
@@ -46,13 +45,7 @@ export async function fetchRemoteImage(registry: RegistryService, ref: Reference
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onExchange ? { onExchange: options.onExchange } : {}),
   });
-  let root: Descriptor;
-  try {
-    root = await resolveManifest(repo, name, ref.digest ?? ref.tag ?? 'latest');
-  } catch (err) {
-    throw wrapError(`failed to resolve reference ${JSON.stringify(name)}`, err);
-  }
-  if (SCHEMA1_TYPES.has(root.mediaType)) throw schema1Error('v2.1');
+  let root = await resolveRoot(repo, ref);
 
   const fetched = new Map<string, Buffer>();
   const fetchOnce = async (desc: Descriptor): Promise<Buffer> => {
