@@ -104,16 +104,7 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
         knownLayer: (digest) => src.metadata.getLayerFacts(digest),
       });
     } catch (err) {
-      // Docker names the platform in containerd's terse "no match for platform in manifest".
-      if (err instanceof LadingError && err.kind === 'not-found' && err.message.includes('platform')) {
-        const platform = formatPlatformAll(options.platform ? normalizePlatform(options.platform) : hostPlatform());
-        throw new NotFoundError(`no matching manifest for ${platform} in the manifest list entries: ${err.message}`, { cause: err });
-      }
-      // containerd's ErrInvalidAuthorization: Docker's advice to log in, except for missing basic credentials.
-      if (err instanceof RegistryError && err.facts.invalidAuthorization && !err.message.includes('no basic auth credentials')) {
-        throw new NotFoundError(`pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login'`, { cause: err });
-      }
-      throw translateRegistryError(err);
+      throw pullFailure(err, ref, options.platform);
     }
     const target = pulled.target;
     await src.reading(async () => {
@@ -139,4 +130,21 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
     // What no image reaches now (all of it, after a failure) goes.
     await src.release(held);
   }
+}
+
+/**
+ * The error a pull of `ref` reports for a failure on the registry side, in Docker 28's words (also
+ * what a remote inspect reports, remote-inspect.ts).
+ */
+export function pullFailure(err: unknown, ref: Reference, platform: Platform | undefined): unknown {
+  // Docker names the platform in containerd's terse "no match for platform in manifest".
+  if (err instanceof LadingError && err.kind === 'not-found' && err.message.includes('platform')) {
+    const wanted = formatPlatformAll(platform ? normalizePlatform(platform) : hostPlatform());
+    return new NotFoundError(`no matching manifest for ${wanted} in the manifest list entries: ${err.message}`, { cause: err });
+  }
+  // containerd's ErrInvalidAuthorization: Docker's advice to log in, except for missing basic credentials.
+  if (err instanceof RegistryError && err.facts.invalidAuthorization && !err.message.includes('no basic auth credentials')) {
+    return new NotFoundError(`pull access denied for ${familiarName(ref)}, repository does not exist or may require 'docker login'`, { cause: err });
+  }
+  return translateRegistryError(err);
 }

@@ -7,7 +7,7 @@ import { formatPlatformAll, hostPreferenceMatcher, strictMatcher } from '../oci/
 import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed, tagNameOnly, type Reference } from '../reference/reference.js';
 import { importArchive } from '../transfer/archive/import-archive.js';
-import { nowRfc3339Nano } from '../util/time.js';
+import { GO_ZERO_TIME, nowRfc3339Nano } from '../util/time.js';
 import { ContentReader } from './content-reader.js';
 import { imageDiskUsage, type ImageDiskUsage } from './disk-usage.js';
 import { exportImages } from './image-export.js';
@@ -25,6 +25,8 @@ import { tagImage } from './image-tag.js';
 import { resolveImage } from './resolve.js';
 import { pullImage, type PullImageOptions } from './image-pull.js';
 import { RegistryService } from '../transfer/registry/registry-service.js';
+import { platformNotFound } from './platform-not-found.js';
+import { remoteInspectFacts, type RemoteInspectOptions } from './remote-inspect.js';
 
 export interface InspectOptions {
   manifests: boolean;
@@ -110,24 +112,17 @@ export class ImageService {
     const records = this.metadata.imagesByTarget(record.target.digest);
     const matcher = options.platform ? strictMatcher(options.platform) : hostPreferenceMatcher();
     const facts = await collectInspectFacts(this.reader, this.layerSizes, record.target, matcher);
-    if (options.platform && !facts.best) {
-      throw new NotFoundError(
-        `image with reference ${refOrId} was found but does not provide ` +
-          (options.platform.os ? `the specified platform (${formatPlatformAll(options.platform)})` : 'any platform'),
-      );
-    }
-    const descriptor = options.platform && facts.best ? facts.best.descriptor : record.target;
-    return {
-      id: descriptor.digest,
-      ...repoTagsAndDigests(records),
-      parent: '',
-      size: facts.size,
-      graphDriver: SNAPSHOTTER,
-      lastTagTime: latest(records.map((r) => r.updatedAt)),
-      descriptor,
-      ...(options.manifests ? { manifests: facts.manifests } : {}),
-      ...configFields(facts.best?.config),
-    };
+    return inspectDocument(refOrId, facts, records, latest(records.map((r) => r.updatedAt)), options);
+  }
+
+  /**
+   * Lading's remote inspect: the document `ref`'s registry would give after a pull, without the
+   * pull (remote-inspect.ts). No layer is fetched, nothing is stored; `Metadata.LastTagTime` is
+   * Go's zero time (never tagged here) and manifests' unpacked sizes are 0 (unknown).
+   */
+  async inspectRemote(ref: string, options: InspectOptions & RemoteInspectOptions): Promise<ImageInspect> {
+    const { record, facts } = await remoteInspectFacts(this.registry, ref, options);
+    return inspectDocument(ref, facts, [record], GO_ZERO_TIME, options);
   }
 
   private readonly layerSizes = {
@@ -266,4 +261,27 @@ function latest(times: string[]): string {
   let best = '1970-01-01T00:00:00Z';
   for (const t of times) if (Date.parse(t) > Date.parse(best) || (Date.parse(t) === Date.parse(best) && t > best)) best = t;
   return best;
+}
+
+/** The inspect document of an image walked into `facts`, named by `records`. */
+function inspectDocument(
+  refOrId: string,
+  facts: InspectFacts,
+  records: ImageRecord[],
+  lastTagTime: string,
+  options: InspectOptions,
+): ImageInspect {
+  if (options.platform && !facts.best) throw platformNotFound(refOrId, options.platform);
+  const descriptor = options.platform && facts.best ? facts.best.descriptor : facts.descriptor;
+  return {
+    id: descriptor.digest,
+    ...repoTagsAndDigests(records),
+    parent: '',
+    size: facts.size,
+    graphDriver: SNAPSHOTTER,
+    lastTagTime,
+    descriptor,
+    ...(options.manifests ? { manifests: facts.manifests } : {}),
+    ...configFields(facts.best?.config),
+  };
 }

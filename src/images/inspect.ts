@@ -2,7 +2,7 @@ import { isLayerType } from '../oci/media-types.js';
 import { configPlatform, type PlatformMatcher } from '../oci/platform.js';
 import type { ContainerConfig, Descriptor, ImageConfig, Platform } from '../oci/types.js';
 import { goRfc3339Nano } from '../util/time.js';
-import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import { isIndex, isManifest, type ContentReader } from './content-reader.js';
 
 /** One entry of `Manifests`: a manifest reachable from an image's target. */
 export interface ManifestSummary {
@@ -33,6 +33,12 @@ export interface InspectFacts {
   best?: { descriptor: Descriptor; config: ImageConfig };
 }
 
+/**
+ * What the inspect walk reads: parsed documents, and which blobs count as here. The content store's
+ * reader for a local image; a view over what a registry served for a remote one (remote-inspect.ts).
+ */
+export type InspectSource = Pick<ContentReader, 'readIndex' | 'readManifest' | 'readConfig' | 'has'>;
+
 export interface LayerSizes {
   unpackedSize(layerDigest: string): number | undefined;
 }
@@ -45,7 +51,7 @@ const ATTESTATION_DIGEST = 'vnd.docker.reference.digest';
  * reachable manifest summarized, the best available platform chosen by `matcher`.
  */
 export async function collectInspectFacts(
-  reader: ContentReader,
+  reader: InspectSource,
   layers: LayerSizes,
   target: Descriptor,
   matcher: PlatformMatcher,
@@ -78,7 +84,7 @@ export async function collectInspectFacts(
 
 /** Depth first, in index order, every manifest below `desc` (itself when it is one). */
 async function walkManifests(
-  reader: ContentReader,
+  reader: InspectSource,
   desc: Descriptor,
   visit: (manifest: Descriptor) => Promise<void>,
   depth = 0,
@@ -89,7 +95,7 @@ async function walkManifests(
   for (const child of index?.manifests ?? []) await walkManifests(reader, child, visit, depth + 1);
 }
 
-async function summarize(reader: ContentReader, layers: LayerSizes, desc: Descriptor): Promise<PlatformManifest> {
+async function summarize(reader: InspectSource, layers: LayerSizes, desc: Descriptor): Promise<PlatformManifest> {
   const summary: ManifestSummary = {
     id: desc.digest,
     descriptor: desc,
@@ -143,7 +149,7 @@ function isAttestation(desc: Descriptor): boolean {
  * recursively, then that manifest's config and layers, counting each descriptor's declared size
  * whether or not the blob is present.
  */
-async function imageSize(reader: ContentReader, desc: Descriptor, matcher: PlatformMatcher, depth = 0): Promise<number> {
+async function imageSize(reader: InspectSource, desc: Descriptor, matcher: PlatformMatcher, depth = 0): Promise<number> {
   let size = desc.size;
   if (depth > 8) return size;
   if (isIndex(desc)) {

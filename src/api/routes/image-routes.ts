@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '../../errors.js';
-import type { ImageService } from '../../images/image-service.js';
+import type { ImageService, InspectOptions } from '../../images/image-service.js';
+import { decodeAuthConfigLenient } from '../../transfer/registry/auth-config.js';
 import type { Platform } from '../../oci/types.js';
 import { versionAtLeast } from '../api-version.js';
 import type { InspectResponses } from '../inspect-cache.js';
@@ -23,6 +24,10 @@ export function addImageRoutes(router: Router, images: ImageService, responses: 
     if (manifests && platform) {
       throw new InvalidArgumentError('conflicting options: manifests and platform options cannot both be set');
     }
+    if (boolValue(query.get('remote'))) {
+      await inspectRemote({ req, res, version, params, query }, images, name, { manifests, ...(platform ? { platform } : {}) });
+      return;
+    }
     const image = await images.inspect(name, { manifests, ...(platform ? { platform } : {}) });
     responses.send(req.url ?? '', generation, renderInspect(image, version), res);
   });
@@ -44,4 +49,29 @@ export function addImageRoutes(router: Router, images: ImageService, responses: 
     }
     stream.end();
   });
+}
+
+/**
+ * `?remote=1`, Lading's own: the image as its registry has it, shaped as any inspect, with the
+ * request's `X-Registry-Auth` as a pull takes it. Never kept in the response cache: the registry
+ * may move the tag, and the answer depends on credentials the URL does not show.
+ */
+async function inspectRemote(
+  { req, res, version }: RequestContext,
+  images: ImageService,
+  name: string,
+  options: InspectOptions,
+): Promise<void> {
+  // Credentials that do not decode are ignored, as for a pull (they may not be needed).
+  const header = req.headers['x-registry-auth'];
+  const auth = decodeAuthConfigLenient(Array.isArray(header) ? header[0] : header);
+  // A client that goes away cancels the registry requests.
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort(new Error('client disconnected'));
+  });
+  const image = await images.inspectRemote(name, { ...options, auth, signal: abort.signal });
+  const body = renderInspect(image, version);
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+  res.end(body);
 }

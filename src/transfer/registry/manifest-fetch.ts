@@ -157,15 +157,27 @@ export function schema1Error(since: 'v2.0' | 'v2.1'): LadingError {
  * GET a manifest or index by digest from the first endpoint that has it; its bytes must be what
  * the descriptor says (size and digest), and no more than MAX_MANIFEST_SIZE.
  */
-export async function fetchManifest(repo: Repository, desc: Descriptor): Promise<Buffer> {
+export function fetchManifest(repo: Repository, desc: Descriptor): Promise<Buffer> {
+  return fetchDocument(repo, desc, 'manifest');
+}
+
+/**
+ * GET a small JSON blob (an image config) by digest into memory, as fetchManifest does a
+ * manifest: no more than MAX_MANIFEST_SIZE, its size and digest checked. Nothing is stored.
+ */
+export function fetchConfigBlob(repo: Repository, desc: Descriptor): Promise<Buffer> {
+  return fetchDocument(repo, desc, 'blob');
+}
+
+async function fetchDocument(repo: Repository, desc: Descriptor, kind: 'manifest' | 'blob'): Promise<Buffer> {
   if (desc.size > MAX_MANIFEST_SIZE) {
-    throw new LadingError('invalid-argument', `manifest ${desc.digest} is ${desc.size} bytes, more than the limit of ${MAX_MANIFEST_SIZE} bytes`);
+    throw new LadingError('invalid-argument', `${kind} ${desc.digest} is ${desc.size} bytes, more than the limit of ${MAX_MANIFEST_SIZE} bytes`);
   }
   let firstErr: Error | undefined;
   for (const [i, endpoint] of repo.endpoints.entries()) {
     const lastHost = i === repo.endpoints.length - 1;
     try {
-      return await fetchManifestFrom(repo, endpoint, desc, lastHost);
+      return await fetchDocumentFrom(repo, endpoint, desc, lastHost, kind);
     } catch (err) {
       if ((err as Error)?.name === 'AbortError') throw err;
       firstErr ??= err as Error;
@@ -174,8 +186,8 @@ export async function fetchManifest(repo: Repository, desc: Descriptor): Promise
   throw firstErr ?? new Error(`no endpoint for ${desc.digest}`);
 }
 
-async function fetchManifestFrom(repo: Repository, endpoint: Endpoint, desc: Descriptor, lastHost: boolean): Promise<Buffer> {
-  const path = `manifests/${desc.digest}`;
+async function fetchDocumentFrom(repo: Repository, endpoint: Endpoint, desc: Descriptor, lastHost: boolean, kind: 'manifest' | 'blob'): Promise<Buffer> {
+  const path = `${kind}s/${desc.digest}`;
   for (let attempt = 1; ; attempt++) {
     const res = await repo.transport.request({ method: 'GET', endpoint, path, headers: { Accept: acceptFor(desc.mediaType) }, lastHost });
     if (res.status > 299) {
@@ -186,14 +198,14 @@ async function fetchManifestFrom(repo: Repository, endpoint: Endpoint, desc: Des
     const header = headerString(res.headers['docker-content-digest']);
     if (header && header !== desc.digest) {
       discard(res);
-      throw new LadingError('invalid-argument', `manifest ${desc.digest}: registry sent Docker-Content-Digest ${header}`);
+      throw new LadingError('invalid-argument', `${kind} ${desc.digest}: registry sent Docker-Content-Digest ${header}`);
     }
     let data: Buffer;
     try {
       data = await readBody(res.body, desc.size);
     } catch (err) {
       if (/larger than/.test((err as Error).message)) {
-        throw new LadingError('invalid-argument', `manifest ${desc.digest}: registry sent more than the ${desc.size} bytes its descriptor says`);
+        throw new LadingError('invalid-argument', `${kind} ${desc.digest}: registry sent more than the ${desc.size} bytes its descriptor says`);
       }
       if (attempt < repo.transport.retry.maxAttempts && lastHost) {
         await repo.transport.retry.sleep(repo.transport.retry.baseDelayMs * attempt);

@@ -17,10 +17,10 @@ import { referenceString, type Reference } from '../../reference/reference.js';
 import { analyzeLayer, type LayerAnalysis } from '../layer-facts.js';
 import type { AuthConfig } from './auth-config.js';
 import type { BlobFetcher } from './blob-fetch.js';
-import { fetchManifest, refKey, resolveManifest, schema1Error, SCHEMA1_TYPES, type Repository } from './manifest-fetch.js';
+import { documentMediaType, pickPlatformChild, resolveRoot, unsupportedRoot } from './manifest-choice.js';
+import { fetchManifest, refKey, type Repository } from './manifest-fetch.js';
 import { PullProgress, type JobState } from './pull-progress.js';
 import { progressMessage, shortId, statusMessage, type ProgressSink } from './progress-message.js';
-import { wrapError } from './registry-errors.js';
 import type { RegistryService } from './registry-service.js';
 
 export interface PullOptions {
@@ -51,7 +51,6 @@ export async function pullReference(
   ref: Reference,
   options: PullOptions,
 ): Promise<PulledImage> {
-  const name = referenceString(ref);
   // One failure stops the other fetches of this pull.
   const abort = new AbortController();
   if (options.signal?.aborted) abort.abort(options.signal.reason);
@@ -61,13 +60,7 @@ export async function pullReference(
     signal: abort.signal,
     ...(options.onExchange ? { onExchange: options.onExchange } : {}),
   });
-  let root: Descriptor;
-  try {
-    root = await resolveManifest(repo, name, ref.digest ?? ref.tag ?? 'latest');
-  } catch (err) {
-    throw wrapError(`failed to resolve reference ${JSON.stringify(name)}`, err);
-  }
-  if (SCHEMA1_TYPES.has(root.mediaType)) throw schema1Error('v2.1');
+  const root = await resolveRoot(repo, ref);
   const pull = new Pull(content, options.blobs, repo, ref, options, abort);
   return pull.run(root);
 }
@@ -118,25 +111,8 @@ class Pull {
    */
   private async settleRoot(root: Descriptor): Promise<Descriptor> {
     if (isIndexType(root.mediaType) || isManifestType(root.mediaType)) return root;
-    const data = await this.fetchDocument(root);
-    let doc: { mediaType?: unknown; manifests?: unknown; config?: unknown; layers?: unknown } | undefined;
-    try {
-      doc = JSON.parse(data.toString('utf8')) as typeof doc;
-    } catch {
-      doc = undefined;
-    }
-    let mediaType: string | undefined;
-    if (doc && typeof doc === 'object') {
-      if (typeof doc.mediaType === 'string' && (isIndexType(doc.mediaType) || isManifestType(doc.mediaType))) mediaType = doc.mediaType;
-      else if (doc.mediaType === undefined && Array.isArray(doc.manifests)) mediaType = MediaType.ociIndex;
-      else if (doc.mediaType === undefined && doc.config && Array.isArray(doc.layers)) mediaType = MediaType.ociManifest;
-    }
-    if (!mediaType) {
-      throw new LadingError(
-        'not-implemented',
-        `unsupported media type ${JSON.stringify(root.mediaType)} of ${referenceString(this.ref)} (${root.digest}): not an image manifest or index`,
-      );
-    }
+    const mediaType = documentMediaType(await this.fetchDocument(root));
+    if (!mediaType) throw unsupportedRoot(root, referenceString(this.ref));
     return { ...root, mediaType };
   }
 
@@ -175,15 +151,7 @@ class Pull {
   private async handleIndex(desc: Descriptor, data: Buffer, depth: number): Promise<void> {
     const index = parseDocument<ImageIndex>(data, desc);
     if (!Array.isArray(index.manifests)) throw new LadingError('invalid-argument', `index ${desc.digest}: manifests is not a list`);
-    // containerd: FilterPlatforms keeps children without a platform; LimitManifests sorts by
-    // preference (no platform last) and keeps one.
-    const children = index.manifests.filter((c) => !c.platform || this.matcher.match(c.platform));
-    const sorted = stableSort(children, (a, b) => {
-      if (!a.platform) return false;
-      if (!b.platform) return true;
-      return this.matcher.less(a.platform, b.platform);
-    });
-    const chosen = sorted[0];
+    const chosen = pickPlatformChild(index.manifests, this.matcher);
     if (!chosen) throw new NotFoundError('no match for platform in manifest: not found');
     await this.handle(chosen, depth + 1);
   }
@@ -302,13 +270,6 @@ function parseDocument<T>(data: Buffer, desc: Descriptor): T {
   } catch (err) {
     throw new LadingError('invalid-argument', `content ${desc.digest} is not valid JSON: ${(err as Error).message}`);
   }
-}
-
-function stableSort<T>(items: T[], less: (a: T, b: T) => boolean): T[] {
-  return items
-    .map((item, i) => ({ item, i }))
-    .sort((a, b) => (less(a.item, b.item) ? -1 : less(b.item, a.item) ? 1 : a.i - b.i))
-    .map((x) => x.item);
 }
 
 function isAbort(err: unknown): boolean {
