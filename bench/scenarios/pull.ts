@@ -175,7 +175,7 @@ function rows(
       ratio: fmt.ratio(vsDocker),
       target: '> 1x',
       met: met(vsDocker > 1),
-      note: "Docker's time over ladingd's. dockerd 20.10 (Debian's docker.io, vfs, 3 concurrent downloads) also unpacks every layer into a full copy of the one below; the image is removed after each pull, untimed.",
+      note: "Docker's time over ladingd's. dockerd 20.10 (Debian's docker.io, vfs) also unpacks every layer, each into a full copy of the one below; the image is removed after each pull, untimed.",
     });
   } else {
     out.push(unmeasured(scenario, 'speed vs Docker 20.10 pull', '> 1x', 'skipped', `skipped: ${dockerSkip ?? 'no dockerd'}`));
@@ -201,7 +201,7 @@ function rows(
       met: met(leastParallel > 1),
       note:
         `The most blob GETs in progress at one moment, from the registry's "response completed" lines (start = end - duration); ${lading[0]?.blobGets ?? 0} blob GETs per ladingd pull. ` +
-        'The registry finishes a response when its last byte is in the socket buffer, so this counts a little low. ladingd and Docker fetch at most 3 blobs at once (max-concurrent-downloads), skopeo 6.',
+        'The registry finishes a response when its last byte is in the socket buffer, so this counts a little low. ladingd fetches at most 3 blobs at once (--max-concurrent-downloads, default 3), skopeo 6.',
     },
     {
       scenario,
