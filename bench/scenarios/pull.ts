@@ -11,8 +11,8 @@ import { run } from '../../test/support/exec.js';
 import { tempDir } from '../../test/support/paths.js';
 import { REGISTRY_BIN, Registry } from '../../test/support/registry.js';
 import { bigArchive, type BigArchive } from '../lib/big-archive.js';
-import { startLadingd } from '../lib/ladingd.js';
-import { cpuSeconds, rssBytes, RssSampler } from '../lib/procfs.js';
+import { onFreshLadingd, type WorkCost } from '../lib/ladingd.js';
+import { cpuSeconds } from '../lib/procfs.js';
 import { blobGets, maxConcurrent } from '../lib/registry-log.js';
 import { fmt, met, unmeasured, type Row } from '../lib/report.js';
 import { interleaved, pairedRatio } from '../lib/rounds.js';
@@ -28,12 +28,7 @@ const SKOPEO = 'skopeo';
 
 type Arm = 'ladingd' | 'skopeo' | 'dockerd 20.10';
 
-interface PullRun {
-  ms: number;
-  /** CPU seconds, all threads, of the process that pulled. */
-  cpu: number;
-  rssBefore: number;
-  rssPeak: number;
+interface PullRun extends WorkCost {
   /** Blob GETs the registry served, and the most of them at once. */
   blobGets: number;
   parallel: number;
@@ -65,24 +60,10 @@ export async function pullScenario(b: Bench): Promise<Row[]> {
 
     // A fresh daemon and data root for every pull, so that every run fetches every blob.
     const ladingPull = async (): Promise<PullRun> => {
-      const dataRoot = path.join(tempDir('bench-pull'), 'data');
-      const d = await startLadingd(dataRoot);
-      try {
-        const rssBefore = rssBytes(d.pid);
-        const sampler = new RssSampler(d.pid, 25);
-        const from = log.size();
-        const cpu0 = cpuSeconds(d.pid);
-        const t0 = performance.now();
-        const answer = await postPull(d.socket, createPath);
-        const ms = performance.now() - t0;
-        const cpu = cpuSeconds(d.pid) - cpu0;
-        const rssPeak = sampler.stop();
-        checkPull('ladingd', answer);
-        return { ms, cpu, rssBefore, rssPeak, ...(await downloads(from)) };
-      } finally {
-        await d.daemon.stop();
-        rmSync(dataRoot, { recursive: true, force: true });
-      }
+      const from = log.size();
+      const { result: answer, ...run } = await onFreshLadingd('bench-pull', (d) => postPull(d.socket, createPath));
+      checkPull('ladingd', answer);
+      return { ...run, ...(await downloads(from)) };
     };
     const skopeoPull = async (): Promise<PullRun> => {
       const dir = path.join(tempDir('bench-pull-oci'), 'layout');
