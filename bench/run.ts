@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only inspect,scale,load,concurrent] [--profile DIR] [--cache DIR]`
+// `npm run bench [-- --quick] [--only inspect,scale,load,concurrent,pull] [--profile DIR] [--cache DIR]`
 // Runs every scenario, each against a baseline measured in the same run, interleaved round by round,
 // and prints a Markdown table of medians and ratios. Timings never fail the run: they are reported.
 import { execFileSync } from 'node:child_process';
@@ -13,6 +13,7 @@ import { concurrentScenario } from './scenarios/concurrent.js';
 import { IN_FLIGHT, type Bench } from './scenarios/bench.js';
 import { inspectScenario } from './scenarios/inspect.js';
 import { loadScenario } from './scenarios/load.js';
+import { pullScenario } from './scenarios/pull.js';
 import { scaleScenario } from './scenarios/scale.js';
 
 const SCENARIOS: Record<string, (b: Bench) => Promise<Row[]>> = {
@@ -20,10 +21,11 @@ const SCENARIOS: Record<string, (b: Bench) => Promise<Row[]>> = {
   scale: scaleScenario,
   load: loadScenario,
   concurrent: concurrentScenario,
+  pull: pullScenario,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only NAME,...] [--profile DIR] [--cache DIR]
-  --quick      a smoke run of about a minute: 2 short rounds, 10,000 images, a 100 MB archive
+  --quick      a smoke run of about a minute: 2 short rounds, 10,000 images, a 100 MB archive and image
   --only       scenarios to run, of: ${Object.keys(SCENARIOS).join(', ')}
   --profile    write a CPU profile of every ladingd started into DIR (see bench/profile-summary.ts)
   --cache      where generated stores and archives are kept (default $LADING_BENCH_CACHE or $TMPDIR/lading-bench-cache)
@@ -129,8 +131,6 @@ async function main(): Promise<void> {
   } finally {
     client.close();
   }
-  // Pull is issue 4's: its scenario (against a local registry) is theirs to add.
-  rows.push(unmeasured('pull', '—', '—', 'pending', 'pending: no pull scenario yet (issue 4).'));
 
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
   process.stdout.write(

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Daemon, request } from '../../test/support/daemon.js';
 import { repoRoot } from '../../test/support/paths.js';
-import { childPids } from './procfs.js';
+import { childPids, cpuSeconds, rssBytes, RssSampler } from './procfs.js';
 
 /** Set by `--profile DIR`: every ladingd the bench starts (but timeToFirstAnswer's) writes a .cpuprofile there when it stops. */
 let profileDir: string | undefined;
@@ -39,6 +39,42 @@ export async function startLadingd(dataRoot: string): Promise<BenchDaemon> {
   const [pid] = childPids(daemon.socket);
   if (pid === undefined) throw new Error(`no ladingd process serving ${daemon.socket}`);
   return { daemon, socket: daemon.socket, pid };
+}
+
+/** What a piece of work cost: its time, and the CPU and memory of the process doing it (NaN where unknown). */
+export interface WorkCost {
+  ms: number;
+  /** CPU seconds, all threads, during the work. */
+  cpu: number;
+  rssBefore: number;
+  rssPeak: number;
+}
+
+/** One piece of work against a fresh ladingd, and what it cost the daemon (RSS sampled every 25 ms). */
+export interface FreshRun<T> extends WorkCost {
+  result: T;
+}
+
+/**
+ * Starts ladingd on a fresh data root (so that the work finds nothing there), times `work` against
+ * it, then stops it and removes the data root.
+ */
+export async function onFreshLadingd<T>(prefix: string, work: (d: BenchDaemon) => Promise<T>): Promise<FreshRun<T>> {
+  const dataRoot = path.join(mkdtempSync(path.join(tmpdir(), `lading-${prefix}-`)), 'data');
+  const d = await startLadingd(dataRoot);
+  try {
+    const rssBefore = rssBytes(d.pid);
+    const sampler = new RssSampler(d.pid, 25);
+    const cpu0 = cpuSeconds(d.pid);
+    const t0 = performance.now();
+    const result = await work(d);
+    const ms = performance.now() - t0;
+    const cpu = cpuSeconds(d.pid) - cpu0;
+    return { result, ms, cpu, rssBefore, rssPeak: sampler.stop() };
+  } finally {
+    await d.daemon.stop();
+    rmSync(path.dirname(dataRoot), { recursive: true, force: true });
+  }
 }
 
 function restoreEnv(name: string, value: string | undefined): void {

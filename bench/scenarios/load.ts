@@ -1,10 +1,6 @@
 // `docker load` of a large multi-layer gzip archive vs what reading, hashing and gunzipping it costs in Node.
-import { rmSync } from 'node:fs';
-import path from 'node:path';
-import { tempDir } from '../../test/support/paths.js';
 import { BIG_IMAGE, bigArchive, loadLimit } from '../lib/big-archive.js';
-import { startLadingd } from '../lib/ladingd.js';
-import { cpuSeconds, rssBytes, RssSampler } from '../lib/procfs.js';
+import { onFreshLadingd, type WorkCost } from '../lib/ladingd.js';
 import { fmt, met, type Row } from '../lib/report.js';
 import { interleaved, pairedRatio } from '../lib/rounds.js';
 import { median } from '../lib/stats.js';
@@ -14,13 +10,7 @@ import { API, type Bench } from './bench.js';
 /** "Flat": the daemon's RSS may grow by this much while it loads, whatever the archive's size. */
 const FLAT_BYTES = 100e6;
 
-interface LoadRun {
-  ms: number;
-  /** CPU seconds, all threads, of the process doing the work. */
-  cpu: number;
-  rssBefore: number;
-  rssPeak: number;
-}
+type LoadRun = WorkCost;
 
 export async function loadScenario(b: Bench): Promise<Row[]> {
   const sizeMB = b.quick ? 100 : 1_000;
@@ -29,25 +19,11 @@ export async function loadScenario(b: Bench): Promise<Row[]> {
 
   // A fresh daemon and data root for every load, so that every run writes every blob.
   const ladingLoad = async (): Promise<LoadRun> => {
-    const dataRoot = path.join(tempDir('bench-load'), 'data');
-    const d = await startLadingd(dataRoot);
-    try {
-      const rssBefore = rssBytes(d.pid);
-      const sampler = new RssSampler(d.pid, 25);
-      const cpu0 = cpuSeconds(d.pid);
-      const t0 = performance.now();
-      const res = await postFile(d.socket, `${API}/images/load`, archive.file);
-      const ms = performance.now() - t0;
-      const cpu = cpuSeconds(d.pid) - cpu0;
-      const rssPeak = sampler.stop();
-      if (res.status !== 200 || !res.text.includes(`Loaded image: ${BIG_IMAGE}`)) {
-        throw new Error(`ladingd: load: HTTP ${res.status} ${res.text.slice(0, 500)}`);
-      }
-      return { ms, cpu, rssBefore, rssPeak };
-    } finally {
-      await d.daemon.stop();
-      rmSync(dataRoot, { recursive: true, force: true });
+    const { result: res, ...run } = await onFreshLadingd('bench-load', (d) => postFile(d.socket, `${API}/images/load`, archive.file));
+    if (res.status !== 200 || !res.text.includes(`Loaded image: ${BIG_IMAGE}`)) {
+      throw new Error(`ladingd: load: HTTP ${res.status} ${res.text.slice(0, 500)}`);
     }
+    return run;
   };
   const limit = async (): Promise<LoadRun> => {
     const cpu0 = process.cpuUsage();

@@ -604,6 +604,11 @@ export class Registry {
     return 'sha256:' + createHash('sha256').update(await this.inspectRaw(ref, opts)).digest('hex');
   }
 
+  /** The registry's log file (access log and "response completed" lines), while it runs. */
+  get logPath(): string {
+    return this.logFile;
+  }
+
   /** The tail of the registry's log (access log and errors). */
   logs(limit = 8 * 1024): string {
     let text: string;

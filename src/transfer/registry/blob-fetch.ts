@@ -119,9 +119,10 @@ export class BlobFetcher {
           pending.length = 0;
           pendingBytes = 0;
           writingBytes += data.length;
+          // The file write (thread pool) and the analysis (gunzip on the thread pool, hashes here)
+          // of a batch overlap; batches still reach each of them in order.
           writing = writing.then(async () => {
-            await writer.write(data);
-            if (analyzer) await analyzer.write(data);
+            await Promise.all([writer.write(data), analyzer?.write(data)]);
             writingBytes -= data.length;
           });
           // Awaited by flush; this keeps a failure from counting as unhandled meanwhile.

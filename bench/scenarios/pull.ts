@@ -1,0 +1,330 @@
+// `docker pull` of the bench's ~1 GB multi-layer image from a docker-registry on loopback: ladingd
+// vs `skopeo copy` of it to an OCI directory, and vs Docker 20.10's pull. The registry's storage is
+// filled once (skopeo copy of the load scenario's archive) and kept in the bench cache; its log says
+// how many blob downloads each client ran at once.
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { Dockerd, DockerdUnavailable } from '../../test/support/dockerd.js';
+import { run } from '../../test/support/exec.js';
+import { tempDir } from '../../test/support/paths.js';
+import { REGISTRY_BIN, Registry } from '../../test/support/registry.js';
+import { bigArchive, type BigArchive } from '../lib/big-archive.js';
+import { onFreshLadingd, type WorkCost } from '../lib/ladingd.js';
+import { cpuSeconds } from '../lib/procfs.js';
+import { blobGets, maxConcurrent } from '../lib/registry-log.js';
+import { fmt, met, unmeasured, type Row } from '../lib/report.js';
+import { interleaved, pairedRatio } from '../lib/rounds.js';
+import { median } from '../lib/stats.js';
+import { API, type Bench } from './bench.js';
+
+const STORE_VERSION = 1;
+const REPO = 'bench/big';
+const TAG = 'v1';
+const PULL_TIMEOUT_MS = 20 * 60_000;
+/** The baseline: skopeo copy verifies every blob and writes it into an OCI layout, fsyncing each (as strace shows). */
+const SKOPEO = 'skopeo';
+
+type Arm = 'ladingd' | 'skopeo' | 'dockerd 20.10';
+
+interface PullRun extends WorkCost {
+  /** Blob GETs the registry served, and the most of them at once. */
+  blobGets: number;
+  parallel: number;
+}
+
+export async function pullScenario(b: Bench): Promise<Row[]> {
+  const sizeMB = b.quick ? 100 : 1_000;
+  const archive = await bigArchive(b.cacheDir, sizeMB, b.log);
+  const imageBytes = archive.layers.reduce((n, l) => n + l.size, 0);
+  const scenario = `pull, ${fmt.mb(imageBytes)} image`;
+  const missing = await missingTools();
+  if (missing) {
+    b.log(`pull skipped: ${missing}`);
+    return [unmeasured(scenario, 'time vs skopeo copy to an OCI directory', '<= 1.2x', 'skipped', `skipped: ${missing}`)];
+  }
+
+  const registry = await cachedRegistry(b, archive, sizeMB);
+  let docker: Dockerd | undefined;
+  try {
+    const ref = registry.ref(`${REPO}:${TAG}`);
+    const createPath = `${API}/images/create?fromImage=${encodeURIComponent(registry.ref(REPO))}&tag=${TAG}`;
+    const log = new LogWindow(registry.logPath);
+    // What the registry's log says about one arm's pull; its last line can lag the client's last byte.
+    const downloads = async (from: number): Promise<Pick<PullRun, 'blobGets' | 'parallel'>> => {
+      await new Promise((r) => setTimeout(r, 200));
+      const gets = blobGets(log.since(from));
+      return { blobGets: gets.length, parallel: maxConcurrent(gets) };
+    };
+
+    // A fresh daemon and data root for every pull, so that every run fetches every blob.
+    const ladingPull = async (): Promise<PullRun> => {
+      const from = log.size();
+      const { result: answer, ...run } = await onFreshLadingd('bench-pull', (d) => postPull(d.socket, createPath));
+      checkPull('ladingd', answer);
+      return { ...run, ...(await downloads(from)) };
+    };
+    const skopeoPull = async (): Promise<PullRun> => {
+      const dir = path.join(tempDir('bench-pull-oci'), 'layout');
+      try {
+        const from = log.size();
+        const { ms, cpu } = await timedRun(SKOPEO, ['copy', '--quiet', '--src-tls-verify=false', '--src-no-creds', `docker://${ref}`, `oci:${dir}:${TAG}`]);
+        return { ms, cpu, rssBefore: Number.NaN, rssPeak: Number.NaN, ...(await downloads(from)) };
+      } finally {
+        rmSync(path.dirname(dir), { recursive: true, force: true });
+      }
+    };
+
+    let dockerSkip: string | undefined;
+    try {
+      b.log('starting dockerd 20.10');
+      docker = await Dockerd.start();
+    } catch (err) {
+      if (!(err instanceof DockerdUnavailable)) throw err;
+      dockerSkip = err.message;
+      b.log(`dockerd 20.10 column skipped: ${dockerSkip}`);
+    }
+    const arms: Partial<Record<Arm, () => Promise<PullRun>>> = { ladingd: ladingPull, skopeo: skopeoPull };
+    if (docker) {
+      const dockerd = docker;
+      arms['dockerd 20.10'] = async () => {
+        const from = log.size();
+        const t0 = performance.now();
+        const answer = await postPull(dockerd.socket, createPath);
+        const ms = performance.now() - t0;
+        checkPull('dockerd', answer);
+        const runs = { ms, cpu: Number.NaN, rssBefore: Number.NaN, rssPeak: Number.NaN, ...(await downloads(from)) };
+        // Untimed: the next round pulls every layer again.
+        const removed = await dockerd.request(`${API}/images/${ref}?force=1`, { method: 'DELETE', timeoutMs: PULL_TIMEOUT_MS });
+        if (removed.status !== 200) throw new Error(`dockerd: DELETE image: HTTP ${removed.status} ${removed.text}`);
+        return runs;
+      };
+    }
+
+    b.log(`pull ${ref}: ${fmt.mb(imageBytes)} in ${archive.layers.length} gzip layers (${fmt.mb(archive.unpackedBytes)} unpacked); ${Object.keys(arms).join(', ')}`);
+    // At most 3 rounds, as for load: a round of the full-size image takes a minute or more.
+    const runs = await interleaved(Math.min(b.rounds, 3), arms as Record<Arm, () => Promise<PullRun>>, b.log, (arm, r) => {
+      const parts = [`${fmt.mbps((imageBytes * 1000) / r.ms)} (${(r.ms / 1000).toFixed(1)} s)`];
+      if (Number.isFinite(r.cpu)) parts.push(`CPU ${r.cpu.toFixed(1)} s`);
+      if (arm === 'ladingd') parts.push(`RSS ${fmt.mb(r.rssBefore)} → peak ${fmt.mb(r.rssPeak)}`);
+      parts.push(`${r.blobGets} blob GETs, at most ${r.parallel} at once`);
+      return parts.join(' ');
+    });
+    return rows(scenario, imageBytes, archive, runs, dockerSkip);
+  } finally {
+    await docker?.stop().catch((err: unknown) => b.log(`dockerd stop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`));
+    await registry.stop();
+  }
+}
+
+function rows(
+  scenario: string,
+  imageBytes: number,
+  archive: BigArchive,
+  runs: Partial<Record<Arm, PullRun[]>>,
+  dockerSkip: string | undefined,
+): Row[] {
+  const lading = runs.ladingd ?? [];
+  const skopeo = runs.skopeo ?? [];
+  const docker = runs['dockerd 20.10'] ?? [];
+  const ms = (rs: PullRun[]): number => median(rs.map((r) => r.ms));
+  const time = (rs: PullRun[]): string => `${fmt.ms(ms(rs))} (${fmt.mbps((imageBytes * 1000) / ms(rs))})`;
+  const vsSkopeo = pairedRatio(lading, skopeo, (r) => r.ms);
+  const leastParallel = Math.min(...lading.map((r) => r.parallel));
+  const out: Row[] = [
+    {
+      scenario,
+      measure: 'time vs skopeo copy to an OCI directory',
+      lading: time(lading),
+      baseline: time(skopeo),
+      ratio: fmt.ratio(vsSkopeo),
+      target: '<= 1.2x',
+      met: met(vsSkopeo <= 1.2),
+      note:
+        `Time from POST /images/create to the end of its progress stream, into a fresh data root each round; skopeo copy --src-tls-verify=false docker://… oci:DIR (blobs verified and written, nothing decompressed). ` +
+        `ladingd also gunzips every layer to check its diff ID (${fmt.mb(archive.unpackedBytes)} unpacked). The registry's storage is in the page cache for all.`,
+    },
+  ];
+  if (docker.length > 0) {
+    const vsDocker = pairedRatio(docker, lading, (r) => r.ms);
+    out.push({
+      scenario,
+      measure: 'speed vs Docker 20.10 pull',
+      lading: time(lading),
+      baseline: time(docker),
+      ratio: fmt.ratio(vsDocker),
+      target: '> 1x',
+      met: met(vsDocker > 1),
+      note: "Docker's time over ladingd's. dockerd 20.10 (Debian's docker.io, vfs) also unpacks every layer, each into a full copy of the one below; the image is removed after each pull, untimed.",
+    });
+  } else {
+    out.push(unmeasured(scenario, 'speed vs Docker 20.10 pull', '> 1x', 'skipped', `skipped: ${dockerSkip ?? 'no dockerd'}`));
+  }
+  out.push(
+    {
+      scenario,
+      measure: 'CPU time of the pull vs skopeo',
+      lading: `${median(lading.map((r) => r.cpu)).toFixed(1)} s`,
+      baseline: `${median(skopeo.map((r) => r.cpu)).toFixed(1)} s`,
+      ratio: fmt.ratio(pairedRatio(lading, skopeo, (r) => r.cpu)),
+      target: '(supporting)',
+      met: 'info',
+      note: 'User + system time of all threads, from /proc/PID/stat (skopeo sampled every 50 ms until it exits).',
+    },
+    {
+      scenario,
+      measure: 'blob downloads at once (registry log)',
+      lading: `${leastParallel} (least over rounds)`,
+      baseline: `${Math.min(...skopeo.map((r) => r.parallel))} skopeo${docker.length > 0 ? `, ${Math.min(...docker.map((r) => r.parallel))} Docker 20.10` : ''}`,
+      ratio: '—',
+      target: 'layers in parallel (> 1)',
+      met: met(leastParallel > 1),
+      note:
+        `The most blob GETs in progress at one moment, from the registry's "response completed" lines (start = end - duration); ${lading[0]?.blobGets ?? 0} blob GETs per ladingd pull. ` +
+        'The registry finishes a response when its last byte is in the socket buffer, so this counts a little low. ladingd fetches at most 3 blobs at once (--max-concurrent-downloads, default 3), skopeo 6.',
+    },
+    {
+      scenario,
+      measure: 'daemon RSS during the pull (peak)',
+      lading: fmt.mb(Math.max(...lading.map((r) => r.rssPeak))),
+      baseline: `${fmt.mb(median(lading.map((r) => r.rssBefore)))} before the pull`,
+      ratio: '—',
+      target: '(informative)',
+      met: 'info',
+      note: 'Sampled every 25 ms from /proc/PID/status; the highest over all rounds.',
+    },
+  );
+  return out;
+}
+
+/** Why the scenario cannot run here, or undefined. The bench installs nothing. */
+async function missingTools(): Promise<string | undefined> {
+  const absent: string[] = [];
+  if (!existsSync(REGISTRY_BIN) && !(await runs(REGISTRY_BIN, ['--version']))) absent.push(`${REGISTRY_BIN} (Debian: apt-get install docker-registry)`);
+  if (!(await runs(SKOPEO, ['--version']))) absent.push('skopeo (Debian: apt-get install skopeo)');
+  return absent.length > 0 ? `not installed: ${absent.join(', ')}` : undefined;
+}
+
+async function runs(cmd: string, args: string[]): Promise<boolean> {
+  try {
+    return (await run(cmd, args, { timeoutMs: 10_000 })).code === 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A registry on loopback serving `bench/big:v1`, the load scenario's archive, from storage kept in
+ * the bench cache: pushed with skopeo the first time (about a minute for 1 GB).
+ */
+async function cachedRegistry(b: Bench, archive: BigArchive, sizeMB: number): Promise<Registry> {
+  const root = path.join(b.cacheDir, `registry-v${STORE_VERSION}-${sizeMB}MB`);
+  const marker = path.join(root, 'pushed.json');
+  const filled = existsSync(marker);
+  if (!filled) {
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+  }
+  const registry = await Registry.start({ config: { storage: { filesystem: { rootdirectory: path.join(root, 'data') } } } });
+  if (filled) return registry;
+  try {
+    b.log(`pushing ${archive.file} into a registry in ${root} (kept for later runs)`);
+    const t0 = performance.now();
+    const res = await registry.skopeo(
+      ['copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', '--dest-no-creds', `oci-archive:${archive.file}`, `docker://${registry.ref(`${REPO}:${TAG}`)}`],
+      PULL_TIMEOUT_MS,
+    );
+    if (res.code !== 0) throw new Error(`skopeo copy into the registry exited ${res.code}: ${res.stderr.trim()}\n${registry.logs(4096)}`);
+    writeFileSync(marker, JSON.stringify({ image: `${REPO}:${TAG}`, archive: archive.file }));
+    b.log(`pushed in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    return registry;
+  } catch (err) {
+    await registry.stop();
+    throw err;
+  }
+}
+
+/** Reads what a growing log file gained since an offset. */
+class LogWindow {
+  constructor(private readonly file: string) {}
+
+  size(): number {
+    const fd = openSync(this.file, 'r');
+    try {
+      return fstatSync(fd).size;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  since(offset: number): string {
+    const fd = openSync(this.file, 'r');
+    try {
+      const buf = Buffer.alloc(Math.max(0, fstatSync(fd).size - offset));
+      const n = readSync(fd, buf, 0, buf.length, offset);
+      return buf.subarray(0, n).toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
+
+interface PullAnswer {
+  status: number;
+  /** The end of the progress stream (the status lines, or the error). */
+  tail: string;
+  bytes: number;
+}
+
+/** POST /images/create over a unix socket, its progress stream read to the end as it comes. */
+function postPull(socket: string, urlPath: string): Promise<PullAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: socket, path: urlPath, method: 'POST', headers: { Host: 'docker' } }, (res) => {
+      let tail = '';
+      let bytes = 0;
+      res.setEncoding('utf8');
+      res.on('data', (text: string) => {
+        bytes += text.length;
+        tail = (tail + text).slice(-4096);
+      });
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, tail, bytes }));
+    });
+    req.setTimeout(PULL_TIMEOUT_MS, () => req.destroy(new Error(`POST ${urlPath}: no answer within ${PULL_TIMEOUT_MS} ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function checkPull(who: string, a: PullAnswer): void {
+  if (a.status !== 200 || a.tail.includes('"errorDetail"') || !a.tail.includes('Status: Downloaded newer image')) {
+    throw new Error(`${who}: pull: HTTP ${a.status} ${a.tail.slice(-1000)}`);
+  }
+}
+
+/** Runs a program to completion, timing it and following its CPU time; throws unless it exits 0. */
+function timedRun(cmd: string, args: string[]): Promise<{ ms: number; cpu: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr = (stderr + t).slice(-4096)));
+    let cpu = Number.NaN;
+    const sample = (): void => {
+      const now = child.pid === undefined ? Number.NaN : cpuSeconds(child.pid);
+      if (Number.isFinite(now)) cpu = now;
+    };
+    const timer = setInterval(sample, 50);
+    child.on('error', (err) => {
+      clearInterval(timer);
+      reject(err);
+    });
+    child.on('exit', (code, signal) => {
+      const ms = performance.now() - t0;
+      clearInterval(timer);
+      if (code === 0) resolve({ ms, cpu });
+      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code ?? signal}: ${stderr.trim()}`));
+    });
+  });
+}
