@@ -166,6 +166,36 @@ describe('docker push', { timeout: 600_000, skip: (await pushRouted()) ? false :
     }
   });
 
+  it('--max-concurrent-uploads 1: one blob at a time, the others Waiting', async () => {
+    const one = await Daemon.start({ extraArgs: ['--max-concurrent-uploads', '1'] });
+    const slow = proxy.inject({ path: UPLOAD_PATH, method: 'PUT', fault: { kind: 'delay', ms: 250 } });
+    try {
+      await load(one, single);
+      const name = proxy.ref('lab/serial');
+      ok(await one.docker(['tag', single.familiar, `${name}:v1`]), 'tag', one);
+      const raw = await one.request(`/v1.51/images/${encodeURIComponent(name)}/push?tag=v1`, { method: 'POST' });
+      const messages = streamMessages(raw.text) as Array<{ status?: string; id?: string }>;
+      const layers = single.images[0]!.layers.map((l) => short(l.digest));
+      // While one layer is being pushed, no other is.
+      let active: string | undefined;
+      for (const m of messages) {
+        if (!m.id || !layers.includes(m.id)) continue;
+        if (m.status === 'Pushing') {
+          assert.ok(active === undefined || active === m.id, `${m.id} pushing while ${active} is\n${raw.text}`);
+          active = m.id;
+        } else if (m.status === 'Pushed') {
+          if (active === m.id) active = undefined;
+        }
+      }
+      for (const id of layers) assert.ok(messages.some((m) => m.id === id && m.status === 'Pushed'), raw.text);
+      assert.ok(messages.some((m) => m.status === 'Waiting'), raw.text);
+      assert.equal(await reg.inspectDigest('lab/serial:v1'), single.id);
+    } finally {
+      slow.remove();
+      await one.stop();
+    }
+  });
+
   it('an image not held: Docker\'s errors', async () => {
     const res = await d.docker(['push', proxy.ref('nothere:v1')]);
     assert.equal(res.code, 1);
