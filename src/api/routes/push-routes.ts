@@ -8,10 +8,9 @@ import { InvalidArgumentError, LadingError } from '../../errors.js';
 import type { PushImageOptions } from '../../images/image-push.js';
 import type { Platform } from '../../oci/types.js';
 import { parseNormalizedNamed, withTag, type Reference } from '../../reference/reference.js';
-import { decodeAuthConfigLenient } from '../../transfer/registry/auth-config.js';
 import { versionAtLeast } from '../api-version.js';
 import { errorMessage } from '../http-errors.js';
-import { JsonMessageStream } from '../json-stream.js';
+import { registryAuth, streamMessages } from '../json-stream.js';
 import { decodePlatform } from '../query.js';
 import type { RequestContext, Router } from '../router.js';
 
@@ -29,28 +28,10 @@ export function addPushRoutes(router: Router, images: PushService): void {
       const p = query.get('platform') ?? '';
       if (p !== '') platform = decodePlatform(p);
     }
-    const auth = decodeAuthConfigLenient(headerValue(req.headers['x-registry-auth']));
-
-    // A client that goes away cancels the push, as Docker's request context does.
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort(new Error('client disconnected'));
-    });
-    req.resume();
-
-    const stream = new JsonMessageStream(res);
-    try {
-      await images.push(ref, {
-        ...(platform ? { platform } : {}),
-        auth,
-        progress: (message) => stream.write(message),
-        signal: abort.signal,
-      });
-    } catch (err) {
-      if (!res.headersSent) throw err;
-      stream.error(errorMessage(err));
-    }
-    stream.end();
+    const auth = registryAuth(req);
+    await streamMessages(req, res, (write, signal) =>
+      images.push(ref, { ...(platform ? { platform } : {}), auth, progress: write, signal }),
+    );
   });
 }
 
@@ -68,8 +49,4 @@ export function pushReference(name: string, tag: string): Reference {
     throw new InvalidArgumentError(errorMessage(err));
   }
   return ref;
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }

@@ -8,7 +8,7 @@
 import { isIndexType, isLayerType, isManifestType, MediaType } from '../../oci/media-types.js';
 import type { Descriptor } from '../../oci/types.js';
 import { progressMessage, shortId, statusMessage, type ProgressSink } from './progress-message.js';
-import { PROGRESS_INTERVAL_MS } from './pull-progress.js';
+import { ProgressTicker } from './progress-ticker.js';
 
 export type PushState =
   | { kind: 'pushing'; offset: number; total: number }
@@ -23,28 +23,17 @@ export function showBlobProgress(desc: Descriptor): boolean {
   return !isIndexType(desc.mediaType) && !isManifestType(desc.mediaType) && !isConfig;
 }
 
-export class PushProgress {
+export class PushProgress extends ProgressTicker {
   private readonly jobs = new Map<string, Descriptor>();
   private readonly states = new Map<string, PushState>();
-  private timer: NodeJS.Timeout | undefined;
   /** Set when a second attempt pushes only part of the image: blobs not started are Unavailable. */
   notStartedUnavailable = false;
 
   constructor(
     private readonly sink: ProgressSink,
-    private readonly intervalMs = PROGRESS_INTERVAL_MS,
-  ) {}
-
-  start(): void {
-    this.timer ??= setInterval(() => this.update(), this.intervalMs);
-    this.timer.unref();
-  }
-
-  /** Stops the ticker after one last look. */
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.update();
+    intervalMs?: number,
+  ) {
+    super(intervalMs);
   }
 
   add(desc: Descriptor): void {
@@ -60,7 +49,7 @@ export class PushProgress {
     return this.states.get(digest);
   }
 
-  update(): void {
+  override update(): void {
     for (const [digest, desc] of this.jobs) {
       const id = shortId(digest);
       const state = this.states.get(digest);
