@@ -52,7 +52,7 @@ export async function pushBlob(repo: Repository, desc: Descriptor, src: BlobUplo
   if (exists) {
     discard(exists);
     if (exists.status === 200) return { kind: 'exists' };
-    if (exists.status !== 404 && exists.status !== 401) throw unexpectedStatus('HEAD', exists.url.toString(), exists.status, exists.statusText, Buffer.alloc(0));
+    if (exists.status !== 404) throw unexpectedStatus('HEAD', exists.url.toString(), exists.status, exists.statusText, Buffer.alloc(0));
   }
 
   const retry = transport.retry;
@@ -178,7 +178,7 @@ export async function pushManifest(repo: Repository, desc: Descriptor, data: Buf
     if (head.status === 200) {
       // At a tag, only the same digest means it is there.
       if (object === desc.digest || headerString(head.headers['docker-content-digest']) === desc.digest) return { kind: 'exists' };
-    } else if (head.status !== 404 && head.status !== 401) {
+    } else if (head.status !== 404) {
       throw unexpectedStatus('HEAD', head.url.toString(), head.status, head.statusText, Buffer.alloc(0));
     }
   }

@@ -159,7 +159,7 @@ async function planPush(content: ContentStore, target: Descriptor): Promise<Plan
  * have the blob (or, failing that, the documents that list it), the one sharing the most leading
  * path components with the target; never the target itself.
  */
-function mountCandidate(ref: Reference, digests: string[], sources: (digest: string) => BlobSource[]): { mountFrom?: string } {
+export function mountCandidate(ref: Reference, digests: string[], sources: (digest: string) => BlobSource[]): { mountFrom?: string } {
   const target = ref.path.split('/');
   for (const digest of digests) {
     let best: string | undefined;
