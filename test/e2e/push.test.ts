@@ -298,11 +298,17 @@ describe('docker push', { timeout: 600_000, skip: (await pushRouted()) ? false :
       }
     });
 
-    it('token auth: one token for pull,push', async () => {
-      const treg = await Registry.start({ mode: 'token' });
+    it('token auth: anonymous (pull only) refused with Docker\'s text; logged in, one token for pull,push', async () => {
+      const treg = await Registry.start({ mode: 'token', token: { anonymous: 'pull' } });
       try {
         const ref = treg.ref('lab/tokened:v1');
         ok(await d.docker(['tag', multi.familiar, ref]), 'tag', d);
+        const anonymous = await d.docker(['push', ref]);
+        assert.equal(anonymous.code, 1);
+        assert.equal(
+          anonymous.stderr.trim(),
+          'push access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed',
+        );
         ok(await login(treg.host), 'docker login', d);
         treg.issuer!.requests.length = 0;
         ok(await d.docker(['push', ref]), 'push with a token', d);

@@ -62,18 +62,23 @@ export async function pushTarget(
     ...(options.onExchange ? { onExchange: options.onExchange } : {}),
   });
   const plan = await planPush(content, target);
+  // The error reported is the one that stopped the others (theirs only say they were stopped).
+  let cause: { err: unknown } | undefined;
   const all = async (tasks: Array<() => Promise<void>>): Promise<void> => {
     const results = await Promise.allSettled(
       tasks.map((task) =>
         task().catch((err: unknown) => {
-          abort.abort(err);
+          if (!abort.signal.aborted) {
+            cause = { err };
+            abort.abort(err);
+          }
           throw err;
         }),
       ),
     );
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && (r.reason as Error)?.name !== 'AbortError');
-    const first = failed ?? results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (first) throw first.reason;
+    if (cause) throw cause.err;
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   };
 
   for (const { desc } of plan.blobs.values()) options.progress.add(desc);
