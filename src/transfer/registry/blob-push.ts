@@ -12,7 +12,7 @@ import { Transform, type Readable } from 'node:stream';
 import { NotFoundError, LadingError } from '../../errors.js';
 import type { Descriptor } from '../../oci/types.js';
 import { discard, readBody, type HttpResult } from './http-client.js';
-import type { Repository } from './manifest-fetch.js';
+import { acceptFor, type Repository } from './manifest-fetch.js';
 import type { PushState } from './push-progress.js';
 import { RegistryError, unexpectedStatus, wrapError } from './registry-errors.js';
 import type { Endpoint } from './registry-config.js';
@@ -46,7 +46,7 @@ export async function pushBlob(repo: Repository, desc: Descriptor, src: BlobUplo
     method: 'HEAD',
     endpoint,
     path: `blobs/${desc.digest}`,
-    headers: { Accept: `${desc.mediaType}, */*` },
+    headers: { Accept: acceptFor(desc.mediaType) },
     lastHost: true,
   }).catch(unlessUnauthorized);
   if (exists) {
@@ -170,7 +170,7 @@ export async function pushManifest(repo: Repository, desc: Descriptor, data: Buf
     method: 'HEAD',
     endpoint,
     path,
-    headers: { Accept: `${desc.mediaType}, */*` },
+    headers: { Accept: acceptFor(desc.mediaType) },
     lastHost: true,
   }).catch(unlessUnauthorized);
   if (head) {
