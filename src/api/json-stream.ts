@@ -1,5 +1,7 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decodeAuthConfigLenient, type AuthConfig } from '../transfer/registry/auth-config.js';
 import { goMarshal } from '../util/go-json.js';
+import { errorMessage } from './http-errors.js';
 
 /**
  * Docker's JSON message stream (pull, load, push): one JSON object per line, ended by `\r\n`,
@@ -30,4 +32,35 @@ export class JsonMessageStream {
     this.start();
     this.res.end();
   }
+}
+
+/**
+ * Runs an operation that reports Docker's JSON messages (pull, push) as the answer: an error before
+ * the first message is thrown (an HTTP error), one after it goes in the stream. A client that goes
+ * away cancels the operation, as Docker's request context does.
+ */
+export async function streamMessages(
+  req: IncomingMessage,
+  res: ServerResponse,
+  run: (write: (message: object) => void, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const abort = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort(new Error('client disconnected'));
+  });
+  req.resume();
+  const stream = new JsonMessageStream(res);
+  try {
+    await run((message) => stream.write(message), abort.signal);
+  } catch (err) {
+    if (!res.headersSent) throw err;
+    stream.error(errorMessage(err));
+  }
+  stream.end();
+}
+
+/** `X-Registry-Auth`; credentials that do not decode count as none (Docker 28's pull and push). */
+export function registryAuth(req: IncomingMessage): AuthConfig {
+  const header = req.headers['x-registry-auth'];
+  return decodeAuthConfigLenient(Array.isArray(header) ? header[0] : header);
 }

@@ -13,6 +13,7 @@ import { addImageWriteRoutes } from './routes/image-write-routes.js';
 import { addEventRoutes } from './routes/event-routes.js';
 import { addImageReadRoutes } from './routes/image-read-routes.js';
 import { addPullRoutes } from './routes/pull-routes.js';
+import { addPushRoutes } from './routes/push-routes.js';
 import { addDistributionRoutes } from './routes/distribution-routes.js';
 import { addSystemRoutes } from './routes/system-routes.js';
 import { Router } from './router.js';
@@ -37,6 +38,7 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
   addImageReadRoutes(router, images);
   addImageWriteRoutes(router, images);
   addPullRoutes(router, images);
+  addPushRoutes(router, images);
   addDistributionRoutes(router, images);
   addEventRoutes(router, images.events);
 

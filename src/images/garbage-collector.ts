@@ -110,6 +110,7 @@ export class GarbageCollector {
         if (await this.content.delete(digest)) deleted.push(digest);
         this.reader.forget(digest);
         this.metadata.deleteLayerFacts(digest);
+        this.metadata.deleteBlobSources(digest);
       }
       return deleted;
     });

@@ -5,11 +5,11 @@
  */
 import { Readable } from 'node:stream';
 import type { ContentStore } from '../content/content-store.js';
-import { ConflictError, LadingError, NotFoundError, wrapError } from '../errors.js';
+import { LadingError, NotFoundError, wrapError } from '../errors.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { hexOf } from '../oci/digest.js';
-import { configPlatform, formatPlatformAll, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
-import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
+import { hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
+import type { Descriptor, Platform } from '../oci/types.js';
 import {
   familiarString,
   parseNamed,
@@ -21,9 +21,9 @@ import {
 } from '../reference/reference.js';
 import { prepareExport, withImageName } from '../transfer/archive/export-archive.js';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME } from '../transfer/archive/image-name.js';
-import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import type { ContentReader } from './content-reader.js';
 import type { Leases } from './leases.js';
-import { imageFamiliarName, platformNotFound } from './platform-not-found.js';
+import { getPushDescriptor } from './push-descriptor.js';
 import { resolveImage } from './resolve.js';
 
 export interface ExportSources {
@@ -35,7 +35,6 @@ export interface ExportSources {
   onSave(target: Descriptor): void | Promise<void>;
 }
 
-const ATTESTATION_TYPE = 'vnd.docker.reference.type';
 const TAG = '[\\w][\\w.-]{0,127}';
 
 /**
@@ -51,7 +50,7 @@ export async function exportImages(src: ExportSources, names: string[], platform
     let target = record.target;
     if (platform) {
       try {
-        target = await platformDescriptor(src.reader, record, platform);
+        target = await getPushDescriptor(src.reader, record, platform);
       } catch (err) {
         throw wrapError(err, 'no suitable export target found');
       }
@@ -131,33 +130,6 @@ function withoutImageName(target: Descriptor): Descriptor {
   delete annotations[ANNOTATION_REF_NAME];
   const { annotations: _, ...rest } = target;
   return Object.keys(annotations).length > 0 ? { ...rest, annotations } : rest;
-}
-
-/**
- * getPushDescriptor with a platform: the one available image manifest (config and layers here, no
- * attestation) of exactly that platform.
- */
-async function platformDescriptor(reader: ContentReader, record: ImageRecord, platform: Platform): Promise<Descriptor> {
-  const matcher = strictMatcher(platform);
-  const matching: Descriptor[] = [];
-  const visit = async (desc: Descriptor, depth: number): Promise<void> => {
-    if (depth > 8) return;
-    if (isManifest(desc)) {
-      const manifest = await reader.readManifest(desc);
-      if (!manifest) return;
-      for (const child of [manifest.config, ...manifest.layers]) if (!(await reader.has(child.digest))) return;
-      if (desc.annotations?.[ATTESTATION_TYPE] !== undefined) return;
-      const config = await reader.readConfig(manifest.config);
-      const p = desc.platform ?? configPlatform(config ?? ({} as ImageConfig));
-      if (matcher.match(p)) matching.push(desc);
-    } else if (isIndex(desc)) {
-      for (const child of (await reader.readIndex(desc))?.manifests ?? []) await visit(child, depth + 1);
-    }
-  };
-  await visit(record.target, 0);
-  if (matching.length === 0) throw platformNotFound(imageFamiliarName(record), platform);
-  if (matching.length > 1) throw new ConflictError(`multiple manifests found for platform ${formatPlatformAll(platform)}`);
-  return matching[0]!;
 }
 
 function escapeRegExp(s: string): string {

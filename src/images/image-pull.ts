@@ -111,6 +111,7 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
       const now = nowRfc3339Nano();
       src.metadata.transaction(() => {
         for (const layer of pulled.layers) src.metadata.putLayerFacts(layer);
+        src.metadata.addBlobSources(pulled.blobs.map((digest) => ({ digest, registry: ref.domain, repository: ref.path })));
         // containerd's createNewImage: create, or update the target and the update time.
         const existing = src.metadata.getImage(name);
         src.metadata.putImage({ name, target, createdAt: existing?.createdAt ?? now, updatedAt: now });

@@ -24,6 +24,7 @@ import { removeImage, type DeleteResponse, type RemoveOptions } from './image-re
 import { tagImage } from './image-tag.js';
 import { resolveImage } from './resolve.js';
 import { pullImage, type PullImageOptions } from './image-pull.js';
+import { pushImage, type PushImageOptions } from './image-push.js';
 import { RegistryService } from '../transfer/registry/registry-service.js';
 import { platformNotFound } from './platform-not-found.js';
 import { remoteInspectFacts, type RemoteInspectOptions } from './remote-inspect.js';
@@ -239,6 +240,31 @@ export class ImageService {
       eventAttributes: (imageId: string, refName: string) => imageEventAttributes(this, imageId, refName),
     };
     return pullImage(sources, ref, options);
+  }
+
+  /** `docker push`: sends `ref` (every tag of the repository when it has neither tag nor digest) to its registry (image-push.ts). */
+  push(ref: Reference, options: PushImageOptions): Promise<void> {
+    const { content, reader, metadata, events, registry, gc, leases } = this;
+    const sources = {
+      content,
+      reader,
+      metadata,
+      events,
+      registry,
+      // Taken in a read section, so no sweep runs between finding the blobs and holding them.
+      hold: (target: Descriptor) =>
+        gc.reading(async () => {
+          const held = [...(await gc.reachableFrom([target]))];
+          for (const digest of held) leases.hold(digest);
+          return () => {
+            leases.release(held);
+            // What an image removed meanwhile left behind goes now.
+            void gc.collect(held).catch(() => undefined);
+          };
+        }),
+      eventAttributes: (imageId: string, refName: string) => imageEventAttributes(this, imageId, refName),
+    };
+    return pushImage(sources, ref, options);
   }
 
   /** `docker tag`: `source` gets the name `newTag` (image-tag.ts). */

@@ -21,6 +21,19 @@ export interface LayerFacts {
 }
 
 /**
+ * A repository a blob is known to be in (containerd's `containerd.io/distribution.source.<host>`
+ * label): recorded by pulls and pushes, read by a push to mount the blob from there instead of
+ * uploading it.
+ */
+export interface BlobSource {
+  digest: string;
+  /** `registry-1.docker.io`, `127.0.0.1:5000`: the host requests went to. */
+  registry: string;
+  /** `library/alpine`. */
+  repository: string;
+}
+
+/**
  * Image records and derived facts. Synchronous on purpose: the SQLite implementation answers in
  * microseconds, which keeps inspect off the event loop's slow paths. Another implementation
  * (PostgreSQL, for several daemons) would sit behind the same interface with a local cache.
@@ -40,6 +53,11 @@ export interface MetadataStore {
   deleteLayerFacts(digest: string): void;
   /** Every layer's facts, for consistency checks (`ladingd check`, the start-up check). */
   listLayerFacts(): LayerFacts[];
+
+  addBlobSources(sources: readonly BlobSource[]): void;
+  /** Where `digest` is known to be, oldest record first. */
+  blobSources(digest: string): BlobSource[];
+  deleteBlobSources(digest: string): void;
 
   /** Runs `fn` atomically; nested calls join the outer transaction. */
   transaction<T>(fn: () => T): T;

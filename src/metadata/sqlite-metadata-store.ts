@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { Descriptor } from '../oci/types.js';
-import type { ImageRecord, LayerFacts, MetadataStore } from './metadata-store.js';
+import type { BlobSource, ImageRecord, LayerFacts, MetadataStore } from './metadata-store.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -16,6 +16,12 @@ CREATE TABLE IF NOT EXISTS layers (
   diff_id       TEXT NOT NULL,
   unpacked_size INTEGER NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blob_sources (
+  digest        TEXT NOT NULL,
+  registry      TEXT NOT NULL,
+  repository    TEXT NOT NULL,
+  PRIMARY KEY (digest, registry, repository)
+);
 `;
 
 interface ImageRow {
@@ -59,6 +65,9 @@ export class SqliteMetadataStore implements MetadataStore {
         'SELECT digest, diff_id, unpacked_size FROM layers WHERE digest = ?',
       ),
       deleteLayer: this.db.prepare<[string]>('DELETE FROM layers WHERE digest = ?'),
+      putSource: this.db.prepare('INSERT OR IGNORE INTO blob_sources (digest, registry, repository) VALUES (@digest, @registry, @repository)'),
+      getSources: this.db.prepare<[string], BlobSource>('SELECT digest, registry, repository FROM blob_sources WHERE digest = ? ORDER BY rowid'),
+      deleteSources: this.db.prepare<[string]>('DELETE FROM blob_sources WHERE digest = ?'),
       listLayers: this.db.prepare<[], { digest: string; diff_id: string; unpacked_size: number }>(
         'SELECT digest, diff_id, unpacked_size FROM layers ORDER BY digest',
       ),
@@ -125,6 +134,21 @@ export class SqliteMetadataStore implements MetadataStore {
 
   listLayerFacts(): LayerFacts[] {
     return this.stmt.listLayers.all().map((row) => ({ digest: row.digest, diffId: row.diff_id, unpackedSize: row.unpacked_size }));
+  }
+
+  addBlobSources(sources: readonly BlobSource[]): void {
+    if (sources.length === 0) return;
+    this.db.transaction(() => {
+      for (const source of sources) this.stmt.putSource.run(source);
+    })();
+  }
+
+  blobSources(digest: string): BlobSource[] {
+    return this.stmt.getSources.all(digest);
+  }
+
+  deleteBlobSources(digest: string): void {
+    this.stmt.deleteSources.run(digest);
   }
 
   transaction<T>(fn: () => T): T {

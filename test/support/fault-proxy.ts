@@ -41,7 +41,10 @@ export type Fault =
    *  (default 307) with Location there. Upstream non-200 answers pass through. */
   | { kind: 'redirect'; status?: number }
   /** Wait, then pass through. */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /** Read `bytes` of the request body (default: up to 1 byte), then cut the connection without an answer (an upload
+   *  dropped mid-way). Nothing reaches the upstream. */
+  | { kind: 'drop'; bytes?: number };
 
 export interface FaultRule {
   fault: Fault;
@@ -385,6 +388,21 @@ export class FaultProxy {
           ? Buffer.from(fault.body)
           : Buffer.from(JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'injected fault', detail: null }] }));
       return send(fault.status, { 'Content-Type': 'application/json', 'Content-Length': body.length, ...fault.headers }, body);
+    }
+    if (fault.kind === 'drop') {
+      const want = fault.bytes ?? 1;
+      let got = 0;
+      const cut = (): void => {
+        req.removeAllListeners('data');
+        res.socket?.destroy();
+      };
+      if (want <= 0) return cut();
+      req.on('data', (b: Buffer) => {
+        got += b.length;
+        if (got >= want) cut();
+      });
+      req.on('end', cut);
+      return;
     }
     if (fault.kind === 'redirect') {
       // The whole blob (GET even for a HEAD), whatever range was asked for: the redirect host serves ranges itself.

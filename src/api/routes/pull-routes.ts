@@ -17,13 +17,13 @@ import {
   withTag,
   type Reference,
 } from '../../reference/reference.js';
-import { decodeAuthConfigLenient, parseAuthConfigJson, type AuthConfig } from '../../transfer/registry/auth-config.js';
+import { parseAuthConfigJson, type AuthConfig } from '../../transfer/registry/auth-config.js';
 import { login } from '../../transfer/registry/login.js';
 import { goMarshal } from '../../util/go-json.js';
 import { parsePlatformSpecifier } from '../../transfer/registry/platform-specifier.js';
 import { versionAtLeast } from '../api-version.js';
 import { errorMessage } from '../http-errors.js';
-import { JsonMessageStream } from '../json-stream.js';
+import { registryAuth, streamMessages } from '../json-stream.js';
 import type { RequestContext, Router } from '../router.js';
 
 /** What the routes need of the image service. */
@@ -61,28 +61,10 @@ export function addPullRoutes(router: Router, images: PullService): void {
     const ref = pullReference(fromImage, tag);
     if (familiarName(ref) === 'scratch') throw new LadingError('forbidden', "'scratch' is a reserved name");
     // Docker 28 ignores credentials it cannot decode for a pull (they may not be needed).
-    const auth = decodeAuthConfigLenient(headerValue(req.headers['x-registry-auth']));
-
-    // A client that goes away cancels the pull, as Docker's request context does.
-    const abort = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) abort.abort(new Error('client disconnected'));
-    });
-    req.resume();
-
-    const stream = new JsonMessageStream(res);
-    try {
-      await images.pull(ref, {
-        ...(platform ? { platform } : {}),
-        auth,
-        progress: (message) => stream.write(message),
-        signal: abort.signal,
-      });
-    } catch (err) {
-      if (!res.headersSent) throw err;
-      stream.error(errorMessage(err));
-    }
-    stream.end();
+    const auth = registryAuth(req);
+    await streamMessages(req, res, (write, signal) =>
+      images.pull(ref, { ...(platform ? { platform } : {}), auth, progress: write, signal }),
+    );
   });
 }
 
@@ -115,8 +97,4 @@ async function readRequestBody(req: NodeJS.ReadableStream, limit: number): Promi
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
-}
-
-function headerValue(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
 }

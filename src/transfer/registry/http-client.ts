@@ -4,6 +4,7 @@
  * agents per TLS setting.
  */
 import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { TlsSettings } from './registry-config.js';
@@ -12,7 +13,9 @@ export interface HttpExchange {
   method: string;
   url: URL;
   headers: Record<string, string>;
-  body?: Buffer;
+  /** A stream is sent with Content-Length `bodySize` (the registry wants it for uploads). */
+  body?: Buffer | Readable;
+  bodySize?: number;
   tls?: TlsSettings;
   signal?: AbortSignal;
   /** The socket may sit idle this long before the exchange fails (ETIMEDOUT). */
@@ -58,7 +61,7 @@ export function send(x: HttpExchange): Promise<HttpResult> {
       x.url,
       {
         method: x.method,
-        headers: { 'User-Agent': USER_AGENT, ...x.headers, ...(x.body ? { 'Content-Length': String(x.body.length) } : {}) },
+        headers: { 'User-Agent': USER_AGENT, ...x.headers, ...(x.body ? { 'Content-Length': String(Buffer.isBuffer(x.body) ? x.body.length : (x.bodySize ?? 0)) } : {}) },
         agent: isHttps ? agentFor(x.tls) : httpAgent,
         ...(x.signal ? { signal: x.signal } : {}),
       },
@@ -80,7 +83,15 @@ export function send(x: HttpExchange): Promise<HttpResult> {
       req.destroy(Object.assign(new Error(`dial ${x.url.host}: timed out`), { code: 'ETIMEDOUT' }));
     });
     req.on('error', reject);
-    req.end(x.body);
+    const body = x.body;
+    if (body === undefined || Buffer.isBuffer(body)) {
+      req.end(body);
+      return;
+    }
+    // A body that fails to read fails the exchange; one the exchange no longer wants is closed.
+    body.on('error', (err) => req.destroy(err));
+    req.on('close', () => body.destroy());
+    body.pipe(req);
   });
 }
 

@@ -20,6 +20,8 @@ export interface JsonMessage {
   id?: string;
   errorDetail?: { message: string };
   error?: string;
+  /** Anything else a client may want (push results, notes for the CLI). */
+  aux?: object;
 }
 
 /** Where pull progress goes; the API writes each message as one line of the stream. */

@@ -8,6 +8,7 @@
 import { isLayerType } from '../../oci/media-types.js';
 import type { Descriptor } from '../../oci/types.js';
 import { progressMessage, shortId, type ProgressSink } from './progress-message.js';
+import { ProgressTicker } from './progress-ticker.js';
 
 export type JobState =
   | { kind: 'waiting' }
@@ -15,32 +16,19 @@ export type JobState =
   | { kind: 'fetched' }
   | { kind: 'existed' };
 
-export const PROGRESS_INTERVAL_MS = 100;
-
-export class PullProgress {
+export class PullProgress extends ProgressTicker {
   private readonly jobs = new Map<string, Descriptor>();
   /** Layers shown as downloaded or present, waiting to be reported Pull complete. */
   private readonly finished: Descriptor[] = [];
   private readonly placed = new Set<string>();
-  private timer: NodeJS.Timeout | undefined;
   hideLayers = false;
 
   constructor(
     private readonly sink: ProgressSink,
     private readonly stateOf: (digest: string) => JobState,
-    private readonly intervalMs = PROGRESS_INTERVAL_MS,
-  ) {}
-
-  start(): void {
-    this.timer ??= setInterval(() => this.update(), this.intervalMs);
-    this.timer.unref();
-  }
-
-  /** Stops the ticker after one last look, so no line comes after the caller's final ones. */
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.update();
+    intervalMs?: number,
+  ) {
+    super(intervalMs);
   }
 
   /** Tracks a blob (Docker's showBlobProgress: layers and other large blobs, not JSON documents). */
@@ -53,7 +41,7 @@ export class PullProgress {
     this.placed.add(digest);
   }
 
-  update(): void {
+  override update(): void {
     for (const [digest, desc] of this.jobs) {
       if (this.hideLayers) {
         this.jobs.delete(digest);

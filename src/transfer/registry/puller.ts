@@ -43,6 +43,8 @@ export interface PulledImage {
   written: string[];
   /** Facts of the layers of the chosen manifest. */
   layers: LayerFacts[];
+  /** Every blob of the image the pull went through (fetched or already here): the repository has them. */
+  blobs: string[];
 }
 
 export async function pullReference(
@@ -69,6 +71,7 @@ const MAX_DEPTH = 8;
 
 class Pull {
   private readonly written: string[] = [];
+  private readonly handled = new Set<string>();
   private readonly layers = new Map<string, LayerFacts>();
   private readonly states = new Map<string, 'waiting' | 'fetched' | 'existed'>();
   private readonly progress: PullProgress;
@@ -92,7 +95,7 @@ class Pull {
     try {
       const target = await this.settleRoot(root);
       await this.handle(target, 0);
-      return { name: referenceString(this.ref), target, written: this.written, layers: [...this.layers.values()] };
+      return { name: referenceString(this.ref), target, written: this.written, layers: [...this.layers.values()], blobs: [...this.handled] };
     } finally {
       this.progress.stop();
     }
@@ -118,6 +121,7 @@ class Pull {
 
   private async handle(desc: Descriptor, depth: number): Promise<void> {
     if (depth > MAX_DEPTH) throw new LadingError('invalid-argument', `image ${desc.digest} nests indexes too deeply`);
+    this.handled.add(desc.digest);
     const isIndex = isIndexType(desc.mediaType);
     const isManifest = isManifestType(desc.mediaType);
     const isConfig = desc.mediaType === MediaType.dockerConfig || desc.mediaType === MediaType.ociConfig;
@@ -220,6 +224,7 @@ class Pull {
 
   /** Fetches a blob unless the store has it; for layers, returns its facts. */
   private async fetchBlob(desc: Descriptor, analyze: boolean): Promise<LayerAnalysis | undefined> {
+    this.handled.add(desc.digest);
     if (await this.content.has(desc.digest)) {
       if (!this.states.has(desc.digest)) this.states.set(desc.digest, 'existed');
       if (!analyze) return undefined;

@@ -5,6 +5,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { FsContentStore } from '../../content/fs-content-store.js';
 import { BlobFetcher } from './blob-fetch.js';
@@ -140,4 +141,107 @@ test('a manifest is verified against its descriptor', async () => {
   assert.deepEqual(await fetchManifest(await repo(), good), body);
   await assert.rejects(fetchManifest(await repo(), { ...good, digest: desc.digest }), /unexpected commit digest/);
   await assert.rejects(fetchManifest(await repo(), { ...good, size: 5 * 1024 * 1024 }), /more than the limit of 4194304 bytes/);
+});
+
+/** The whole body of a request. */
+async function bodyOf(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+test('a streamed PUT body is opened anew for the round after a 401, and sent whole with its length', async () => {
+  seen.length = 0;
+  const received: Array<{ length: string | undefined; body: Buffer }> = [];
+  handler = (req, res) => {
+    void bodyOf(req).then((body) => {
+      received.push({ length: req.headers['content-length'], body });
+      if (!req.headers.authorization) res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="test"' }).end();
+      else res.writeHead(201, { 'Docker-Content-Digest': desc.digest }).end();
+    });
+  };
+  const r = await repo({ username: 'u', password: 'p' });
+  let opened = 0;
+  const res = await r.transport.request({
+    method: 'PUT',
+    endpoint: r.endpoints[r.endpoints.length - 1]!,
+    path: '',
+    url: new URL(`http://${host}/v2/lab/x/blobs/uploads/abc?_state=s&digest=${desc.digest}`),
+    body: { size: blob.length, open: () => (opened++, Readable.from([blob.subarray(0, 1000), blob.subarray(1000)])) },
+    lastHost: true,
+  });
+  res.body.resume();
+  assert.equal(res.status, 201);
+  assert.equal(opened, 2);
+  assert.deepEqual(received.map((x) => x.length), [String(blob.length), String(blob.length)]);
+  assert.ok(received[1]!.body.equals(blob));
+  assert.equal(seen[1]?.url, `/v2/lab/x/blobs/uploads/abc?_state=s&digest=${desc.digest}`);
+});
+
+test('retry: false returns a 500 at once; a POST\'s own scopes are added to the token it asks for', async () => {
+  seen.length = 0;
+  slept.length = 0;
+  handler = (_req, res) => res.writeHead(500).end();
+  const r = await repo();
+  const endpoint = r.endpoints[r.endpoints.length - 1]!;
+  const res = await r.transport.request({ method: 'PUT', endpoint, path: 'manifests/v1', body: Buffer.from('{}'), lastHost: true, retry: false });
+  res.body.resume();
+  assert.equal(res.status, 500);
+  assert.equal(seen.length, 1);
+  assert.deepEqual(slept, []);
+
+  seen.length = 0;
+  const tokenScopes: string[][] = [];
+  other = (req, res) => {
+    tokenScopes.push(new URL(req.url ?? '/', 'http://x').searchParams.getAll('scope'));
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ token: 't' }));
+  };
+  handler = (req, res) => {
+    if (req.headers.authorization !== 'Bearer t') {
+      res.writeHead(401, { 'WWW-Authenticate': `Bearer realm="http://${otherHost}/token",service="reg"` }).end();
+      return;
+    }
+    res.writeHead(201, { Location: '/v2/lab/x/blobs/sha256:0' }).end();
+  };
+  const service = new RegistryService();
+  const pushRepo = await service.repository(host, 'lab/x', { push: true });
+  const mounted = await pushRepo.transport.request({
+    method: 'POST',
+    endpoint: pushRepo.endpoints[pushRepo.endpoints.length - 1]!,
+    path: `blobs/uploads/?mount=${desc.digest}&from=lab/source`,
+    scopes: ['repository:lab/source:pull'],
+    lastHost: true,
+  });
+  mounted.body.resume();
+  assert.equal(mounted.status, 201);
+  assert.deepEqual(tokenScopes, [['repository:lab/source:pull', 'repository:lab/x:pull,push']]);
+  assert.equal(seen.filter((s) => s.host === host)[1]?.url, `/v2/lab/x/blobs/uploads/?mount=${desc.digest}&from=lab/source`);
+});
+
+test('a 307 repeats a PUT with its body; a 303 turns a POST into a GET', async () => {
+  seen.length = 0;
+  const bodies: Buffer[] = [];
+  handler = (req, res) => {
+    void bodyOf(req).then((body) => {
+      if (req.url?.startsWith('/v2/lab/x/manifests/')) {
+        res.writeHead(req.method === 'PUT' ? 307 : 303, { Location: `/moved${req.url}` }).end();
+        return;
+      }
+      bodies.push(body);
+      res.writeHead(201).end();
+    });
+  };
+  const r = await repo();
+  const endpoint = r.endpoints[r.endpoints.length - 1]!;
+  const put = await r.transport.request({ method: 'PUT', endpoint, path: 'manifests/v1', body: Buffer.from('{"a":1}'), lastHost: true });
+  put.body.resume();
+  const post = await r.transport.request({ method: 'POST', endpoint, path: 'manifests/v2', body: Buffer.from('{"b":2}'), lastHost: true });
+  post.body.resume();
+  assert.deepEqual(seen.map((s) => `${s.method} ${s.url}`), [
+    'PUT /v2/lab/x/manifests/v1',
+    'PUT /moved/v2/lab/x/manifests/v1',
+    'POST /v2/lab/x/manifests/v2',
+    'GET /moved/v2/lab/x/manifests/v2',
+  ]);
+  assert.deepEqual(bodies.map(String), ['{"a":1}', '']);
 });

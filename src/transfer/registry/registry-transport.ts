@@ -1,10 +1,12 @@
 /**
- * Requests to one repository's endpoints, as containerd v2.1.4's request.doWithRetries sends them:
+ * Requests to one repository's endpoints, as containerd v2.1.4's request.doWithRetries sends them
+ * (bodies too: uploads and manifests, each opened anew for every attempt):
  * authorized per host, a 401 answered by learning the challenge and trying again, HEAD turned into
  * GET where a registry refuses HEAD on manifests, redirects followed (at most 10, credentials only
  * for the host they belong to), plain HTTP after a failed TLS handshake on insecure registries,
  * and — Lading's addition — a few retries with backoff on 5xx, 408, 429 and dropped connections.
  */
+import type { Readable } from 'node:stream';
 import type { Authorizer, ResponseInfo } from './authorizer.js';
 import { discard, isTlsError, requestErrorText, send, type HttpResult } from './http-client.js';
 import type { Endpoint } from './registry-config.js';
@@ -13,14 +15,27 @@ import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableNetworkError, isRetryabl
 import { wrapError } from './registry-errors.js';
 
 export interface RegistryRequest {
-  method: 'GET' | 'HEAD';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH';
   endpoint: Endpoint;
-  /** Below the endpoint's path and repository: `manifests/latest`, `blobs/sha256:…`, `tags/list`. */
+  /** Below the endpoint's path and repository: `manifests/latest`, `blobs/sha256:…`, `tags/list`, `blobs/uploads/?mount=…`. */
   path: string;
+  /** Where to send it instead of `path` (an upload's Location). */
+  url?: URL;
   headers?: Record<string, string>;
+  /**
+   * What to send. Every body can be sent again (after a 401, a redirect, a retry): bytes, or a
+   * stream opened anew for each attempt (a blob read from the content store).
+   */
+  body?: RequestBody;
+  /** Scopes this request needs beyond the repository's (a cross-repository mount's `repository:<from>:pull`). */
+  scopes?: string[];
   /** Only the last endpoint retries server errors; earlier ones give way to the next. */
   lastHost: boolean;
+  /** False: server errors and dropped connections are returned or thrown at once (the caller starts over). */
+  retry?: boolean;
 }
+
+export type RequestBody = Buffer | { size: number; open: () => Readable };
 
 export interface TransportOptions {
   repository: string;
@@ -57,13 +72,14 @@ export class RegistryTransport {
   async request(req: RegistryRequest): Promise<HttpResult> {
     let method: string = req.method;
     const responses: ResponseInfo[] = [];
+    const retries = req.retry ?? true;
     let attempt = 1;
     for (;;) {
       let res: HttpResult;
       try {
-        res = await this.follow(method, this.url(req.endpoint, req.path), req);
+        res = await this.follow(method, req.url ?? this.url(req.endpoint, req.path), req);
       } catch (err) {
-        if (err instanceof LadingError || !req.lastHost || !isRetryableNetworkError(err) || attempt >= this.retry.maxAttempts) throw err;
+        if (err instanceof LadingError || !retries || !req.lastHost || !isRetryableNetworkError(err) || attempt >= this.retry.maxAttempts) throw err;
         await this.retry.sleep(backoffDelay(attempt++, this.retry), this.options.signal);
         continue;
       }
@@ -80,7 +96,7 @@ export class RegistryTransport {
         method = 'GET';
         continue;
       }
-      if (isRetryableStatus(res.status) && (req.lastHost || res.status === 408 || res.status === 429) && attempt < this.retry.maxAttempts) {
+      if (retries && isRetryableStatus(res.status) && (req.lastHost || res.status === 408 || res.status === 429) && attempt < this.retry.maxAttempts) {
         discard(res);
         await this.retry.sleep(backoffDelay(attempt++, this.retry, res.headers['retry-after']), this.options.signal);
         continue;
@@ -90,22 +106,29 @@ export class RegistryTransport {
   }
 
   /** One request and its redirects. */
-  private async follow(method: string, start: URL, req: RegistryRequest): Promise<HttpResult> {
+  private async follow(startMethod: string, start: URL, req: RegistryRequest): Promise<HttpResult> {
     let url = start;
+    let method = startMethod;
+    let body = req.body;
     for (let hops = 0; ; hops++) {
-      const res = await this.exchange(method, url, req);
+      const res = await this.exchange(method, url, req, body);
       const location = res.headers.location;
       if (res.status >= 300 && res.status < 400 && res.status !== 304 && location) {
         discard(res);
         if (hops + 1 >= MAX_REDIRECTS) throw new LadingError('internal', `${requestErrorText(method, url, new Error('stopped after 10 redirects'))}`);
         url = new URL(location, url);
+        // Go's client: 307 and 308 repeat the request, the others turn it into a GET without a body.
+        if (res.status !== 307 && res.status !== 308 && method !== 'GET' && method !== 'HEAD') {
+          method = 'GET';
+          body = undefined;
+        }
         continue;
       }
       return res;
     }
   }
 
-  private async exchange(method: string, url: URL, req: RegistryRequest): Promise<HttpResult> {
+  private async exchange(method: string, url: URL, req: RegistryRequest, body: RequestBody | undefined): Promise<HttpResult> {
     const sameHost = url.host === req.endpoint.host;
     // Redirects go through the same transport, as in Docker: the registry's TLS settings apply.
     const tls = req.endpoint.tls;
@@ -114,14 +137,14 @@ export class RegistryTransport {
     let authorization: string | undefined;
     try {
       // The authorizer knows only the hosts that challenged us: another host gets no credentials.
-      authorization = await this.options.authorizer.authorize(target, this.options.scopes);
+      authorization = await this.options.authorizer.authorize(target, req.scopes ? [...this.options.scopes, ...req.scopes] : this.options.scopes);
     } catch (err) {
       throw wrapError('failed to authorize', err);
     }
     const headers: Record<string, string> = { ...req.headers };
     if (authorization) headers.Authorization = authorization;
     const exchange = (u: URL): Promise<HttpResult> =>
-      send({ method, url: u, headers, tls, ...(this.options.signal ? { signal: this.options.signal } : {}) });
+      send({ method, url: u, headers, tls, ...bodyOf(body), ...(this.options.signal ? { signal: this.options.signal } : {}) });
     try {
       const res = await exchange(target);
       this.options.onExchange?.(method, target, res.status);
@@ -141,6 +164,13 @@ export class RegistryTransport {
       throw networkError(method, target, err);
     }
   }
+}
+
+/** A fresh copy of the body for one exchange. */
+function bodyOf(body: RequestBody | undefined): { body?: Buffer | Readable; bodySize?: number } {
+  if (body === undefined) return {};
+  if (Buffer.isBuffer(body)) return { body };
+  return { body: body.open(), bodySize: body.size };
 }
 
 function withProtocol(url: URL, protocol: 'http:' | 'https:'): URL {
