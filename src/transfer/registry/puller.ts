@@ -212,14 +212,19 @@ class Pull {
         }
       }),
     ];
+    // The error reported is the one that stopped the others: theirs may only say they were stopped,
+    // and not always as an AbortError (a token fetch cut short comes back as a registry error).
+    let cause: { err: unknown } | undefined;
     const results = await Promise.allSettled(tasks.map((t) => t.catch((err: unknown) => {
-      this.abort.abort(err);
+      if (!this.abort.signal.aborted) {
+        cause = { err };
+        this.abort.abort(err);
+      }
       throw err;
     })));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected' && !isAbort(r.reason));
+    if (cause) throw cause.err;
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const aborted = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (aborted) throw aborted.reason;
   }
 
   /** Fetches a blob unless the store has it; for layers, returns its facts. */
@@ -275,8 +280,4 @@ function parseDocument<T>(data: Buffer, desc: Descriptor): T {
   } catch (err) {
     throw new LadingError('invalid-argument', `content ${desc.digest} is not valid JSON: ${(err as Error).message}`);
   }
-}
-
-function isAbort(err: unknown): boolean {
-  return (err as Error | undefined)?.name === 'AbortError';
 }
