@@ -130,13 +130,17 @@ export class LayerAnalyzer {
       this.consume(chunk);
       return;
     }
-    // One chunk in flight at a time: the caller's next write waits for the decoder.
+    // Queued up to the decoder's high-water mark, so that the caller's next chunk overlaps it.
+    // zstd decodes inside write(): it may have failed (and released every waiter) already.
+    if (decompressor.write(chunk) || this.failure || decompressor.destroyed) return;
     await new Promise<void>((resolve) => {
-      this.waiting.add(resolve);
-      decompressor.write(chunk, () => {
-        this.waiting.delete(resolve);
+      const drained = (): void => {
+        this.waiting.delete(drained);
+        decompressor.off('drain', drained);
         resolve();
-      });
+      };
+      this.waiting.add(drained);
+      decompressor.on('drain', drained);
     });
   }
 
