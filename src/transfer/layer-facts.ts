@@ -49,6 +49,8 @@ export class LayerAnalyzer {
   private readonly counter = new TarSizeCounter();
   private failure: Error | undefined;
   private readonly waiting = new Set<() => void>();
+  /** Output not yet hashed nor parsed (see consume). */
+  private readonly unhashed: Uint8Array[] = [];
   private ended = false;
   /** Refuses a layer that expands too far (a decompression bomb) once it has. */
   private readonly guard: ExpansionGuard;
@@ -84,6 +86,7 @@ export class LayerAnalyzer {
     }
     this.ended = true;
     if (this.decompressor && !this.failure) await this.finishDecompressor(this.decompressor);
+    this.hashOutput();
     if (!this.failure) {
       try {
         this.counter.finish();
@@ -153,15 +156,27 @@ export class LayerAnalyzer {
       this.releaseWaiters();
       return;
     }
-    this.hash.update(data);
-    try {
-      this.counter.update(data);
-    } catch (err) {
-      this.fail(err);
-      this.decompressor?.destroy();
-      this.releaseWaiters();
-    }
+    // Hashed and parsed a moment later, once zlib has handed its next chunk to the thread pool, so
+    // that inflating the next chunk and hashing this one overlap (zlib has one chunk in flight).
+    this.unhashed.push(data);
+    if (this.unhashed.length === 1) queueMicrotask(this.hashOutput);
   }
+
+  private readonly hashOutput = (): void => {
+    const pending = this.unhashed.splice(0);
+    if (this.failure) return;
+    for (const data of pending) {
+      this.hash.update(data);
+      try {
+        this.counter.update(data);
+      } catch (err) {
+        this.fail(err);
+        this.decompressor?.destroy();
+        this.releaseWaiters();
+        return;
+      }
+    }
+  };
 
   private finishDecompressor(decompressor: Transform): Promise<void> {
     return new Promise((resolve) => {
