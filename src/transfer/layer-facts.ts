@@ -20,6 +20,9 @@ export interface LayerAnalysis {
   compression: LayerCompression;
 }
 
+/** Compressed bytes gathered before a write to the decoder. */
+const INPUT_BATCH = 1024 * 1024;
+
 /** Where the `ustar` magic sits in a tar header. */
 const USTAR_OFFSET = 257;
 /** Bytes `looksLikeLayer` wants to see before deciding (fewer only at the end of a blob). */
@@ -49,6 +52,9 @@ export class LayerAnalyzer {
   private readonly counter = new TarSizeCounter();
   private failure: Error | undefined;
   private readonly waiting = new Set<() => void>();
+  /** Input not yet handed to the decoder (see feed). */
+  private batch: Uint8Array[] = [];
+  private batchLength = 0;
   /** Output not yet hashed nor parsed (see consume). */
   private readonly unhashed: Uint8Array[] = [];
   private ended = false;
@@ -85,7 +91,10 @@ export class LayerAnalyzer {
       await this.feed(head);
     }
     this.ended = true;
-    if (this.decompressor && !this.failure) await this.finishDecompressor(this.decompressor);
+    if (this.decompressor && !this.failure) {
+      await this.writeBatch(this.decompressor);
+      if (!this.failure) await this.finishDecompressor(this.decompressor);
+    }
     this.hashOutput();
     if (!this.failure) {
       try {
@@ -127,15 +136,28 @@ export class LayerAnalyzer {
 
   private async feed(chunk: Buffer | Uint8Array): Promise<void> {
     if (this.failure || chunk.byteLength === 0) return;
-    this.guard.input(chunk.byteLength);
     const decompressor = this.decompressor;
     if (!decompressor) {
+      this.guard.input(chunk.byteLength);
       this.consume(chunk);
       return;
     }
+    // The decoder gets batches: every write is a round trip to the thread pool, and archive
+    // entries come in the socket's 64 KiB reads.
+    this.batch.push(chunk);
+    this.batchLength += chunk.byteLength;
+    if (this.batchLength >= INPUT_BATCH) await this.writeBatch(decompressor);
+  }
+
+  private async writeBatch(decompressor: Transform): Promise<void> {
+    if (this.batchLength === 0) return;
+    const batch = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchLength);
+    this.guard.input(this.batchLength);
+    this.batch = [];
+    this.batchLength = 0;
     // Queued up to the decoder's high-water mark, so that the caller's next chunk overlaps it.
     // zstd decodes inside write(): it may have failed (and released every waiter) already.
-    if (decompressor.write(chunk) || this.failure || decompressor.destroyed) return;
+    if (decompressor.write(batch) || this.failure || decompressor.destroyed) return;
     await new Promise<void>((resolve) => {
       const drained = (): void => {
         this.waiting.delete(drained);
