@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { InvalidArgumentError } from '../errors.js';
 
 /** What a blob is known by: its digest and its size in bytes. */
 export interface BlobInfo {
@@ -37,4 +38,14 @@ export interface ContentStore {
   list(): AsyncIterable<BlobInfo>;
   /** Removes leftovers of writes interrupted by a crash. */
   cleanIngest(): Promise<number>;
+}
+
+/** What `commit` throws when the bytes written do not hash to the digest the caller expected. */
+export class DigestMismatchError extends InvalidArgumentError {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`digest mismatch: expected ${expected}, got ${actual}`);
+  }
 }

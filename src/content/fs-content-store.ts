@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { hexOf, isDigest } from '../oci/digest.js';
-import type { BlobInfo, BlobWriter, ContentStore } from './content-store.js';
+import { DigestMismatchError, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
 
 /** Manifests and configs are small; a larger "JSON" blob is refused rather than read into memory. */
 export const DEFAULT_MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -112,10 +112,27 @@ export class FsContentStore implements ContentStore {
   }
 }
 
+/** Bytes a writer queues for the disk before `write` makes its caller wait. */
+const WRITE_HIGH_WATER = 8 * 1024 * 1024;
+/** Buffers handed to one writev (Linux's IOV_MAX is 1024). */
+const WRITEV_MAX_BUFFERS = 256;
+
+/**
+ * Hashes what it is given at once and writes it to the ingest file in the background, in order,
+ * batched into writevs, so that the caller's next chunk overlaps the disk. `write` resolves at once
+ * while less than WRITE_HIGH_WATER is queued. The chunks are kept until written: callers must not
+ * reuse them.
+ */
 class FsBlobWriter implements BlobWriter {
   private readonly hash: Hash = createHash('sha256');
   private bytes = 0;
   private done = false;
+  private readonly queue: Uint8Array[] = [];
+  private queued = 0;
+  private position = 0;
+  private flushing: Promise<void> | undefined;
+  private failure: unknown;
+  private readonly waiters: Array<() => void> = [];
 
   constructor(
     private readonly handle: fs.FileHandle,
@@ -130,13 +147,46 @@ class FsBlobWriter implements BlobWriter {
 
   async write(chunk: Uint8Array): Promise<void> {
     if (this.done) throw new Error('write after commit or abort');
+    if (this.failure) throw this.failure;
+    if (chunk.byteLength === 0) return;
     this.hash.update(chunk);
     this.bytes += chunk.byteLength;
-    let offset = 0;
-    while (offset < chunk.byteLength) {
-      const { bytesWritten } = await this.handle.write(chunk, offset, chunk.byteLength - offset);
-      offset += bytesWritten;
+    this.queue.push(chunk);
+    this.queued += chunk.byteLength;
+    this.flushing ??= this.flush();
+    if (this.queued >= WRITE_HIGH_WATER) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    if (this.failure) throw this.failure;
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length > 0 && this.failure === undefined) {
+        const batch = this.queue.splice(0, WRITEV_MAX_BUFFERS);
+        let length = 0;
+        for (const buffer of batch) length += buffer.byteLength;
+        try {
+          await writeAll(this.handle, batch, this.position);
+        } catch (err) {
+          this.failure = err;
+        }
+        this.position += length;
+        this.queued -= length;
+        if (this.queued < WRITE_HIGH_WATER) this.releaseWaiters();
+      }
+    } finally {
+      this.flushing = undefined;
+      this.releaseWaiters();
     }
+  }
+
+  private releaseWaiters(): void {
+    for (const resolve of this.waiters.splice(0)) resolve();
+  }
+
+  /** Waits for the queued writes; throws what failed among them. */
+  private async flushed(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.failure) throw this.failure;
   }
 
   async commit(expected?: Partial<BlobInfo>): Promise<BlobInfo> {
@@ -149,8 +199,9 @@ class FsBlobWriter implements BlobWriter {
         throw new InvalidArgumentError(`size mismatch: expected ${expected.size} bytes, got ${size}`);
       }
       if (expected?.digest !== undefined && expected.digest !== digest) {
-        throw new InvalidArgumentError(`digest mismatch: expected ${expected.digest}, got ${digest}`);
+        throw new DigestMismatchError(expected.digest, digest);
       }
+      await this.flushed();
       await this.handle.sync();
       await this.handle.close();
       const target = this.blobPath(digest);
@@ -163,6 +214,7 @@ class FsBlobWriter implements BlobWriter {
       }
       return { digest, size };
     } catch (err) {
+      await this.flushed().catch(() => undefined);
       await this.handle.close().catch(() => undefined);
       await fs.rm(this.file, { force: true });
       throw err;
@@ -172,8 +224,24 @@ class FsBlobWriter implements BlobWriter {
   async abort(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    this.queue.length = 0;
+    await this.flushed().catch(() => undefined);
     await this.handle.close().catch(() => undefined);
     await fs.rm(this.file, { force: true });
+  }
+}
+
+/** Writes all of `buffers` at `position`, however many calls it takes. */
+async function writeAll(handle: fs.FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
+  let rest = buffers;
+  let at = position;
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest, at);
+    at += bytesWritten;
+    let i = 0;
+    while (i < rest.length && bytesWritten >= rest[i]!.byteLength) bytesWritten -= rest[i++]!.byteLength;
+    rest = rest.slice(i);
+    if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
   }
 }
 

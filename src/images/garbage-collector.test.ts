@@ -51,14 +51,24 @@ describe('ContentGate', () => {
     await tick();
     assert.equal(most, 3);
     const sweep = gate.sweep(async () => undefined);
-    const nested = gate.reading(async () => {
+    const nested = gate.reading(async (section) => {
       await gate.reading(async () => tick());
+      // After an await the gate no longer knows whose read this is: the section says it.
+      await gate.reading(async () => tick(), section);
       return 'nested done';
     });
     hold.resolve();
     await Promise.all(reads);
     await sweep;
     assert.equal(await nested, 'nested done');
+    assert.ok(gate.idle);
+  });
+
+  it('a section that has ended admits no nested read', async () => {
+    const gate = new ContentGate();
+    const section = await gate.reading((s) => s);
+    assert.equal(section.open, false);
+    await assert.rejects(gate.reading(async () => undefined, section), /needs an open read section/);
     assert.ok(gate.idle);
   });
 

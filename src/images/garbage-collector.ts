@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Readable } from 'node:stream';
 import type { BlobInfo, BlobWriter, ContentStore } from '../content/content-store.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -8,28 +7,58 @@ import { ContentReader, isIndex, isManifest } from './content-reader.js';
 import type { Leases } from './leases.js';
 
 /**
+ * Proof of being inside a read section, handed to the section's function: a read inside a read
+ * passes it on (`reading(fn, section)`) and runs at once, never behind a queued sweep.
+ */
+export interface ReadSection {
+  /** False once the section's function has settled. */
+  readonly open: boolean;
+}
+
+class OpenSection implements ReadSection {
+  open = true;
+  constructor(readonly gate: ContentGate) {}
+}
+
+/**
  * Who may touch blobs while others delete them. Reads (an inspect's walk, a blob commit with its
  * lease, a load naming its images) share the gate; a sweep has it alone, so a reader never sees a
  * blob vanish under it and a sweep never decides on a world that changes while it deletes.
- * Waiting sweeps go before new readers (no starvation); a read inside a read just runs.
+ * Waiting sweeps go before new readers (no starvation); a read inside a read passes its section and
+ * just runs.
+ *
+ * Sections are explicit rather than found from the async context: an AsyncLocalStorage turns on
+ * async_hooks for every async resource of the process, every request's included, at a cost each
+ * request pays (README, Performance). While a section's function runs synchronously the gate knows
+ * it (a read called then is nested, a sweep called then is refused); after its first await, a
+ * nested read must be given the section.
  */
 export class ContentGate {
   private readers = 0;
   private sweeping = false;
   private readonly waitingReaders: Array<() => void> = [];
   private readonly waitingSweeps: Array<() => void> = [];
-  private readonly insideRead = new AsyncLocalStorage<true>();
+  /** The section whose function is on the stack right now (its synchronous part). */
+  private running: OpenSection | undefined;
 
-  async reading<T>(fn: () => Promise<T> | T): Promise<T> {
-    if (this.insideRead.getStore()) return fn();
+  async reading<T>(fn: (section: ReadSection) => Promise<T> | T, within?: ReadSection): Promise<T> {
+    const enclosing = within ?? this.running;
+    if (enclosing !== undefined) {
+      if (!(enclosing instanceof OpenSection) || enclosing.gate !== this || !enclosing.open) {
+        throw new Error('a nested content read needs an open read section of the same gate');
+      }
+      return this.call(fn, enclosing);
+    }
     if (this.sweeping || this.waitingSweeps.length > 0) {
       await new Promise<void>((resolve) => this.waitingReaders.push(resolve));
     } else {
       this.readers++;
     }
+    const section = new OpenSection(this);
     try {
-      return await this.insideRead.run(true, fn);
+      return await this.call(fn, section);
     } finally {
+      section.open = false;
       this.readers--;
       if (this.readers === 0 && this.waitingSweeps.length > 0) {
         this.sweeping = true;
@@ -38,8 +67,18 @@ export class ContentGate {
     }
   }
 
+  private call<T>(fn: (section: ReadSection) => Promise<T> | T, section: OpenSection): Promise<T> | T {
+    const previous = this.running;
+    this.running = section;
+    try {
+      return fn(section);
+    } finally {
+      this.running = previous;
+    }
+  }
+
   async sweep<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.insideRead.getStore()) throw new Error('garbage collection cannot run inside a content read');
+    if (this.running) throw new Error('garbage collection cannot run inside a content read');
     if (this.sweeping || this.readers > 0 || this.waitingSweeps.length > 0) {
       await new Promise<void>((resolve) => this.waitingSweeps.push(resolve));
     } else {
@@ -90,9 +129,9 @@ export class GarbageCollector {
     readonly leases: Leases,
   ) {}
 
-  /** Runs `fn` while no sweep can delete a blob. */
-  reading<T>(fn: () => Promise<T> | T): Promise<T> {
-    return this.gate.reading(fn);
+  /** Runs `fn` while no sweep can delete a blob; inside a read, pass its section as `within`. */
+  reading<T>(fn: (section: ReadSection) => Promise<T> | T, within?: ReadSection): Promise<T> {
+    return this.gate.reading(fn, within);
   }
 
   /** Deletes the `candidates` no image reaches and no lease holds; returns those deleted. */

@@ -20,6 +20,9 @@ export interface LayerAnalysis {
   compression: LayerCompression;
 }
 
+/** Compressed bytes gathered before a write to the decoder. */
+const INPUT_BATCH = 1024 * 1024;
+
 /** Where the `ustar` magic sits in a tar header. */
 const USTAR_OFFSET = 257;
 /** Bytes `looksLikeLayer` wants to see before deciding (fewer only at the end of a blob). */
@@ -49,6 +52,11 @@ export class LayerAnalyzer {
   private readonly counter = new TarSizeCounter();
   private failure: Error | undefined;
   private readonly waiting = new Set<() => void>();
+  /** Input not yet handed to the decoder (see feed). */
+  private batch: Uint8Array[] = [];
+  private batchLength = 0;
+  /** Output not yet hashed nor parsed (see consume). */
+  private readonly unhashed: Uint8Array[] = [];
   private ended = false;
   /** Refuses a layer that expands too far (a decompression bomb) once it has. */
   private readonly guard: ExpansionGuard;
@@ -83,7 +91,11 @@ export class LayerAnalyzer {
       await this.feed(head);
     }
     this.ended = true;
-    if (this.decompressor && !this.failure) await this.finishDecompressor(this.decompressor);
+    if (this.decompressor && !this.failure) {
+      await this.writeBatch(this.decompressor);
+      if (!this.failure) await this.finishDecompressor(this.decompressor);
+    }
+    this.hashOutput();
     if (!this.failure) {
       try {
         this.counter.finish();
@@ -124,19 +136,36 @@ export class LayerAnalyzer {
 
   private async feed(chunk: Buffer | Uint8Array): Promise<void> {
     if (this.failure || chunk.byteLength === 0) return;
-    this.guard.input(chunk.byteLength);
     const decompressor = this.decompressor;
     if (!decompressor) {
+      this.guard.input(chunk.byteLength);
       this.consume(chunk);
       return;
     }
-    // One chunk in flight at a time: the caller's next write waits for the decoder.
+    // The decoder gets batches: every write is a round trip to the thread pool, and archive
+    // entries come in the socket's 64 KiB reads.
+    this.batch.push(chunk);
+    this.batchLength += chunk.byteLength;
+    if (this.batchLength >= INPUT_BATCH) await this.writeBatch(decompressor);
+  }
+
+  private async writeBatch(decompressor: Transform): Promise<void> {
+    if (this.batchLength === 0) return;
+    const batch = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchLength);
+    this.guard.input(this.batchLength);
+    this.batch = [];
+    this.batchLength = 0;
+    // Queued up to the decoder's high-water mark, so that the caller's next chunk overlaps it.
+    // zstd decodes inside write(): it may have failed (and released every waiter) already.
+    if (decompressor.write(batch) || this.failure || decompressor.destroyed) return;
     await new Promise<void>((resolve) => {
-      this.waiting.add(resolve);
-      decompressor.write(chunk, () => {
-        this.waiting.delete(resolve);
+      const drained = (): void => {
+        this.waiting.delete(drained);
+        decompressor.off('drain', drained);
         resolve();
-      });
+      };
+      this.waiting.add(drained);
+      decompressor.on('drain', drained);
     });
   }
 
@@ -149,15 +178,27 @@ export class LayerAnalyzer {
       this.releaseWaiters();
       return;
     }
-    this.hash.update(data);
-    try {
-      this.counter.update(data);
-    } catch (err) {
-      this.fail(err);
-      this.decompressor?.destroy();
-      this.releaseWaiters();
-    }
+    // Hashed and parsed a moment later, once zlib has handed its next chunk to the thread pool, so
+    // that inflating the next chunk and hashing this one overlap (zlib has one chunk in flight).
+    this.unhashed.push(data);
+    if (this.unhashed.length === 1) queueMicrotask(this.hashOutput);
   }
+
+  private readonly hashOutput = (): void => {
+    const pending = this.unhashed.splice(0);
+    if (this.failure) return;
+    for (const data of pending) {
+      this.hash.update(data);
+      try {
+        this.counter.update(data);
+      } catch (err) {
+        this.fail(err);
+        this.decompressor?.destroy();
+        this.releaseWaiters();
+        return;
+      }
+    }
+  };
 
   private finishDecompressor(decompressor: Transform): Promise<void> {
     return new Promise((resolve) => {

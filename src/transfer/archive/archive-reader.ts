@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import type { BlobInfo, BlobWriter, ContentStore } from '../../content/content-store.js';
+import { createHash, type Hash } from 'node:crypto';
+import { DigestMismatchError, type BlobInfo, type BlobWriter, type ContentStore } from '../../content/content-store.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { jsonDepthExceeded } from '../../util/go-json-syntax.js';
 import type { ExpansionLimits } from '../compression.js';
@@ -66,45 +66,85 @@ export async function readArchive(body: ArchiveBody, store: ContentStore, option
   };
   let nameBytes = 0;
 
-  for await (const entry of readArchiveEntries(body, options.bodyLimits)) {
-    const { header } = entry;
-    checkNameLength(header.name, 'name');
-    if (header.linkname) checkNameLength(header.linkname, 'link target');
-    const path = entryPath(header.name);
-    // tar-stream gives null for types it does not know (GNU sparse, volume headers...).
-    const type: string | null = header.type ?? null;
-    // Only regular files, as containerd; a V7 name ending in '/' is a directory.
-    const isFile = type === 'file' && !header.name.endsWith('/');
-
-    if (type === 'symlink' || type === 'link') {
-      const linkname = header.linkname ?? '';
-      remember(path, `${type}\0${linkname}`);
-      contents.links.set(path, { target: linkTarget(path, linkname, type), linkname });
-      contents.files.delete(path);
-      continue;
-    }
-    if (!isFile) continue;
-    contents.links.delete(path);
-
-    if ((METADATA_FILES as readonly string[]).includes(path)) {
-      const { data, value } = await readJsonEntry(entry, path, options.maxJsonBytes);
-      remember(path, `file\0${createHash('sha256').update(data).digest('hex')}`);
-      contents.metadata.set(path as MetadataFile, value);
-      continue;
-    }
-
-    const { info, analysis } = await ingestEntry(entry, path, store, options.layerLimits ?? {});
-    if (!committed.has(info.digest)) {
-      committed.add(info.digest);
-      contents.committed.push(info);
-      options.onBlobCommitted?.(info);
-    }
+  const settle = (path: string, { info, analysis }: IngestResult): void => {
+    noteCommitted(info);
     remember(path, `file\0${info.digest}`);
     contents.files.set(path, info);
     if (analysis) contents.analyses.set(info.digest, analysis);
+  };
+  const noteCommitted = (info: BlobInfo): void => {
+    if (committed.has(info.digest)) return;
+    committed.add(info.digest);
+    contents.committed.push(info);
+    options.onBlobCommitted?.(info);
+  };
+  // Entries whose blobs are still being committed, in archive order.
+  const pending: Array<{ path: string; finished: Promise<IngestResult> }> = [];
+  // Settles the oldest `count` pending entries, in order. After a failure the rest are still
+  // awaited, so that no commit outlives the import; the first failure in archive order is thrown.
+  const settlePending = async (count = pending.length): Promise<void> => {
+    let failure: { err: unknown } | undefined;
+    for (const { path, finished } of pending.splice(0, count)) {
+      try {
+        const result = await finished;
+        if (failure) noteCommitted(result.info);
+        else settle(path, result);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+    if (failure) throw failure.err;
+  };
+
+  try {
+    for await (const entry of readArchiveEntries(body, options.bodyLimits)) {
+      const { header } = entry;
+      checkNameLength(header.name, 'name');
+      if (header.linkname) checkNameLength(header.linkname, 'link target');
+      const path = entryPath(header.name);
+      // tar-stream gives null for types it does not know (GNU sparse, volume headers...).
+      const type: string | null = header.type ?? null;
+      // Only regular files, as containerd; a V7 name ending in '/' is a directory.
+      const isFile = type === 'file' && !header.name.endsWith('/');
+      if (!isFile && type !== 'symlink' && type !== 'link') continue;
+      const isMetadata = isFile && (METADATA_FILES as readonly string[]).includes(path);
+      // Links and metadata files are checked against what came before them, all of it settled.
+      if (!isFile || isMetadata) await settlePending();
+
+      if (!isFile) {
+        const linkname = header.linkname ?? '';
+        remember(path, `${type}\0${linkname}`);
+        contents.links.set(path, { target: linkTarget(path, linkname, type as 'symlink' | 'link'), linkname });
+        contents.files.delete(path);
+        continue;
+      }
+      contents.links.delete(path);
+
+      if (isMetadata) {
+        const { data, value } = await readJsonEntry(entry, path, options.maxJsonBytes);
+        remember(path, `file\0${createHash('sha256').update(data).digest('hex')}`);
+        contents.metadata.set(path as MetadataFile, value);
+        continue;
+      }
+
+      const { finished } = await ingestEntry(entry, path, store, options.layerLimits ?? {});
+      pending.push({ path, finished });
+      if (pending.length > MAX_PENDING_COMMITS) await settlePending(1);
+    }
+    await settlePending();
+  } catch (err) {
+    // What failed before this (in archive order) is the archive's first fault.
+    await settlePending();
+    throw err;
   }
   return contents;
 }
+
+/**
+ * Blobs whose fsync and rename may still run while the archive reads on. Each takes a thread of
+ * libuv's pool (4) while it syncs; gunzip and the file writes need the others.
+ */
+const MAX_PENDING_COMMITS = 2;
 
 /** Linux's PATH_MAX: no image archive needs longer names, and each one is kept in memory. */
 const MAX_ENTRY_NAME_BYTES = 4096;
@@ -145,14 +185,24 @@ export function parseJson(data: Buffer, what: string): unknown {
 /** `blobs/<alg>/<hex>` of an OCI layout: the content must hash to the name. */
 const BLOB_PATH = /^blobs\/(sha256|sha384|sha512)\/([a-f0-9]+)$/;
 
+interface IngestResult {
+  info: BlobInfo;
+  analysis: LayerAnalysis | Error | undefined;
+}
+
+/**
+ * Streams one entry into the store and returns once its data is read; what is left (the end of
+ * the layer's gunzip, the blob's fsync and rename) goes on in `finished` while the archive reads on.
+ */
 async function ingestEntry(
   entry: ArchiveEntry,
   path: string,
   store: ContentStore,
   limits: ExpansionLimits,
-): Promise<{ info: BlobInfo; analysis: LayerAnalysis | Error | undefined }> {
+): Promise<{ finished: Promise<IngestResult> }> {
   const named = BLOB_PATH.exec(path);
-  const verifier = named ? createHash(named[1]!) : undefined;
+  // The store hashes with sha256 anyway: a blob named by it is checked at commit, hashed once.
+  const verifier = named && named[1] !== 'sha256' ? createHash(named[1]!) : undefined;
   const writer: BlobWriter = await store.openWriter();
   // Undefined until enough bytes were seen to tell whether this is a layer.
   let analyzer: LayerAnalyzer | null | undefined;
@@ -172,6 +222,7 @@ async function ingestEntry(
           analyzer = looksLikeLayer(forAnalyzer) ? new LayerAnalyzer(limits) : null;
         }
       }
+      // Both only wait when the disk or the decoder is too far behind.
       await Promise.all([writer.write(chunk), forAnalyzer && analyzer ? analyzer.write(forAnalyzer) : undefined]);
     }
     if (analyzer === undefined) {
@@ -179,22 +230,47 @@ async function ingestEntry(
       analyzer = looksLikeLayer(rest) ? new LayerAnalyzer(limits) : null;
       await analyzer?.write(rest);
     }
+  } catch (err) {
+    analyzer?.abort();
+    await writer.abort();
+    throw err;
+  }
+  const finished = finishEntry(entry, path, named, verifier, writer, analyzer);
+  // Awaited later, in archive order; until then a failure must not count as unhandled.
+  finished.catch(() => undefined);
+  return { finished };
+}
 
-    if (named && verifier) {
-      const expected = `${named[1]}:${named[2]}`;
-      const actual = `${named[1]}:${verifier.digest('hex')}`;
-      if (actual !== expected) {
-        throw new InvalidArgumentError(`blob ${path} in the archive has digest ${actual}, but its name says ${expected}`);
-      }
+async function finishEntry(
+  entry: ArchiveEntry,
+  path: string,
+  named: RegExpExecArray | null,
+  verifier: Hash | undefined,
+  writer: BlobWriter,
+  analyzer: LayerAnalyzer | null,
+): Promise<IngestResult> {
+  try {
+    const expected = named ? `${named[1]}:${named[2]}` : undefined;
+    const nameSays = (actual: string): InvalidArgumentError =>
+      new InvalidArgumentError(`blob ${path} in the archive has digest ${actual}, but its name says ${expected}`);
+    if (verifier) {
+      const actual = `${named![1]}:${verifier.digest('hex')}`;
+      if (actual !== expected) throw nameSays(actual);
     }
 
     let analysis: LayerAnalysis | Error | undefined;
     if (analyzer) {
-      analysis = await analyzer.end().catch((err: Error) => err);
+      const running = analyzer;
       analyzer = null;
+      analysis = await running.end().catch((err: Error) => err);
     }
-    const info = await writer.commit({ size: entry.header.size });
-    return { info, analysis };
+    try {
+      const info = await writer.commit({ size: entry.header.size, ...(named && !verifier ? { digest: expected } : {}) });
+      return { info, analysis };
+    } catch (err) {
+      if (err instanceof DigestMismatchError) throw nameSays(err.actual);
+      throw err;
+    }
   } finally {
     analyzer?.abort();
     await writer.abort();
