@@ -144,26 +144,38 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex, log: 
   (socket as Socket).destroySoon?.();
 }
 
-/** How long a refused upload's client gets to read the answer before the connection is closed. */
+/** How long, and how much more, a refused upload's client may send while it reads the answer. */
 const LINGER_MS = 2_000;
+const LINGER_BYTES = 64 * 1024 * 1024;
 
 /**
  * An answer is about to go out before the request body was read to its end: the rest is not
- * wanted. The connection closes after the answer (as Go's server does past 256 KiB of unread
- * body), what the client still sends is discarded meanwhile, and after a short linger the socket
- * goes, so an abandoned upload can neither hold the connection nor be drained for hours.
+ * wanted, but it is read and discarded for a moment, so that a client still writing gets to read
+ * the answer instead of a broken pipe (Go's server lingers likewise). A client that keeps sending
+ * past a short time or a few MiB is cut, so an abandoned upload can neither hold the connection
+ * nor be drained for hours. No `Connection: close`: Node's server would then close the socket as
+ * soon as the answer is out, mid-upload; a body drained to its end leaves the connection usable.
  */
 export function refuseRestOfUpload(req: IncomingMessage, res: ServerResponse): void {
   if (req.complete || req.destroyed || !expectsBody(req)) return;
-  if (!res.headersSent) res.setHeader('Connection', 'close');
+  const socket = req.socket;
+  const cut = (): void => {
+    socket.destroy();
+  };
   // A reader that gave up (an async iterator) leaves a 'readable' listener, which makes resume() a no-op.
   req.removeAllListeners('readable');
   req.on('error', () => undefined);
+  let discarded = 0;
+  req.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > LINGER_BYTES) cut();
+  });
   req.resume();
-  const socket = req.socket;
   const linger = (): void => {
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    if (req.complete) return;
+    const timer = setTimeout(cut, LINGER_MS);
     timer.unref();
+    req.once('end', () => clearTimeout(timer));
     socket.once('close', () => clearTimeout(timer));
   };
   if (res.writableFinished) linger();

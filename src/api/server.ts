@@ -65,7 +65,7 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
       const status = statusOf(err);
       if (clientGone(req, res, err)) log.info(`${req.method} ${req.url}: client went away: ${(err as Error)?.message ?? String(err)}`);
       else if (status >= 500) log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
-      // A refused upload: the rest of the body is not read, the connection closes after the answer.
+      // A refused upload: the rest of the body is discarded for a moment while the client reads the answer.
       refuseRestOfUpload(req, res);
       writeError(res, err);
     }
