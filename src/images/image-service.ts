@@ -164,8 +164,10 @@ export class ImageService {
         if (options.platform) await this.checkProvidesPlatform(result.images.map((i) => i.target), options.platform);
         const now = nowRfc3339Nano();
         const loaded: LoadedImage[] = [];
+        const graph = await this.gc.graphOf(result.images.map((i) => i.target));
         this.metadata.transaction(() => {
           for (const layer of result.layers) this.metadata.putLayerFacts(layer);
+          this.metadata.putBlobEdges(graph.edges);
           for (const image of result.images) {
             if (image.name) {
               this.setName(image.name, image.target, now);
@@ -182,8 +184,7 @@ export class ImageService {
           this.events.emit('image', 'load', digest, await imageEventAttributes(this, digest, digest));
         }
         // Files of the archive that no image uses (a legacy archive's per-layer json, VERSION).
-        const used = await this.gc.reachableFrom(result.images.map((i) => i.target));
-        garbage = held.filter((d) => !used.has(d));
+        garbage = held.filter((d) => !graph.reached.has(d));
         return loaded;
       });
     } catch (err) {
@@ -241,6 +242,7 @@ export class ImageService {
         await gc.collect(held).catch(() => undefined);
       },
       reading: <T>(fn: () => Promise<T>) => gc.reading(fn),
+      graphOf: (targets: Descriptor[]) => gc.graphOf(targets),
       eventAttributes: (imageId: string, refName: string) => imageEventAttributes(this, imageId, refName),
     };
     return pullImage(sources, ref, options);

@@ -20,6 +20,12 @@ export interface LayerFacts {
   unpackedSize: number;
 }
 
+/** One link of the blob graph: `parent` (an index or manifest) lists `child` in its JSON. */
+export interface BlobEdge {
+  parent: string;
+  child: string;
+}
+
 /**
  * Image records and derived facts. Synchronous on purpose: the SQLite implementation answers in
  * microseconds, which keeps inspect off the event loop's slow paths. Another implementation
@@ -28,6 +34,8 @@ export interface LayerFacts {
 export interface MetadataStore {
   getImage(name: string): ImageRecord | undefined;
   listImages(): ImageRecord[];
+  /** Records whose name starts with `prefix`, in name order (a range of the primary key). */
+  imagesWithPrefix(prefix: string): ImageRecord[];
   imagesByTarget(digest: string): ImageRecord[];
   /** Distinct target digests whose hex starts with `hexPrefix`, at most `limit` of them. */
   targetsByPrefix(hexPrefix: string, limit: number): string[];
@@ -40,6 +48,38 @@ export interface MetadataStore {
   deleteLayerFacts(digest: string): void;
   /** Every layer's facts, for consistency checks (`ladingd check`, the start-up check). */
   listLayerFacts(): LayerFacts[];
+
+  /**
+   * The blob graph: which blobs each index and manifest lists, as read from their (immutable)
+   * JSON. Written with the image records at load and pull, so that garbage collection asks SQLite
+   * which blobs an image still reaches instead of walking every image (garbage-collector.ts).
+   */
+  putBlobEdges(edges: readonly BlobEdge[]): void;
+  /** Whether an image record reaches `digest`, never passing through `detached` blobs (they may still be targets). */
+  isBlobReachable(digest: string, detached?: ReadonlySet<string>): boolean;
+  /** Every blob an image record reaches (the same rule, for many candidates at once). */
+  reachableBlobs(detached?: ReadonlySet<string>): Set<string>;
+  /** `digest` and every blob that reaches it through the graph. */
+  blobAncestors(digest: string): string[];
+  /** Forgets the edges out of a deleted blob and any facts kept of it or of what reaches it. */
+  forgetBlob(digest: string): void;
+  /** Every edge, for `ladingd check`. */
+  listBlobEdges(): BlobEdge[];
+  deleteBlobEdges(parent: string): void;
+  /**
+   * False for a data root written before the blob graph existed (schema 1): its edges must be
+   * built by one walk of every image before garbage collection may trust them (markGraphBuilt).
+   */
+  readonly graphBuilt: boolean;
+  markGraphBuilt(): void;
+
+  /**
+   * Facts of an image target derived from its blobs (the list's and disk usage's, image-list.ts),
+   * kept as JSON under a key saying what they were computed for (format and host platform).
+   */
+  getTargetFacts(digest: string, key: string): string | undefined;
+  putTargetFacts(digest: string, key: string, json: string): void;
+  clearTargetFacts(): void;
 
   /** Runs `fn` atomically; nested calls join the outer transaction. */
   transaction<T>(fn: () => T): T;
