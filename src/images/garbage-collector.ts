@@ -117,9 +117,11 @@ export class GarbageCollector {
       const deleted: string[] = [];
       for (const digest of unique) {
         if (this.leases.isHeld(digest) || reached(digest)) continue;
+        // Its edges and the facts of what reaches it go first: a kill between the two leaves a
+        // blob that no image reaches, never facts or edges of one that is gone.
+        this.metadata.forgetBlob(digest);
         if (await this.content.delete(digest)) deleted.push(digest);
         this.reader.forget(digest);
-        this.metadata.forgetBlob(digest);
         this.metadata.deleteLayerFacts(digest);
       }
       return deleted;
@@ -200,6 +202,7 @@ export class GarbageCollector {
       if (isIndex(desc)) {
         const index = await unlessInvalid(this.reader.readIndex(desc));
         for (const child of index?.manifests ?? []) {
+          if (typeof child?.digest !== 'string') continue;
           onEdge?.(desc, child);
           await visit(child, depth + 1);
         }
@@ -207,7 +210,7 @@ export class GarbageCollector {
         const manifest = await unlessInvalid(this.reader.readManifest(desc));
         if (!manifest) return;
         for (const child of [manifest.config, ...manifest.layers]) {
-          if (!child?.digest) continue;
+          if (typeof child?.digest !== 'string') continue;
           onEdge?.(desc, child);
           seen.add(child.digest);
         }

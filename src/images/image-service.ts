@@ -12,7 +12,7 @@ import { ContentReader } from './content-reader.js';
 import { imageDiskUsage, type ImageDiskUsage } from './disk-usage.js';
 import { exportImages } from './image-export.js';
 import { imageHistory, type HistoryItem } from './image-history.js';
-import { listImages, TargetFactsCache, type ImageSummary, type ListOptions } from './image-list.js';
+import { candidateRecords, listImages, TargetFactsStore, type ImageSummary, type ListOptions } from './image-list.js';
 import { danglingName, isDangling, repoTagsAndDigests } from './image-names.js';
 import { collectInspectFacts, configFields, type ConfigFields, type InspectFacts } from './inspect.js';
 import { Leases } from './leases.js';
@@ -87,17 +87,22 @@ export class ImageService {
     return this.metadata.countImages();
   }
 
-  /** Facts of image targets for the list and disk usage, kept across requests (image-list.ts). */
-  private readonly targetFacts = new TargetFactsCache(this);
+  /** Facts of image targets for the list and disk usage, kept in the metadata store (image-list.ts). */
+  private readonly targetFacts = new TargetFactsStore(this);
 
-  /** `docker images`: one summary per target, newest first; read as inspect reads, no sweep meanwhile. */
+  /**
+   * `docker images`: one summary per target, newest first; read as inspect reads, no sweep
+   * meanwhile. Only the records a `reference` filter can match are read.
+   */
   list(options: ListOptions): Promise<ImageSummary[]> {
-    return this.gc.reading(async () => listImages(await this.targetFacts.snapshot(), options));
+    return this.gc.reading(async () =>
+      listImages(await this.targetFacts.snapshot(candidateRecords(this.metadata, options.filters)), options),
+    );
   }
 
   /** The images part of `docker system df`. */
   diskUsage(): Promise<ImageDiskUsage> {
-    return this.gc.reading(async () => imageDiskUsage(await this.targetFacts.snapshot()));
+    return this.gc.reading(async () => imageDiskUsage(await this.targetFacts.snapshot(this.metadata.listImages())));
   }
 
   /** Resolved and walked in one read section: a concurrent removal never leaves it half a world. */
