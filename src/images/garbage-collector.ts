@@ -91,15 +91,27 @@ export class GarbageCollector {
     private readonly metadata: MetadataStore,
     private readonly reader: ContentReader,
     readonly leases: Leases,
-  ) {}
+  ) {
+    if (metadata.graphBuilt) {
+      this.graphReady = Promise.resolve();
+    } else {
+      this.graphReady = new Promise<void>((resolve, reject) => (this.graphSettle = { resolve, reject }));
+      this.graphReady.catch(() => undefined);
+    }
+  }
 
   /** Runs `fn` while no sweep can delete a blob. */
   reading<T>(fn: () => Promise<T> | T): Promise<T> {
     return this.gate.reading(fn);
   }
 
-  /** Resolves once the blob graph of a data root from before it existed has been built (buildGraph). */
-  private graphReady: Promise<void> = Promise.resolve();
+  /**
+   * Settles once the blob graph of a data root from before it existed has been built (buildGraph);
+   * until then sweeps wait, whenever they were asked for.
+   */
+  private readonly graphReady: Promise<void>;
+  private graphSettle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  private graphBuilding: Promise<void> | undefined;
 
   /**
    * Deletes the `candidates` no image reaches and no lease holds; returns those deleted. Which
@@ -114,15 +126,20 @@ export class GarbageCollector {
       const all = unique.length > BULK_CANDIDATES ? this.metadata.reachableBlobs(options.detached) : undefined;
       const reached = (digest: string): boolean =>
         all ? all.has(digest) : this.metadata.isBlobReachable(digest, options.detached);
+      const doomed = unique.filter((digest) => !this.leases.isHeld(digest) && !reached(digest));
+      // Their edges, layer records and the facts of what reaches them go first, in one
+      // transaction: a kill before the files go leaves blobs no image reaches (the start-up check
+      // collects them), never records of blobs that are gone.
+      this.metadata.transaction(() => {
+        for (const digest of doomed) {
+          this.metadata.forgetBlob(digest);
+          this.metadata.deleteLayerFacts(digest);
+        }
+      });
       const deleted: string[] = [];
-      for (const digest of unique) {
-        if (this.leases.isHeld(digest) || reached(digest)) continue;
-        // Its edges and the facts of what reaches it go first: a kill between the two leaves a
-        // blob that no image reaches, never facts or edges of one that is gone.
-        this.metadata.forgetBlob(digest);
+      for (const digest of doomed) {
         if (await this.content.delete(digest)) deleted.push(digest);
         this.reader.forget(digest);
-        this.metadata.deleteLayerFacts(digest);
       }
       return deleted;
     });
@@ -166,10 +183,15 @@ export class GarbageCollector {
       this.metadata.markGraphBuilt();
       log(`Blob graph built in ${Date.now() - started} ms`);
     };
-    this.graphReady = build();
-    // A sweep waiting for the graph fails with its error (collect's callers tolerate failure).
-    this.graphReady.catch(() => undefined);
-    return this.graphReady;
+    this.graphBuilding ??= build().then(
+      () => this.graphSettle?.resolve(),
+      (err: unknown) => {
+        // A sweep waiting for the graph fails with its error (collect's callers tolerate failure).
+        this.graphSettle?.reject(err);
+        throw err;
+      },
+    );
+    return this.graphBuilding;
   }
 
   private graphStopped = false;
@@ -177,7 +199,8 @@ export class GarbageCollector {
   /** Cuts buildGraph short at its next batch (a stop); the next start builds again. */
   async stopGraphBuild(): Promise<void> {
     this.graphStopped = true;
-    await this.graphReady.catch(() => undefined);
+    if (this.graphBuilding) await this.graphBuilding.catch(() => undefined);
+    else this.graphSettle?.reject(new Error('the daemon is stopping: the blob graph was not built, no sweep may run'));
   }
 
   /**

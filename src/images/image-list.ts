@@ -109,6 +109,8 @@ const COMPUTE_CONCURRENCY = 16;
 const INCOMPLETE_MAX = 10_000;
 /** Bump when TargetFacts or how they are computed changes: stored facts of another format are recomputed. */
 const FACTS_FORMAT = 1;
+/** Parsed facts kept in memory (a few kB each), so that repeated lists of the same images parse nothing. */
+const PARSED_MAX = 5_000;
 
 /**
  * Target facts by digest, kept in the metadata store (`target_facts`): blobs are immutable, so
@@ -119,26 +121,50 @@ const FACTS_FORMAT = 1;
  */
 export class TargetFactsStore {
   private incomplete = { generation: -1, facts: new Map<string, TargetFacts>() };
+  /** Parsed stored facts, the most recently used last: repeated lists of the same images parse nothing. */
+  private readonly parsed = new Map<string, TargetFacts>();
+  private parsedEpoch = -1;
   /** The host platform is part of the key: GetImage's choice, and so Created and Labels, depend on it. */
   private readonly key = `${FACTS_FORMAT} ${formatPlatformAll(hostPlatform())}`;
 
-  constructor(private readonly source: FactsSource) {}
+  constructor(
+    private readonly source: FactsSource,
+    private readonly maxParsed = PARSED_MAX,
+  ) {}
 
   /** `records` (in name order) and their targets' facts, stored or gathered now. */
   async snapshot(records: ImageRecord[]): Promise<ImageSnapshot> {
     const { metadata } = this.source;
     const generation = metadata.generation;
     if (this.incomplete.generation !== generation) this.incomplete = { generation, facts: new Map() };
+    // Stored facts were dropped (a blob under them deleted): so are the parsed copies.
+    if (this.parsedEpoch !== metadata.factsEpoch) {
+      this.parsed.clear();
+      this.parsedEpoch = metadata.factsEpoch;
+    }
     const targets = new Map<string, Descriptor>();
     for (const r of records) if (!targets.has(r.target.digest)) targets.set(r.target.digest, r.target);
 
     const facts = new Map<string, TargetFacts>();
-    const missing: Descriptor[] = [];
-    for (const [digest, target] of targets) {
-      const known = this.incomplete.facts.get(digest) ?? this.stored(digest);
+    const unknown: string[] = [];
+    for (const digest of targets.keys()) {
+      const known = this.incomplete.facts.get(digest) ?? this.recall(digest);
       if (known) facts.set(digest, known);
-      else missing.push(target);
+      else unknown.push(digest);
     }
+    const missing: Descriptor[] = [];
+    const stored = unknown.length > 0 ? metadata.getTargetFacts(unknown, this.key) : new Map<string, string>();
+    for (const digest of unknown) {
+      const json = stored.get(digest);
+      const known = json === undefined ? undefined : parseStored(json);
+      if (known) {
+        facts.set(digest, known);
+        this.remember(digest, known);
+      } else {
+        missing.push(targets.get(digest) as Descriptor);
+      }
+    }
+
     const reader = new PresenceOnce(this.source.reader);
     const complete: Array<[string, TargetFacts]> = [];
     for (let i = 0; i < missing.length; i += COMPUTE_CONCURRENCY) {
@@ -159,18 +185,32 @@ export class TargetFactsStore {
       metadata.transaction(() => {
         for (const [digest, f] of complete) metadata.putTargetFacts(digest, this.key, serializeFacts(f));
       });
+      for (const [digest, f] of complete) this.remember(digest, f);
     }
     return { records, facts, metadata, reader: this.source.reader };
   }
 
-  private stored(digest: string): TargetFacts | undefined {
-    const json = this.source.metadata.getTargetFacts(digest, this.key);
-    if (json === undefined) return undefined;
-    try {
-      return parseFacts(json);
-    } catch {
-      return undefined;
+  private recall(digest: string): TargetFacts | undefined {
+    const f = this.parsed.get(digest);
+    if (f) {
+      this.parsed.delete(digest);
+      this.parsed.set(digest, f);
     }
+    return f;
+  }
+
+  private remember(digest: string, facts: TargetFacts): void {
+    this.parsed.delete(digest);
+    this.parsed.set(digest, facts);
+    if (this.parsed.size > this.maxParsed) this.parsed.delete(this.parsed.keys().next().value as string);
+  }
+}
+
+function parseStored(json: string): TargetFacts | undefined {
+  try {
+    return parseFacts(json);
+  } catch {
+    return undefined;
   }
 }
 

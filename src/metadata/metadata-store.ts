@@ -77,9 +77,12 @@ export interface MetadataStore {
    * Facts of an image target derived from its blobs (the list's and disk usage's, image-list.ts),
    * kept as JSON under a key saying what they were computed for (format and host platform).
    */
-  getTargetFacts(digest: string, key: string): string | undefined;
+  /** The stored facts of those of `digests` that have some under `key`. */
+  getTargetFacts(digests: readonly string[], key: string): Map<string, string>;
   putTargetFacts(digest: string, key: string, json: string): void;
   clearTargetFacts(): void;
+  /** Grows whenever stored target facts are dropped (forgetBlob, clearTargetFacts), for copies kept in memory. */
+  readonly factsEpoch: number;
 
   /** Runs `fn` atomically; nested calls join the outer transaction. */
   transaction<T>(fn: () => T): T;

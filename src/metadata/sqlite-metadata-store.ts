@@ -29,11 +29,12 @@ CREATE TABLE IF NOT EXISTS blob_edges (
   PRIMARY KEY (parent, child)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS blob_edges_by_child ON blob_edges (child, parent);
+-- A rowid table: its rows (about 1 kB of JSON) are too large to sit well in a WITHOUT ROWID b-tree.
 CREATE TABLE IF NOT EXISTS target_facts (
   digest        TEXT PRIMARY KEY,
   key           TEXT NOT NULL,
   facts         TEXT NOT NULL
-) WITHOUT ROWID;
+);
 `;
 
 /** Blobs that reach `@digest` through the graph, itself included; none passes upwards through a blob of the JSON array `@detached`. */
@@ -68,6 +69,7 @@ export class SqliteMetadataStore implements MetadataStore {
   private changes = 0;
   private readonly stmt;
   private built: boolean;
+  private factsDropped = 0;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -101,7 +103,9 @@ export class SqliteMetadataStore implements MetadataStore {
       ancestors: this.db.prepare<[{ digest: string; detached: string }], { d: string }>(`${UPWARDS} SELECT d FROM up`),
       deleteEdges: this.db.prepare<[string]>('DELETE FROM blob_edges WHERE parent = ?'),
       listEdges: this.db.prepare<[], BlobEdge>('SELECT parent, child FROM blob_edges ORDER BY parent, child'),
-      getFacts: this.db.prepare<[string, string], { facts: string }>('SELECT facts FROM target_facts WHERE digest = ? AND key = ?'),
+      getFacts: this.db.prepare<[string, string], { digest: string; facts: string }>(
+        'SELECT digest, facts FROM target_facts WHERE key = ? AND digest IN (SELECT value FROM json_each(?))',
+      ),
       putFacts: this.db.prepare<[string, string, string]>('INSERT OR REPLACE INTO target_facts (digest, key, facts) VALUES (?, ?, ?)'),
       deleteFacts: this.db.prepare<[string]>('DELETE FROM target_facts WHERE digest = ?'),
       clearFacts: this.db.prepare('DELETE FROM target_facts'),
@@ -209,6 +213,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   forgetBlob(digest: string): void {
+    this.factsDropped++;
     this.transaction(() => {
       for (const d of this.blobAncestors(digest)) this.stmt.deleteFacts.run(d);
       this.stmt.deleteEdges.run(digest);
@@ -232,8 +237,8 @@ export class SqliteMetadataStore implements MetadataStore {
     this.built = true;
   }
 
-  getTargetFacts(digest: string, key: string): string | undefined {
-    return this.stmt.getFacts.get(digest, key)?.facts;
+  getTargetFacts(digests: readonly string[], key: string): Map<string, string> {
+    return new Map(this.stmt.getFacts.all(key, JSON.stringify(digests)).map((row) => [row.digest, row.facts]));
   }
 
   putTargetFacts(digest: string, key: string, json: string): void {
@@ -241,7 +246,12 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   clearTargetFacts(): void {
+    this.factsDropped++;
     this.stmt.clearFacts.run();
+  }
+
+  get factsEpoch(): number {
+    return this.factsDropped;
   }
 
   transaction<T>(fn: () => T): T {
