@@ -263,10 +263,28 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 }
 
+/**
+ * Parsed targets by their JSON, so that the records of an image read again and again (lists of the
+ * same images) share one descriptor: nothing re-parsed, and what is rendered from it once (the
+ * list's Descriptor) is found by identity. Descriptors are never changed in place.
+ */
+const TARGETS = new Map<string, Descriptor>();
+const TARGETS_MAX = 10_000;
+
+function parseTarget(json: string): Descriptor {
+  let target = TARGETS.get(json);
+  if (!target) {
+    target = JSON.parse(json) as Descriptor;
+    if (TARGETS.size >= TARGETS_MAX) TARGETS.delete(TARGETS.keys().next().value as string);
+    TARGETS.set(json, target);
+  }
+  return target;
+}
+
 function toRecord(row: ImageRow): ImageRecord {
   return {
     name: row.name,
-    target: JSON.parse(row.target) as Descriptor,
+    target: parseTarget(row.target),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
