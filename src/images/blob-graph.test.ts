@@ -221,3 +221,27 @@ describe('list facts kept in SQLite', () => {
     }
   });
 });
+
+describe('blob graph: content that arrives under an index already here', () => {
+  it('a platform manifest loaded as a stray file of another archive keeps what it lists, as the walk would', async () => {
+    const fx = await mutationFixture();
+    try {
+      const idx = await indexImage({ marker: 'late-arm64' });
+      const [amd64, arm64] = idx.platforms as [TestImage, TestImage];
+      // The index with its arm64 platform absent, as a `docker save --platform` leaves it.
+      await fx.load(await layoutArchive([{ image: { target: idx.target, blobs: [idx.blobs[0]!, ...amd64.blobs] }, name: 'docker.io/library/late:1' }]));
+      assert.ok(!fx.blobs().has(arm64.target.digest));
+      // Another image's archive that also holds the arm64 platform's blobs, naming none of them.
+      const other = await manifestImage({ marker: 'late-other' });
+      await fx.load(await layoutArchive([{ image: { target: other.target, blobs: [...other.blobs, ...arm64.blobs] }, name: 'docker.io/library/other:1' }]));
+      const onDisk = fx.blobs();
+      for (const b of arm64.blobs) assert.ok(onDisk.has(b.desc.digest), `${b.desc.digest} stays: late:1 reaches it now`);
+      assert.deepEqual(sorted(onDisk), sorted(await expectedOnDisk(fx.service, onDisk)));
+      // And goes with the image that reaches it.
+      await fx.service.remove('late:1', { force: false, prune: true, platforms: [] });
+      for (const b of arm64.blobs) assert.ok(!fx.blobs().has(b.desc.digest), `${b.desc.digest} went with late:1`);
+    } finally {
+      fx.close();
+    }
+  });
+});

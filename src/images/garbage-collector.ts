@@ -156,6 +156,24 @@ export class GarbageCollector {
   }
 
   /**
+   * The graph under those of `digests` that an index here already lists as a manifest or index,
+   * but whose JSON arrives only now (an archive holding a platform manifest of an image it does not
+   * name): without it, what that manifest lists would look unreached once it is here.
+   */
+  async graphUnderListed(digests: Iterable<string>): Promise<BlobEdge[]> {
+    const listed: Descriptor[] = [];
+    for (const digest of new Set(digests)) {
+      for (const parent of this.metadata.blobParents(digest)) {
+        const doc = await unlessInvalid(this.reader.readJson<{ manifests?: unknown }>(parent));
+        const children = doc && typeof doc === 'object' && Array.isArray(doc.manifests) ? (doc.manifests as Descriptor[]) : [];
+        const desc = children.find((c) => c?.digest === digest && (isIndex(c) || isManifest(c)));
+        if (desc) listed.push(desc);
+      }
+    }
+    return listed.length > 0 ? (await this.graphOf(listed)).edges : [];
+  }
+
+  /**
    * Builds the blob graph of a data root written before it existed: one walk of every image
    * target, in the background. Sweeps wait for it; loads and pulls meanwhile write their own edges.
    */

@@ -170,9 +170,11 @@ export class ImageService {
         const now = nowRfc3339Nano();
         const loaded: LoadedImage[] = [];
         const graph = await this.gc.graphOf(result.images.map((i) => i.target));
+        const listed = await this.gc.graphUnderListed(held.filter((d) => !graph.reached.has(d)));
         this.metadata.transaction(() => {
           for (const layer of result.layers) this.metadata.putLayerFacts(layer);
           this.metadata.putBlobEdges(graph.edges);
+          this.metadata.putBlobEdges(listed);
           for (const image of result.images) {
             if (image.name) {
               this.setName(image.name, image.target, now);

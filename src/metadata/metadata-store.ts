@@ -63,6 +63,8 @@ export interface MetadataStore {
   blobAncestors(digest: string): string[];
   /** Forgets the edges out of a deleted blob and any facts kept of it or of what reaches it. */
   forgetBlob(digest: string): void;
+  /** The blobs whose JSON lists `digest`. */
+  blobParents(digest: string): string[];
   /** Every edge, for `ladingd check`. */
   listBlobEdges(): BlobEdge[];
   deleteBlobEdges(parent: string): void;

@@ -102,6 +102,7 @@ export class SqliteMetadataStore implements MetadataStore {
       reachableAll: this.db.prepare<[{ detached: string }], { d: string }>(`${DOWNWARDS} SELECT d FROM down`),
       ancestors: this.db.prepare<[{ digest: string; detached: string }], { d: string }>(`${UPWARDS} SELECT d FROM up`),
       deleteEdges: this.db.prepare<[string]>('DELETE FROM blob_edges WHERE parent = ?'),
+      parents: this.db.prepare<[string], { parent: string }>('SELECT parent FROM blob_edges WHERE child = ?'),
       listEdges: this.db.prepare<[], BlobEdge>('SELECT parent, child FROM blob_edges ORDER BY parent, child'),
       getFacts: this.db.prepare<[string, string], { digest: string; facts: string }>(
         'SELECT digest, facts FROM target_facts WHERE key = ? AND digest IN (SELECT value FROM json_each(?))',
@@ -218,6 +219,10 @@ export class SqliteMetadataStore implements MetadataStore {
       for (const d of this.blobAncestors(digest)) this.stmt.deleteFacts.run(d);
       this.stmt.deleteEdges.run(digest);
     });
+  }
+
+  blobParents(digest: string): string[] {
+    return this.stmt.parents.all(digest).map((row) => row.parent);
   }
 
   listBlobEdges(): BlobEdge[] {
