@@ -6,13 +6,18 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FsContentStore } from '../../src/content/fs-content-store.js';
-import type { ImageRecord, LayerFacts } from '../../src/metadata/metadata-store.js';
+import { ContentReader } from '../../src/images/content-reader.js';
+import { TargetFactsStore } from '../../src/images/image-list.js';
+import type { BlobEdge, ImageRecord, LayerFacts } from '../../src/metadata/metadata-store.js';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite-metadata-store.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { blob, layer, ociManifest } from '../../src/transfer/testing/image-builder.js';
 
-/** Bump when the generated content changes, so that cached stores are not reused. */
-const GENERATOR_VERSION = 1;
+/**
+ * Bump when the generated content changes, so that cached stores are not reused. 2: metadata
+ * schema 2 (the blob graph and the list's target facts, written as loads and lists write them).
+ */
+const GENERATOR_VERSION = 2;
 /** Images in flight while generating: the content store fsyncs every blob. */
 const PARALLEL = 256;
 const CREATED = '2025-06-01T12:00:00Z';
@@ -74,13 +79,14 @@ async function generate(dir: string, count: number): Promise<void> {
   await content.init();
   const metadata = new SqliteMetadataStore(path.join(dataRoot, 'metadata.db'));
   const listed = listedFor(count);
-  let pending: { record: ImageRecord; layer: LayerFacts }[] = [];
+  let pending: { record: ImageRecord; layer: LayerFacts; edges: BlobEdge[] }[] = [];
   const flush = (): void => {
     const batch = pending;
     pending = [];
     metadata.transaction(() => {
       for (const p of batch) {
         metadata.putLayerFacts(p.layer);
+        metadata.putBlobEdges(p.edges);
         metadata.putImage(p.record);
       }
     });
@@ -113,6 +119,7 @@ async function generate(dir: string, count: number): Promise<void> {
     pending.push({
       record: { name: normalized, target: manifest.desc, createdAt: CREATED, updatedAt: CREATED },
       layer: { digest: layerBlob.desc.digest, diffId: l.diffId, unpackedSize: l.unpackedSize },
+      edges: [config, layerBlob].map((b) => ({ parent: manifest.desc.digest, child: b.desc.digest })),
     });
     if (pending.length >= 5_000) flush();
     if (++done % 10_000 === 0) process.stderr.write(`  ${done}/${count} images\n`);
@@ -123,6 +130,10 @@ async function generate(dir: string, count: number): Promise<void> {
     }),
   );
   flush();
+  // The list's facts of every target, as the daemon's first list of each would store them.
+  const facts = new TargetFactsStore({ reader: new ContentReader(content, 1_000), metadata });
+  const records = metadata.listImages();
+  for (let i = 0; i < records.length; i += 5_000) await facts.snapshot(records.slice(i, i + 5_000));
   metadata.close();
   writeFileSync(path.join(dir, 'complete.json'), JSON.stringify({ count, generator: GENERATOR_VERSION }));
 }

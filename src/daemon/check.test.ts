@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -138,11 +139,41 @@ describe('ladingd check', () => {
       const now = '2025-01-01T00:00:00Z';
       images.metadata.putImage({ name: 'docker.io/library/bad:1', target: bad.desc, createdAt: now, updatedAt: now });
       images.metadata.putImage({ name: 'docker.io/library/lonely:1', target: lonely.desc, createdAt: now, updatedAt: now });
+      // With their blob graph, as a load writes it.
+      images.metadata.putBlobEdges((await images.gc.graphOf([bad.desc, lonely.desc])).edges);
     });
     const found = messages(await checkDataRoot(s.root, { repair: false }));
     assert.equal(found.length, 2, found.join('\n'));
     assert.match(found[0]!, new RegExp(`^image bad:1 \\(${bad.desc.digest}\\): its index ${bad.desc.digest} is not valid JSON: `));
     assert.equal(found[1], `image lonely:1 (${lonely.desc.digest}): config ${config.desc.digest} of manifest ${lonely.desc.digest} is missing`);
+  });
+
+  it('verifies the blob graph: missing and stale links reported and rewritten; an old data root gets it built', async () => {
+    const s = await store();
+    const manifest = s.app.manifest.desc.digest;
+    const config = s.app.config.desc.digest;
+    const gone = `sha256:${'d'.repeat(64)}`;
+    await s.withService(async (images) => {
+      images.metadata.deleteBlobEdges(manifest);
+      images.metadata.putBlobEdges([{ parent: gone, child: config }]);
+    });
+    assert.deepEqual(messages(await checkDataRoot(s.root, { repair: false })), [
+      `blob graph: ${manifest} lacks ${1 + s.app.layers.length} of its link(s) (${config}…)`,
+      `blob graph: links out of ${gone}, whose blob is gone`,
+    ]);
+    const repaired = await checkDataRoot(s.root, { repair: true });
+    assert.ok(repaired.problems.every((p) => p.repaired), messages(repaired).join('\n'));
+    assert.deepEqual(messages(await checkDataRoot(s.root, { repair: false })), []);
+
+    // A data root of schema 1: no graph, user_version 0.
+    const db = new Database(path.join(s.root, 'metadata.db'));
+    db.exec('DROP TABLE blob_edges; DROP TABLE target_facts; PRAGMA user_version = 0');
+    db.close();
+    assert.deepEqual(messages(await checkDataRoot(s.root, { repair: false })), [
+      'the blob graph has not been built (a data root of an older ladingd; the daemon builds it at start)',
+    ]);
+    await checkDataRoot(s.root, { repair: true });
+    assert.deepEqual(messages(await checkDataRoot(s.root, { repair: false })), []);
   });
 
   it('refuses while a daemon holds the data root', async () => {

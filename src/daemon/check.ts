@@ -84,6 +84,7 @@ export async function checkStore(
       present.set(f.digest, f.size);
     } else if (f.kind === 'corrupt') {
       if (repair) {
+        metadata.forgetBlob(f.digest);
         await fs.rm(f.file, { force: true });
         metadata.deleteLayerFacts(f.digest);
       } else {
@@ -125,6 +126,9 @@ export async function checkStore(
     for (const issue of issues) report(`${who}: ${issue}${done('kept, with its content incomplete')}`);
   }
 
+  // The blob graph (garbage collection's view of what reaches what) against the walk.
+  if (records && !walkFailed) checkGraph(metadata, walker, present, corrupt, repair, report);
+
   // Layer records of blobs that are gone.
   for (const facts of metadata.listLayerFacts()) {
     if (present.has(facts.digest) || corrupt.has(facts.digest)) continue;
@@ -137,14 +141,67 @@ export async function checkStore(
     for (const [digest, size] of present) {
       if (reachable.has(digest)) continue;
       if (repair) {
+        metadata.forgetBlob(digest);
         await fs.rm(path.join(blobDir(contentRoot), hexOf(digest)), { force: true });
         metadata.deleteLayerFacts(digest);
       }
       report(`blob ${digest} (${size} bytes) is not used by any image${done('removed')}`, repair);
     }
   }
+  // Facts of the list (image-list.ts) are derived from blobs: after any removal, gathered again.
+  if (repair && problems.some((p) => p.repaired)) metadata.clearTargetFacts();
 
   return { blobs: findings.filter((f) => f.kind !== 'stray').length, images: byTarget.size, problems };
+}
+
+/**
+ * The blob graph must hold, for every index and manifest an image reaches and that is here, the
+ * links its JSON lists, and no links out of blobs that are gone. Repair writes what is missing
+ * and drops what is stale; a data root from before the graph (schema 1) gets it built here.
+ */
+function checkGraph(
+  metadata: MetadataStore,
+  walker: ImageWalker,
+  present: ReadonlyMap<string, number>,
+  corrupt: ReadonlySet<string>,
+  repair: boolean,
+  report: (message: string, repaired?: boolean) => void,
+): void {
+  const stored = new Map<string, Set<string>>();
+  for (const { parent, child } of metadata.listBlobEdges()) {
+    const children = stored.get(parent) ?? new Set<string>();
+    children.add(child);
+    stored.set(parent, children);
+  }
+  if (!metadata.graphBuilt) {
+    if (repair) {
+      metadata.putBlobEdges([...walker.edges].flatMap(([parent, children]) => [...children].map((child) => ({ parent, child }))));
+      metadata.markGraphBuilt();
+    }
+    report(`the blob graph has not been built (a data root of an older ladingd; the daemon builds it at start)${repair ? ': built' : ''}`, repair);
+    return;
+  }
+  for (const [parent, children] of walker.edges) {
+    const have = stored.get(parent) ?? new Set<string>();
+    const missing = [...children].filter((c) => !have.has(c));
+    const extra = [...have].filter((c) => !children.has(c));
+    if (missing.length === 0 && extra.length === 0) continue;
+    if (repair) {
+      metadata.deleteBlobEdges(parent);
+      metadata.putBlobEdges([...children].map((child) => ({ parent, child })));
+    }
+    const parts = [
+      ...(missing.length > 0 ? [`lacks ${missing.length} of its link(s) (${missing[0]}…)`] : []),
+      ...(extra.length > 0 ? [`has ${extra.length} link(s) its JSON does not list (${extra[0]}…)`] : []),
+    ];
+    report(`blob graph: ${parent} ${parts.join(' and ')}${repair ? ': rewritten' : ''}`, repair);
+  }
+  for (const parent of stored.keys()) {
+    // A corrupt blob is reported as such; its links go with it when it is removed.
+    if (present.has(parent) || corrupt.has(parent)) continue;
+    if (repair) metadata.deleteBlobEdges(parent);
+    report(`blob graph: links out of ${parent}, whose blob is gone${repair ? ': removed' : ''}`, repair);
+  }
 }
 
 /**
@@ -153,6 +210,8 @@ export async function checkStore(
  */
 class ImageWalker {
   private readonly parsed = new Map<string, unknown>();
+  /** Each index's and manifest's children as its JSON lists them, for the blobs walked and parsed. */
+  readonly edges = new Map<string, Set<string>>();
 
   constructor(
     private readonly contentRoot: string,
@@ -187,8 +246,11 @@ class ImageWalker {
         issues.push(`${what} is not an image index: it has no list of manifests`);
         return;
       }
+      const children = this.childrenOf(desc.digest);
       for (const child of manifests) {
-        if (isDescriptor(child)) await this.visit(child, depth + 1, issues, seen);
+        if (!isDescriptor(child)) continue;
+        children.add(child.digest);
+        await this.visit(child, depth + 1, issues, seen);
       }
       return;
     }
@@ -198,6 +260,9 @@ class ImageWalker {
       return;
     }
     const config = manifest.config;
+    const children = this.childrenOf(desc.digest);
+    children.add(config.digest);
+    for (const layer of manifest.layers) if (isDescriptor(layer)) children.add(layer.digest);
     this.reachable.add(config.digest);
     if (config.mediaType === MediaType.ociConfig || config.mediaType === MediaType.dockerConfig) {
       await this.json(config, `config ${config.digest} of manifest ${desc.digest}`, issues, true);
@@ -213,6 +278,15 @@ class ImageWalker {
       if (isForeignLayer(layer.mediaType)) continue;
       this.require(layer, `layer ${layer.digest} of manifest ${desc.digest}`, issues);
     }
+  }
+
+  private childrenOf(parent: string): Set<string> {
+    let children = this.edges.get(parent);
+    if (!children) {
+      children = new Set();
+      this.edges.set(parent, children);
+    }
+    return children;
   }
 
   /** Whether the blob is here, intact and of the size its descriptor says; an issue when not. */

@@ -111,6 +111,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   }
   log.info(`Lading ${version} serving the Docker Engine API on ${addresses.map(formatListenAddress).join(', ')}`);
   startupCheck.start();
+  images.gc.buildGraph((msg) => log.info(msg)).catch((err: unknown) => log.warn(`Blob graph not built: ${(err as Error).message}`));
 
   return {
     addresses,
@@ -118,6 +119,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     async stop() {
       await Promise.all(servers.map(closeServer));
       for (const address of addresses) if (address.kind === 'unix') await fs.rm(address.path, { force: true });
+      await images.gc.stopGraphBuild();
       await startupCheck.stop();
       metadata.close();
       await lock.release();

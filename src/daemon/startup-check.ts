@@ -120,6 +120,8 @@ export class StartupCheck {
       if (this.stopping) throw new Stopped();
       if ((await content.has(digest)) || metadata.imagesByTarget(digest).length === 0) continue;
       report.missingTargets.push(digest);
+      // Facts kept of it (image-list.ts) described it whole; they are gathered again.
+      metadata.forgetBlob(digest);
       if (report.missingTargets.length <= MAX_LINES) {
         const names = metadata.imagesByTarget(digest).map((r) => r.name);
         this.log.warn(`Image ${names.join(', ')}: its content ${digest} is missing; 'ladingd check' tells more`);

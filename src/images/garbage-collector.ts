@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { BlobInfo, BlobWriter, ContentStore } from '../content/content-store.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { BlobEdge, MetadataStore } from '../metadata/metadata-store.js';
 import type { Descriptor } from '../oci/types.js';
 import { ContentReader, isIndex, isManifest } from './content-reader.js';
 import type { Leases } from './leases.js';
@@ -106,6 +106,9 @@ export class ContentGate {
   }
 }
 
+/** Above this many candidates a sweep computes every reachable blob once rather than asking per blob. */
+const BULK_CANDIDATES = 2_000;
+
 export interface CollectOptions {
   /**
    * Manifests to treat as gone wherever an index lists them (a platform being removed): what only
@@ -127,32 +130,135 @@ export class GarbageCollector {
     private readonly metadata: MetadataStore,
     private readonly reader: ContentReader,
     readonly leases: Leases,
-  ) {}
+  ) {
+    if (metadata.graphBuilt) {
+      this.graphReady = Promise.resolve();
+    } else {
+      this.graphReady = new Promise<void>((resolve, reject) => (this.graphSettle = { resolve, reject }));
+      this.graphReady.catch(() => undefined);
+    }
+  }
 
   /** Runs `fn` while no sweep can delete a blob; inside a read, pass its section as `within`. */
   reading<T>(fn: (section: ReadSection) => Promise<T> | T, within?: ReadSection): Promise<T> {
     return this.gate.reading(fn, within);
   }
 
-  /** Deletes the `candidates` no image reaches and no lease holds; returns those deleted. */
+  /**
+   * Settles once the blob graph of a data root from before it existed has been built (buildGraph);
+   * until then sweeps wait, whenever they were asked for.
+   */
+  private readonly graphReady: Promise<void>;
+  private graphSettle: { resolve: () => void; reject: (err: unknown) => void } | undefined;
+  private graphBuilding: Promise<void> | undefined;
+
+  /**
+   * Deletes the `candidates` no image reaches and no lease holds; returns those deleted. Which
+   * blobs images reach is the metadata's blob graph (written with every record), so a sweep asks
+   * SQLite about its candidates only: a few of them one by one upwards, many at once downwards.
+   */
   async collect(candidates: Iterable<string>, options: CollectOptions = {}): Promise<string[]> {
     const unique = [...new Set(candidates)];
     if (unique.length === 0) return [];
+    await this.graphReady;
     return this.gate.sweep(async () => {
-      const reachable = await this.reachableFrom(
-        this.metadata.listImages().map((r) => r.target),
-        options.detached,
-      );
+      const all = unique.length > BULK_CANDIDATES ? this.metadata.reachableBlobs(options.detached) : undefined;
+      const reached = (digest: string): boolean =>
+        all ? all.has(digest) : this.metadata.isBlobReachable(digest, options.detached);
+      const doomed = unique.filter((digest) => !this.leases.isHeld(digest) && !reached(digest));
+      // Their edges, layer records and the facts of what reaches them go first, in one
+      // transaction: a kill before the files go leaves blobs no image reaches (the start-up check
+      // collects them), never records of blobs that are gone.
+      this.metadata.transaction(() => {
+        for (const digest of doomed) {
+          this.metadata.forgetBlob(digest);
+          this.metadata.deleteLayerFacts(digest);
+          this.metadata.deleteBlobSources(digest);
+        }
+      });
       const deleted: string[] = [];
-      for (const digest of unique) {
-        if (reachable.has(digest) || this.leases.isHeld(digest)) continue;
+      for (const digest of doomed) {
         if (await this.content.delete(digest)) deleted.push(digest);
         this.reader.forget(digest);
-        this.metadata.deleteLayerFacts(digest);
-        this.metadata.deleteBlobSources(digest);
       }
       return deleted;
     });
+  }
+
+  /**
+   * The blob graph under `targets` as their JSON says (what `putBlobEdges` stores), and every blob
+   * they reach. Written in the transaction that names the targets.
+   */
+  async graphOf(targets: Descriptor[]): Promise<{ edges: BlobEdge[]; reached: Set<string> }> {
+    const edges: BlobEdge[] = [];
+    const reached = await this.walk(targets, undefined, (parent, child) => edges.push({ parent: parent.digest, child: child.digest }));
+    return { edges, reached };
+  }
+
+  /**
+   * The graph under those of `digests` that an index here already lists as a manifest or index,
+   * but whose JSON arrives only now (an archive holding a platform manifest of an image it does not
+   * name): without it, what that manifest lists would look unreached once it is here.
+   */
+  async graphUnderListed(digests: Iterable<string>): Promise<BlobEdge[]> {
+    const listed: Descriptor[] = [];
+    for (const digest of new Set(digests)) {
+      for (const parent of this.metadata.blobParents(digest)) {
+        const doc = await unlessInvalid(this.reader.readJson<{ manifests?: unknown }>(parent));
+        const children = doc && typeof doc === 'object' && Array.isArray(doc.manifests) ? (doc.manifests as Descriptor[]) : [];
+        const desc = children.find((c) => c?.digest === digest && (isIndex(c) || isManifest(c)));
+        if (desc) listed.push(desc);
+      }
+    }
+    return listed.length > 0 ? (await this.graphOf(listed)).edges : [];
+  }
+
+  /**
+   * Builds the blob graph of a data root written before it existed: one walk of every image
+   * target, in the background. Sweeps wait for it; loads and pulls meanwhile write their own edges.
+   */
+  buildGraph(log: (msg: string) => void = () => undefined): Promise<void> {
+    if (this.metadata.graphBuilt) return Promise.resolve();
+    const build = async (): Promise<void> => {
+      // Let the listeners take their first requests before any of this.
+      await new Promise((resolve) => setImmediate(resolve));
+      const started = Date.now();
+      const targets = new Map<string, Descriptor>();
+      for (const r of this.metadata.listImages()) targets.set(r.target.digest, r.target);
+      log(`Upgrading the metadata: building the blob graph of ${targets.size} image target(s)`);
+      let batch: Descriptor[] = [];
+      const flush = async (): Promise<void> => {
+        const { edges } = await this.gate.reading(() => this.graphOf(batch));
+        this.metadata.putBlobEdges(edges);
+        batch = [];
+      };
+      for (const target of targets.values()) {
+        if (this.graphStopped) throw new Error('the daemon is stopping: the blob graph is not complete, no sweep may run');
+        batch.push(target);
+        if (batch.length >= 1_000) await flush();
+      }
+      await flush();
+      this.metadata.markGraphBuilt();
+      log(`Blob graph built in ${Date.now() - started} ms`);
+    };
+    this.graphBuilding ??= build().then(
+      () => this.graphSettle?.resolve(),
+      (err: unknown) => {
+        // A sweep waiting for the graph fails with its error (collect's callers tolerate failure).
+        this.graphSettle?.reject(err);
+        throw err;
+      },
+    );
+    return this.graphBuilding;
+  }
+
+  private graphStopped = false;
+
+  /** Cuts buildGraph short at its next batch (a stop); the next start builds again. */
+  async stopGraphBuild(): Promise<void> {
+    this.graphStopped = true;
+    if (this.graphBuilding) await this.graphBuilding.catch(() => undefined);
+    else this.graphSettle?.reject(new Error('the daemon is stopping: the blob graph was not built, no sweep may run'));
   }
 
   /**
@@ -160,7 +266,15 @@ export class GarbageCollector {
    * not. A blob that cannot be parsed reaches nothing; a read that fails otherwise (I/O) fails the
    * walk, so a sweep deletes nothing on a guess.
    */
-  async reachableFrom(targets: Descriptor[], detached?: ReadonlySet<string>): Promise<Set<string>> {
+  reachableFrom(targets: Descriptor[], detached?: ReadonlySet<string>): Promise<Set<string>> {
+    return this.walk(targets, detached);
+  }
+
+  private async walk(
+    targets: Descriptor[],
+    detached?: ReadonlySet<string>,
+    onEdge?: (parent: Descriptor, child: Descriptor) => void,
+  ): Promise<Set<string>> {
     const seen = new Set<string>();
     const visit = async (desc: Descriptor, depth: number): Promise<void> => {
       if (seen.has(desc.digest) || depth > 8) return;
@@ -168,11 +282,19 @@ export class GarbageCollector {
       seen.add(desc.digest);
       if (isIndex(desc)) {
         const index = await unlessInvalid(this.reader.readIndex(desc));
-        for (const child of index?.manifests ?? []) await visit(child, depth + 1);
+        for (const child of index?.manifests ?? []) {
+          if (typeof child?.digest !== 'string') continue;
+          onEdge?.(desc, child);
+          await visit(child, depth + 1);
+        }
       } else if (isManifest(desc)) {
         const manifest = await unlessInvalid(this.reader.readManifest(desc));
         if (!manifest) return;
-        for (const child of [manifest.config, ...manifest.layers]) if (child?.digest) seen.add(child.digest);
+        for (const child of [manifest.config, ...manifest.layers]) {
+          if (typeof child?.digest !== 'string') continue;
+          onEdge?.(desc, child);
+          seen.add(child.digest);
+        }
       }
     };
     for (const target of targets) await visit(target, 0);

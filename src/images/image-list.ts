@@ -1,12 +1,13 @@
 /**
  * `GET /images/json`: the image list as Docker 28's containerd image service builds it
  * (daemon/containerd/image_list.go). Everything derived from an image's blobs is kept per target
- * digest (`TargetFacts`), so a list of a thousand images reads no blob and stats no file.
+ * digest (`TargetFacts`, in the metadata store), so a list of a thousand images reads no blob and
+ * stats no file, and a `reference` filter reads only the records it can match.
  */
 import { createHash } from 'node:crypto';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { MediaType } from '../oci/media-types.js';
-import { hostPreferenceMatcher } from '../oci/platform.js';
+import { formatPlatformAll, hostPlatform, hostPreferenceMatcher } from '../oci/platform.js';
 import type { Descriptor, ImageConfig } from '../oci/types.js';
 import {
   familiarString,
@@ -104,63 +105,152 @@ interface FactsSource {
 }
 
 const COMPUTE_CONCURRENCY = 16;
+/** Incomplete facts kept for the current generation at most (they are recomputed after a write). */
+const INCOMPLETE_MAX = 10_000;
+/** Bump when TargetFacts or how they are computed changes: stored facts of another format are recomputed. */
+const FACTS_FORMAT = 1;
+/** Parsed facts kept in memory (a few kB each), so that repeated lists of the same images parse nothing. */
+const PARSED_MAX = 5_000;
 
 /**
- * Target facts by digest. Blobs are immutable, so facts of a complete target hold until it is
- * gone; facts of an incomplete one (a platform missing) hold only until the next write, which may
- * bring the missing blobs.
+ * Target facts by digest, kept in the metadata store (`target_facts`): blobs are immutable, so
+ * facts of a complete target hold until one of its blobs is deleted (the garbage collector then
+ * forgets them, metadata forgetBlob), and a list of a thousand images reads a thousand rows and
+ * walks no blob. Facts of an incomplete target (a platform missing) hold only until the next
+ * write, which may bring the missing blobs, and only in memory.
  */
-export class TargetFactsCache {
-  private readonly entries = new Map<string, { generation: number; facts: TargetFacts }>();
-  private readonly pending = new Map<string, Promise<TargetFacts>>();
-  private last: { generation: number; snapshot: ImageSnapshot } | undefined;
+export class TargetFactsStore {
+  private incomplete = { generation: -1, facts: new Map<string, TargetFacts>() };
+  /** Parsed stored facts, the most recently used last: repeated lists of the same images parse nothing. */
+  private readonly parsed = new Map<string, TargetFacts>();
+  private parsedEpoch = -1;
+  /** The host platform is part of the key: GetImage's choice, and so Created and Labels, depend on it. */
+  private readonly key = `${FACTS_FORMAT} ${formatPlatformAll(hostPlatform())}`;
 
-  constructor(private readonly source: FactsSource) {}
+  constructor(
+    private readonly source: FactsSource,
+    private readonly maxParsed = PARSED_MAX,
+  ) {}
 
-  /** The records and their targets' facts; the same object until the next write. */
-  async snapshot(): Promise<ImageSnapshot> {
+  /** `records` (in name order) and their targets' facts, stored or gathered now. */
+  async snapshot(records: ImageRecord[]): Promise<ImageSnapshot> {
     const { metadata } = this.source;
     const generation = metadata.generation;
-    if (this.last?.generation === generation) return this.last.snapshot;
-    const records = metadata.listImages();
+    if (this.incomplete.generation !== generation) this.incomplete = { generation, facts: new Map() };
+    // Stored facts were dropped (a blob under them deleted): so are the parsed copies.
+    if (this.parsedEpoch !== metadata.factsEpoch) {
+      this.parsed.clear();
+      this.parsedEpoch = metadata.factsEpoch;
+    }
     const targets = new Map<string, Descriptor>();
     for (const r of records) if (!targets.has(r.target.digest)) targets.set(r.target.digest, r.target);
 
     const facts = new Map<string, TargetFacts>();
-    const missing: Descriptor[] = [];
-    for (const [digest, target] of targets) {
-      const entry = this.entries.get(digest);
-      if (entry && (entry.facts.complete || entry.generation === generation)) facts.set(digest, entry.facts);
-      else missing.push(target);
+    const unknown: string[] = [];
+    for (const digest of targets.keys()) {
+      const known = this.incomplete.facts.get(digest) ?? this.recall(digest);
+      if (known) facts.set(digest, known);
+      else unknown.push(digest);
     }
+    const missing: Descriptor[] = [];
+    const stored = unknown.length > 0 ? metadata.getTargetFacts(unknown, this.key) : new Map<string, string>();
+    for (const digest of unknown) {
+      const json = stored.get(digest);
+      const known = json === undefined ? undefined : parseStored(json);
+      if (known) {
+        facts.set(digest, known);
+        this.remember(digest, known);
+      } else {
+        missing.push(targets.get(digest) as Descriptor);
+      }
+    }
+
     const reader = new PresenceOnce(this.source.reader);
+    const complete: Array<[string, TargetFacts]> = [];
     for (let i = 0; i < missing.length; i += COMPUTE_CONCURRENCY) {
       const batch = missing.slice(i, i + COMPUTE_CONCURRENCY);
-      const computed = await Promise.all(batch.map((t) => this.compute({ reader, metadata }, t, generation)));
-      batch.forEach((t, j) => facts.set(t.digest, computed[j] as TargetFacts));
+      const computed = await Promise.all(batch.map((t) => collectTargetFacts({ reader, metadata }, t).catch(() => brokenFacts())));
+      batch.forEach((t, j) => {
+        const f = computed[j] as TargetFacts;
+        facts.set(t.digest, f);
+        if (f.complete) complete.push([t.digest, f]);
+        else if (this.incomplete.generation === metadata.generation && this.incomplete.facts.size < INCOMPLETE_MAX) {
+          this.incomplete.facts.set(t.digest, f);
+        }
+      });
     }
-    for (const digest of this.entries.keys()) if (!targets.has(digest)) this.entries.delete(digest);
-    const snapshot = { records, facts, metadata, reader: this.source.reader };
-    // Kept only if no write came while the facts were gathered.
-    if (metadata.generation === generation) this.last = { generation, snapshot };
-    return snapshot;
+    // Complete facts are kept for good. Written inside the service's read section: no sweep can
+    // have deleted one of their blobs since they were gathered.
+    if (complete.length > 0) {
+      metadata.transaction(() => {
+        for (const [digest, f] of complete) metadata.putTargetFacts(digest, this.key, serializeFacts(f));
+      });
+      for (const [digest, f] of complete) this.remember(digest, f);
+    }
+    return { records, facts, metadata, reader: this.source.reader };
   }
 
-  private compute(source: FactsSource, target: Descriptor, generation: number): Promise<TargetFacts> {
-    const key = `${generation}\0${target.digest}`;
-    let p = this.pending.get(key);
-    if (!p) {
-      p = collectTargetFacts(source, target)
-        .catch(() => brokenFacts())
-        .then((facts) => {
-          this.entries.set(target.digest, { generation, facts });
-          return facts;
-        })
-        .finally(() => this.pending.delete(key));
-      this.pending.set(key, p);
+  private recall(digest: string): TargetFacts | undefined {
+    const f = this.parsed.get(digest);
+    if (f) {
+      this.parsed.delete(digest);
+      this.parsed.set(digest, f);
     }
-    return p;
+    return f;
   }
+
+  private remember(digest: string, facts: TargetFacts): void {
+    this.parsed.delete(digest);
+    this.parsed.set(digest, facts);
+    if (this.parsed.size > this.maxParsed) this.parsed.delete(this.parsed.keys().next().value as string);
+  }
+}
+
+function parseStored(json: string): TargetFacts | undefined {
+  try {
+    return parseFacts(json);
+  } catch {
+    return undefined;
+  }
+}
+
+/** TargetFacts as JSON: the blob map as pairs, `created` (a bigint) as a decimal string. */
+export function serializeFacts(facts: TargetFacts): string {
+  return JSON.stringify({ ...facts, blobs: [...facts.blobs], created: facts.created?.toString() });
+}
+
+export function parseFacts(json: string): TargetFacts {
+  const raw = JSON.parse(json) as Omit<TargetFacts, 'blobs' | 'created'> & { blobs: Array<[string, number]>; created?: string };
+  const { blobs, created, ...rest } = raw;
+  return { ...rest, blobs: new Map(blobs), ...(created !== undefined ? { created: BigInt(created) } : {}) };
+}
+
+/**
+ * The records a list has to look at, in name order. A `reference` pattern can only match a name
+ * whose familiar form starts with the pattern's literal part (up to its first `*`, `?`, `[` or
+ * `\`), so with only such patterns the candidates come from name ranges of the images table:
+ * the stored (normalized) name is the familiar one, or it with `docker.io/` or `docker.io/library/`
+ * before it. The filters then run on the candidates exactly as on every record.
+ */
+export function candidateRecords(metadata: MetadataStore, filters: FilterArgs): ImageRecord[] {
+  const patterns = filterValues(filters, 'reference');
+  if (patterns.length === 0) return metadata.listImages();
+  const prefixes = new Set<string>();
+  for (const pattern of patterns) {
+    const literal = literalPrefix(pattern);
+    if (literal === '') return metadata.listImages();
+    for (const stored of [literal, `docker.io/library/${literal}`, `docker.io/${literal}`]) prefixes.add(stored);
+  }
+  const byName = new Map<string, ImageRecord>();
+  for (const prefix of prefixes) for (const record of metadata.imagesWithPrefix(prefix)) byName.set(record.name, record);
+  // Names are ASCII (the reference grammar), so this is SQLite's order too.
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** What any name Go's path.Match accepts for `pattern` starts with. */
+export function literalPrefix(pattern: string): string {
+  const meta = pattern.search(/[*?[\\]/);
+  return meta < 0 ? pattern : pattern.slice(0, meta);
 }
 
 /**

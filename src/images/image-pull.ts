@@ -6,7 +6,7 @@
 import type { ContentStore } from '../content/content-store.js';
 import { LadingError, NotFoundError } from '../errors.js';
 import { formatPlatformAll, hostPlatform, normalizePlatform } from '../oci/platform.js';
-import type { Platform } from '../oci/types.js';
+import type { Descriptor, Platform } from '../oci/types.js';
 import {
   familiarName,
   familiarString,
@@ -22,7 +22,7 @@ import { RegistryError, translateRegistryError, wrapError } from '../transfer/re
 import type { RegistryService } from '../transfer/registry/registry-service.js';
 import { nowRfc3339Nano } from '../util/time.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { BlobEdge, MetadataStore } from '../metadata/metadata-store.js';
 import { danglingName } from './image-names.js';
 
 export interface PullImageOptions {
@@ -48,6 +48,8 @@ export interface ImagePullSources {
   release(held: string[]): Promise<void>;
   /** Runs `fn` while no sweep can delete a blob. */
   reading<T>(fn: () => Promise<T>): Promise<T>;
+  /** The blob graph under `targets`, written with the records that name them (garbage-collector.ts). */
+  graphOf(targets: Descriptor[]): Promise<{ edges: BlobEdge[]; reached: Set<string> }>;
   /** Docker's LogImageEvent attributes: the labels of the image `imageId` names, then `name`. */
   eventAttributes(imageId: string, refName: string): Promise<Record<string, string>>;
 }
@@ -109,9 +111,11 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
     const target = pulled.target;
     await src.reading(async () => {
       const now = nowRfc3339Nano();
+      const graph = await src.graphOf([target]);
       src.metadata.transaction(() => {
         for (const layer of pulled.layers) src.metadata.putLayerFacts(layer);
         src.metadata.addBlobSources(pulled.blobs.map((digest) => ({ digest, registry: ref.domain, repository: ref.path })));
+        src.metadata.putBlobEdges(graph.edges);
         // containerd's createNewImage: create, or update the target and the update time.
         const existing = src.metadata.getImage(name);
         src.metadata.putImage({ name, target, createdAt: existing?.createdAt ?? now, updatedAt: now });

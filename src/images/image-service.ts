@@ -12,7 +12,7 @@ import { ContentReader } from './content-reader.js';
 import { imageDiskUsage, type ImageDiskUsage } from './disk-usage.js';
 import { exportImages } from './image-export.js';
 import { imageHistory, type HistoryItem } from './image-history.js';
-import { listImages, TargetFactsCache, type ImageSummary, type ListOptions } from './image-list.js';
+import { candidateRecords, listImages, TargetFactsStore, type ImageSummary, type ListOptions } from './image-list.js';
 import { danglingName, isDangling, repoTagsAndDigests } from './image-names.js';
 import { collectInspectFacts, configFields, type ConfigFields, type InspectFacts } from './inspect.js';
 import { Leases } from './leases.js';
@@ -90,17 +90,22 @@ export class ImageService {
     return this.metadata.countImages();
   }
 
-  /** Facts of image targets for the list and disk usage, kept across requests (image-list.ts). */
-  private readonly targetFacts = new TargetFactsCache(this);
+  /** Facts of image targets for the list and disk usage, kept in the metadata store (image-list.ts). */
+  private readonly targetFacts = new TargetFactsStore(this);
 
-  /** `docker images`: one summary per target, newest first; read as inspect reads, no sweep meanwhile. */
+  /**
+   * `docker images`: one summary per target, newest first; read as inspect reads, no sweep
+   * meanwhile. Only the records a `reference` filter can match are read.
+   */
   list(options: ListOptions): Promise<ImageSummary[]> {
-    return this.gc.reading(async () => listImages(await this.targetFacts.snapshot(), options));
+    return this.gc.reading(async () =>
+      listImages(await this.targetFacts.snapshot(candidateRecords(this.metadata, options.filters)), options),
+    );
   }
 
   /** The images part of `docker system df`. */
   diskUsage(): Promise<ImageDiskUsage> {
-    return this.gc.reading(async () => imageDiskUsage(await this.targetFacts.snapshot()));
+    return this.gc.reading(async () => imageDiskUsage(await this.targetFacts.snapshot(this.metadata.listImages())));
   }
 
   /** Resolved and walked in one read section: a concurrent removal never leaves it half a world. */
@@ -160,8 +165,12 @@ export class ImageService {
         if (options.platform) await this.checkProvidesPlatform(result.images.map((i) => i.target), options.platform);
         const now = nowRfc3339Nano();
         const loaded: LoadedImage[] = [];
+        const graph = await this.gc.graphOf(result.images.map((i) => i.target));
+        const listed = await this.gc.graphUnderListed(held.filter((d) => !graph.reached.has(d)));
         this.metadata.transaction(() => {
           for (const layer of result.layers) this.metadata.putLayerFacts(layer);
+          this.metadata.putBlobEdges(graph.edges);
+          this.metadata.putBlobEdges(listed);
           for (const image of result.images) {
             if (image.name) {
               this.setName(image.name, image.target, now);
@@ -178,8 +187,7 @@ export class ImageService {
           this.events.emit('image', 'load', digest, await imageEventAttributes(this, digest, digest));
         }
         // Files of the archive that no image uses (a legacy archive's per-layer json, VERSION).
-        const used = await this.gc.reachableFrom(result.images.map((i) => i.target));
-        garbage = held.filter((d) => !used.has(d));
+        garbage = held.filter((d) => !graph.reached.has(d));
         return loaded;
       });
     } catch (err) {
@@ -237,6 +245,7 @@ export class ImageService {
         await gc.collect(held).catch(() => undefined);
       },
       reading: <T>(fn: () => Promise<T>) => gc.reading(fn),
+      graphOf: (targets: Descriptor[]) => gc.graphOf(targets),
       eventAttributes: (imageId: string, refName: string) => imageEventAttributes(this, imageId, refName),
     };
     return pullImage(sources, ref, options);

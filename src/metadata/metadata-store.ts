@@ -20,6 +20,12 @@ export interface LayerFacts {
   unpackedSize: number;
 }
 
+/** One link of the blob graph: `parent` (an index or manifest) lists `child` in its JSON. */
+export interface BlobEdge {
+  parent: string;
+  child: string;
+}
+
 /**
  * A repository a blob is known to be in (containerd's `containerd.io/distribution.source.<host>`
  * label): recorded by pulls and pushes, read by a push to mount the blob from there instead of
@@ -41,6 +47,8 @@ export interface BlobSource {
 export interface MetadataStore {
   getImage(name: string): ImageRecord | undefined;
   listImages(): ImageRecord[];
+  /** Records whose name starts with `prefix`, in name order (a range of the primary key). */
+  imagesWithPrefix(prefix: string): ImageRecord[];
   imagesByTarget(digest: string): ImageRecord[];
   /** Distinct target digests whose hex starts with `hexPrefix`, at most `limit` of them. */
   targetsByPrefix(hexPrefix: string, limit: number): string[];
@@ -58,6 +66,42 @@ export interface MetadataStore {
   /** Where `digest` is known to be, oldest record first. */
   blobSources(digest: string): BlobSource[];
   deleteBlobSources(digest: string): void;
+  /**
+   * The blob graph: which blobs each index and manifest lists, as read from their (immutable)
+   * JSON. Written with the image records at load and pull, so that garbage collection asks SQLite
+   * which blobs an image still reaches instead of walking every image (garbage-collector.ts).
+   */
+  putBlobEdges(edges: readonly BlobEdge[]): void;
+  /** Whether an image record reaches `digest`, never passing through `detached` blobs (they may still be targets). */
+  isBlobReachable(digest: string, detached?: ReadonlySet<string>): boolean;
+  /** Every blob an image record reaches (the same rule, for many candidates at once). */
+  reachableBlobs(detached?: ReadonlySet<string>): Set<string>;
+  /** `digest` and every blob that reaches it through the graph. */
+  blobAncestors(digest: string): string[];
+  /** Forgets the edges out of a deleted blob and any facts kept of it or of what reaches it. */
+  forgetBlob(digest: string): void;
+  /** The blobs whose JSON lists `digest`. */
+  blobParents(digest: string): string[];
+  /** Every edge, for `ladingd check`. */
+  listBlobEdges(): BlobEdge[];
+  deleteBlobEdges(parent: string): void;
+  /**
+   * False for a data root written before the blob graph existed (schema 1): its edges must be
+   * built by one walk of every image before garbage collection may trust them (markGraphBuilt).
+   */
+  readonly graphBuilt: boolean;
+  markGraphBuilt(): void;
+
+  /**
+   * Facts of an image target derived from its blobs (the list's and disk usage's, image-list.ts),
+   * kept as JSON under a key saying what they were computed for (format and host platform).
+   */
+  /** The stored facts of those of `digests` that have some under `key`. */
+  getTargetFacts(digests: readonly string[], key: string): Map<string, string>;
+  putTargetFacts(digest: string, key: string, json: string): void;
+  clearTargetFacts(): void;
+  /** Grows whenever stored target facts are dropped (forgetBlob, clearTargetFacts), for copies kept in memory. */
+  readonly factsEpoch: number;
 
   /** Runs `fn` atomically; nested calls join the outer transaction. */
   transaction<T>(fn: () => T): T;

@@ -1,6 +1,13 @@
 import Database from 'better-sqlite3';
 import type { Descriptor } from '../oci/types.js';
-import type { BlobSource, ImageRecord, LayerFacts, MetadataStore } from './metadata-store.js';
+import type { BlobEdge, BlobSource, ImageRecord, LayerFacts, MetadataStore } from './metadata-store.js';
+
+/**
+ * PRAGMA user_version. 1 (written as 0 by the first releases): images and layers. 2: the blob
+ * graph (`blob_edges`) and the facts of targets (`target_facts`); a data root of schema 1 gets the
+ * tables on open, and the edges from one walk of its images (`graphBuilt`, image-service.ts).
+ */
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -21,8 +28,39 @@ CREATE TABLE IF NOT EXISTS blob_sources (
   registry      TEXT NOT NULL,
   repository    TEXT NOT NULL,
   PRIMARY KEY (digest, registry, repository)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blob_edges (
+  parent        TEXT NOT NULL,
+  child         TEXT NOT NULL,
+  PRIMARY KEY (parent, child)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blob_edges_by_child ON blob_edges (child, parent);
+-- A rowid table: its rows (about 1 kB of JSON) are too large to sit well in a WITHOUT ROWID b-tree.
+CREATE TABLE IF NOT EXISTS target_facts (
+  digest        TEXT PRIMARY KEY,
+  key           TEXT NOT NULL,
+  facts         TEXT NOT NULL
 );
 `;
+
+/** Blobs that reach `@digest` through the graph, itself included; none passes upwards through a blob of the JSON array `@detached`. */
+const UPWARDS = `
+WITH RECURSIVE up(d) AS (
+  SELECT @digest
+  UNION
+  SELECT e.parent FROM blob_edges e JOIN up ON e.child = up.d WHERE up.d NOT IN (SELECT value FROM json_each(@detached))
+)`;
+
+/** Every blob an image target reaches, never entering a blob of the JSON array `@detached` below a target. */
+const DOWNWARDS = `
+WITH RECURSIVE down(d) AS (
+  SELECT target_digest FROM images
+  UNION
+  SELECT e.child FROM blob_edges e JOIN down ON e.parent = down.d WHERE e.child NOT IN (SELECT value FROM json_each(@detached))
+)`;
+
+/** Sorts after every character a stored name can hold: the upper bound of a name range. */
+const RANGE_END = '\u{10FFFF}';
 
 interface ImageRow {
   name: string;
@@ -36,13 +74,21 @@ export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
   private changes = 0;
   private readonly stmt;
+  private built: boolean;
+  private factsDropped = 0;
 
   constructor(file: string) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
+    const existing = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'images'").get() !== undefined;
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new Error(`${file}: metadata schema ${version} is newer than this ladingd's (${SCHEMA_VERSION})`);
     this.db.exec(SCHEMA);
+    // A new store, or an old one without images, has its (empty) graph already.
+    this.built = version >= SCHEMA_VERSION || !existing || this.db.prepare('SELECT 1 FROM images LIMIT 1').get() === undefined;
+    if (this.built && version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.stmt = {
       get: this.db.prepare<[string], ImageRow>('SELECT name, target, created_at, updated_at FROM images WHERE name = ?'),
       list: this.db.prepare<[], ImageRow>('SELECT name, target, created_at, updated_at FROM images ORDER BY name'),
@@ -52,6 +98,24 @@ export class SqliteMetadataStore implements MetadataStore {
       byPrefix: this.db.prepare<[string, string, number], { target_digest: string }>(
         'SELECT DISTINCT target_digest FROM images WHERE target_digest >= ? AND target_digest < ? LIMIT ?',
       ),
+      withPrefix: this.db.prepare<[string, string], ImageRow>(
+        'SELECT name, target, created_at, updated_at FROM images WHERE name >= ? AND name < ? ORDER BY name',
+      ),
+      putEdge: this.db.prepare<[string, string]>('INSERT OR IGNORE INTO blob_edges (parent, child) VALUES (?, ?)'),
+      reachable: this.db.prepare<[{ digest: string; detached: string }], { hit: number }>(
+        `${UPWARDS} SELECT EXISTS (SELECT 1 FROM up JOIN images ON images.target_digest = up.d) AS hit`,
+      ),
+      reachableAll: this.db.prepare<[{ detached: string }], { d: string }>(`${DOWNWARDS} SELECT d FROM down`),
+      ancestors: this.db.prepare<[{ digest: string; detached: string }], { d: string }>(`${UPWARDS} SELECT d FROM up`),
+      deleteEdges: this.db.prepare<[string]>('DELETE FROM blob_edges WHERE parent = ?'),
+      parents: this.db.prepare<[string], { parent: string }>('SELECT parent FROM blob_edges WHERE child = ?'),
+      listEdges: this.db.prepare<[], BlobEdge>('SELECT parent, child FROM blob_edges ORDER BY parent, child'),
+      getFacts: this.db.prepare<[string, string], { digest: string; facts: string }>(
+        'SELECT digest, facts FROM target_facts WHERE key = ? AND digest IN (SELECT value FROM json_each(?))',
+      ),
+      putFacts: this.db.prepare<[string, string, string]>('INSERT OR REPLACE INTO target_facts (digest, key, facts) VALUES (?, ?, ?)'),
+      deleteFacts: this.db.prepare<[string]>('DELETE FROM target_facts WHERE digest = ?'),
+      clearFacts: this.db.prepare('DELETE FROM target_facts'),
       count: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM images'),
       put: this.db.prepare(
         `INSERT INTO images (name, target_digest, target, created_at, updated_at) VALUES (@name, @digest, @target, @createdAt, @updatedAt)
@@ -85,6 +149,10 @@ export class SqliteMetadataStore implements MetadataStore {
 
   listImages(): ImageRecord[] {
     return this.stmt.list.all().map(toRecord);
+  }
+
+  imagesWithPrefix(prefix: string): ImageRecord[] {
+    return this.stmt.withPrefix.all(prefix, prefix + RANGE_END).map(toRecord);
   }
 
   imagesByTarget(digest: string): ImageRecord[] {
@@ -151,6 +219,70 @@ export class SqliteMetadataStore implements MetadataStore {
     this.stmt.deleteSources.run(digest);
   }
 
+  putBlobEdges(edges: readonly BlobEdge[]): void {
+    this.transaction(() => {
+      for (const e of edges) this.stmt.putEdge.run(e.parent, e.child);
+    });
+  }
+
+  isBlobReachable(digest: string, detached?: ReadonlySet<string>): boolean {
+    return this.stmt.reachable.get({ digest, detached: JSON.stringify([...(detached ?? [])]) })?.hit === 1;
+  }
+
+  reachableBlobs(detached?: ReadonlySet<string>): Set<string> {
+    return new Set(this.stmt.reachableAll.all({ detached: JSON.stringify([...(detached ?? [])]) }).map((row) => row.d));
+  }
+
+  blobAncestors(digest: string): string[] {
+    return this.stmt.ancestors.all({ digest, detached: '[]' }).map((row) => row.d);
+  }
+
+  forgetBlob(digest: string): void {
+    this.factsDropped++;
+    this.transaction(() => {
+      for (const d of this.blobAncestors(digest)) this.stmt.deleteFacts.run(d);
+      this.stmt.deleteEdges.run(digest);
+    });
+  }
+
+  blobParents(digest: string): string[] {
+    return this.stmt.parents.all(digest).map((row) => row.parent);
+  }
+
+  listBlobEdges(): BlobEdge[] {
+    return this.stmt.listEdges.all();
+  }
+
+  deleteBlobEdges(parent: string): void {
+    this.stmt.deleteEdges.run(parent);
+  }
+
+  get graphBuilt(): boolean {
+    return this.built;
+  }
+
+  markGraphBuilt(): void {
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.built = true;
+  }
+
+  getTargetFacts(digests: readonly string[], key: string): Map<string, string> {
+    return new Map(this.stmt.getFacts.all(key, JSON.stringify(digests)).map((row) => [row.digest, row.facts]));
+  }
+
+  putTargetFacts(digest: string, key: string, json: string): void {
+    this.stmt.putFacts.run(digest, key, json);
+  }
+
+  clearTargetFacts(): void {
+    this.factsDropped++;
+    this.stmt.clearFacts.run();
+  }
+
+  get factsEpoch(): number {
+    return this.factsDropped;
+  }
+
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
@@ -160,10 +292,28 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 }
 
+/**
+ * Parsed targets by their JSON, so that the records of an image read again and again (lists of the
+ * same images) share one descriptor: nothing re-parsed, and what is rendered from it once (the
+ * list's Descriptor) is found by identity. Descriptors are never changed in place.
+ */
+const TARGETS = new Map<string, Descriptor>();
+const TARGETS_MAX = 10_000;
+
+function parseTarget(json: string): Descriptor {
+  let target = TARGETS.get(json);
+  if (!target) {
+    target = JSON.parse(json) as Descriptor;
+    if (TARGETS.size >= TARGETS_MAX) TARGETS.delete(TARGETS.keys().next().value as string);
+    TARGETS.set(json, target);
+  }
+  return target;
+}
+
 function toRecord(row: ImageRow): ImageRecord {
   return {
     name: row.name,
-    target: JSON.parse(row.target) as Descriptor,
+    target: parseTarget(row.target),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

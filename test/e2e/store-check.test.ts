@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import Database from 'better-sqlite3';
 import { buildArchives, LadingProcess, Rng, LADINGD } from '../crash/kill-harness.js';
 import { Daemon, request } from '../support/daemon.js';
 import { run } from '../support/exec.js';
@@ -11,16 +12,22 @@ import { tempDir } from '../support/paths.js';
 
 const check = (dataRoot: string, ...extra: string[]) => run(process.execPath, [LADINGD, 'check', '--data-root', dataRoot, ...extra], { timeoutMs: 60_000 });
 
+/** A daemon on a new data root into which the named images of a few generated archives were loaded. */
+async function loadedDaemon(seed: number) {
+  const archives = (await buildArchives(new Rng(seed), 4)).filter((a) => a.names.size > 0);
+  const daemon = await Daemon.start({ logLevel: 'info' });
+  const names: string[] = [];
+  for (const archive of archives) {
+    const res = await daemon.request('/v1.51/images/load?quiet=1', { method: 'POST', body: archive.tar, headers: { 'Content-Type': 'application/x-tar' } });
+    assert.equal(res.status, 200, res.text);
+    names.push(...archive.names.keys());
+  }
+  return { archives, daemon, names };
+}
+
 describe('ladingd check', { timeout: 300_000 }, () => {
   it('refuses beside a daemon, is clean after loads, finds and repairs a damaged layer', async () => {
-    const archives = (await buildArchives(new Rng(6), 4)).filter((a) => a.names.size > 0);
-    const daemon = await Daemon.start({ logLevel: 'info' });
-    const names: string[] = [];
-    for (const archive of archives) {
-      const res = await daemon.request('/v1.51/images/load?quiet=1', { method: 'POST', body: archive.tar, headers: { 'Content-Type': 'application/x-tar' } });
-      assert.equal(res.status, 200, res.text);
-      names.push(...archive.names.keys());
-    }
+    const { archives, daemon, names } = await loadedDaemon(6);
     const busy = await check(daemon.dataRoot);
     assert.equal(busy.code, 2);
     assert.match(busy.stderr, /^ladingd check: another ladingd is already running with data root .*; stop it before checking\n$/);
@@ -71,5 +78,30 @@ describe('ladingd check', { timeout: 300_000 }, () => {
     const after = await check(daemon.dataRoot);
     assert.equal(after.code, 1);
     assert.doesNotMatch(after.stdout, /corrupt blob/);
+  });
+
+  it('a data root of the previous schema (no blob graph) is upgraded at start; rmi then removes exactly what it used', async () => {
+    const { daemon, names } = await loadedDaemon(11);
+    await daemon.stop();
+    // What the previous ladingd wrote: no blob graph, no facts, user_version 0.
+    const db = new Database(path.join(daemon.dataRoot, 'metadata.db'));
+    db.exec('DROP TABLE blob_edges; DROP TABLE target_facts; PRAGMA user_version = 0');
+    db.close();
+    const old = await check(daemon.dataRoot);
+    assert.equal(old.code, 1);
+    assert.match(old.stdout, /^the blob graph has not been built/);
+
+    const socket = path.join(tempDir('store-upgrade'), 'd.sock');
+    const again = await LadingProcess.start(socket, daemon.dataRoot);
+    try {
+      const res = await request(socket, `/v1.51/images/${encodeURIComponent(names[0]!)}`, { method: 'DELETE' });
+      assert.equal(res.status, 200, res.text);
+      const list = await request(socket, '/v1.51/images/json');
+      assert.equal(list.status, 200, list.text);
+    } finally {
+      assert.equal(await again.stop(), 0);
+    }
+    const after = await check(daemon.dataRoot);
+    assert.equal(after.code, 0, after.stdout + after.stderr);
   });
 });

@@ -12,6 +12,8 @@ import { ImageService } from '../image-service.js';
 
 export interface MutationFixture {
   service: ImageService;
+  /** The data root (content/, metadata.db). */
+  root: string;
   /** Digests of the blobs on disk. */
   blobs(): Set<string>;
   load(archive: Buffer): ReturnType<ImageService['load']>;
@@ -27,6 +29,7 @@ export async function mutationFixture(): Promise<MutationFixture> {
   const blobDir = path.join(root, 'content', 'blobs', 'sha256');
   return {
     service,
+    root,
     blobs: () => new Set(readdirSync(blobDir).map((hex) => `sha256:${hex}`)),
     load: (archive) => service.load(chunked(archive)),
     close: () => {
