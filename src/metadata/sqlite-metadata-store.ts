@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS blob_sources (
   registry      TEXT NOT NULL,
   repository    TEXT NOT NULL,
   PRIMARY KEY (digest, registry, repository)
-) WITHOUT ROWID;
+);
 CREATE TABLE IF NOT EXISTS blob_edges (
   parent        TEXT NOT NULL,
   child         TEXT NOT NULL,
