@@ -64,4 +64,29 @@ describe('InspectResponses', () => {
     cache.send('/4', 1, Buffer.from('a'), response());
     assert.deepEqual(cache.size, { entries: 2, bytes: 8 });
   });
+
+  it('renders a URL once for the requests that ask while it renders, again for a new generation or after it settled', async () => {
+    const cache = new InspectResponses(COMMON);
+    let renders = 0;
+    let finish: (body: Buffer) => void = () => undefined;
+    const render = (): Promise<Buffer> => {
+      renders++;
+      return new Promise<Buffer>((resolve) => (finish = resolve));
+    };
+    const first = cache.renderOnce('/images/json', 1, render);
+    const second = cache.renderOnce('/images/json', 1, render);
+    const other = cache.renderOnce('/images/json?all=1', 1, async () => Buffer.from('all'));
+    const newer = cache.renderOnce('/images/json', 2, async () => Buffer.from('newer'));
+    assert.equal(renders, 1);
+    finish(Buffer.from('list'));
+    assert.deepEqual(await Promise.all([first, second]), [Buffer.from('list'), Buffer.from('list')]);
+    assert.equal((await other).toString(), 'all');
+    assert.equal((await newer).toString(), 'newer');
+    const failing = cache.renderOnce('/images/json', 3, async () => {
+      throw new Error('gone');
+    });
+    await assert.rejects(failing, /gone/);
+    cache.renderOnce('/images/json', 1, render);
+    assert.equal(renders, 2, 'a settled render is not reused');
+  });
 });

@@ -38,6 +38,7 @@ export class InspectResponses {
   private readonly responses = new Map<string, { head: string[]; body: Buffer }>();
   private generation = -1;
   private bytes = 0;
+  private readonly rendering = new Map<string, Promise<Buffer>>();
 
   constructor(
     private readonly commonHeaders: readonly (readonly [string, string])[],
@@ -66,6 +67,21 @@ export class InspectResponses {
     if (generation === this.generation && body.length <= this.maxBytes) this.keep(url, { head, body });
     res.writeHead(200, head);
     res.end(body);
+  }
+
+  /**
+   * The body for `url` at `generation`, rendered once however many requests ask for it while it
+   * renders: after a write, every client polling a list asks for the same list at once, and each
+   * rendering it again only made all of them wait longer.
+   */
+  renderOnce(url: string, generation: number, render: () => Promise<Buffer>): Promise<Buffer> {
+    const key = `${generation} ${url}`;
+    let pending = this.rendering.get(key);
+    if (pending === undefined) {
+      pending = render().finally(() => this.rendering.delete(key));
+      this.rendering.set(key, pending);
+    }
+    return pending;
   }
 
   /** How many responses and body bytes are kept. */

@@ -21,17 +21,22 @@ export function addImageListRoutes(router: Router, images: ImageService, respons
     const legacyFilter = query.get('filter') ?? '';
     if (versionLessThan(version, '1.41') && legacyFilter !== '') addFilter(filters, 'reference', legacyFilter);
     const generation = images.generation;
-    const body = renderImageList(
-      await images.list({
-        all: boolValue(query.get('all')),
-        filters,
-        sharedSize: versionAtLeast(version, '1.42') && boolValue(query.get('shared-size')),
-        manifests: versionAtLeast(version, '1.47') && boolValue(query.get('manifests')),
-      }),
-      version,
-    );
-    if (filters.has('until')) send(res, body);
-    else responses.send(req.url ?? '', generation, body, res);
+    const render = async (): Promise<Buffer> =>
+      renderImageList(
+        await images.list({
+          all: boolValue(query.get('all')),
+          filters,
+          sharedSize: versionAtLeast(version, '1.42') && boolValue(query.get('shared-size')),
+          manifests: versionAtLeast(version, '1.47') && boolValue(query.get('manifests')),
+        }),
+        version,
+      );
+    if (filters.has('until')) {
+      send(res, await render());
+      return;
+    }
+    const url = req.url ?? '';
+    responses.send(url, generation, await responses.renderOnce(url, generation, render), res);
   });
 
   router.add('GET', '/system/df', async ({ req, res, version, query }: RequestContext) => {
@@ -45,13 +50,17 @@ export function addImageListRoutes(router: Router, images: ImageService, respons
       }
     }
     const generation = images.generation;
-    const report: DiskUsageReport = {
-      containers: wanted.has('container'),
-      volumes: wanted.has('volume'),
-      buildCache: wanted.has('build-cache'),
-      ...(wanted.has('image') ? { images: await images.diskUsage() } : {}),
-    };
-    responses.send(req.url ?? '', generation, renderDiskUsage(report, version), res);
+    const url = req.url ?? '';
+    const body = await responses.renderOnce(url, generation, async () => {
+      const report: DiskUsageReport = {
+        containers: wanted.has('container'),
+        volumes: wanted.has('volume'),
+        buildCache: wanted.has('build-cache'),
+        ...(wanted.has('image') ? { images: await images.diskUsage() } : {}),
+      };
+      return renderDiskUsage(report, version);
+    });
+    responses.send(url, generation, body, res);
   });
 }
 
