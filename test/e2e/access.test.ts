@@ -9,6 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { lookupGroupId } from '../../src/daemon/socket-group.js';
 import { freePort, makePki, type TestPki } from '../support/certs.js';
+import { ok } from '../support/cli-result.js';
 import { Daemon } from '../support/daemon.js';
 import { run, type RunResult } from '../support/exec.js';
 import { dockerArchive, singlePlatformImage } from '../support/images.js';
@@ -25,11 +26,6 @@ async function refusedStart(args: string[]): Promise<RunResult> {
     { timeoutMs: 20_000 },
   );
   assert.notEqual(res.code, 0, `ladingd ${args.join(' ')} should not start\n${res.stderr}`);
-  return res;
-}
-
-function ok(res: RunResult, what: string, d?: Daemon): RunResult {
-  assert.equal(res.code, 0, `${what} exited ${res.code}\nstdout: ${res.stdout}\nstderr: ${res.stderr}\n${d?.logs() ?? ''}`);
   return res;
 }
 

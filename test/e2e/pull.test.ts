@@ -9,23 +9,13 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import Dockerode from 'dockerode';
 import { buildTar } from '../../src/transfer/testing/archive-builder.js';
+import { lines, ok, short, streamMessages } from '../support/cli-result.js';
 import { Daemon } from '../support/daemon.js';
 import type { RunResult } from '../support/exec.js';
 import { blobPath, FaultProxy, manifestPath } from '../support/fault-proxy.js';
 import { MT, multiPlatformImage, sha256, singlePlatformImage, type ImageFixture } from '../support/images.js';
 import { tempDir } from '../support/paths.js';
 import { Registry } from '../support/registry.js';
-
-const short = (digest: string): string => digest.slice('sha256:'.length, 'sha256:'.length + 12);
-
-function ok(res: RunResult, what: string, d?: Daemon): RunResult {
-  assert.equal(res.code, 0, `${what} exited ${res.code}\nstdout: ${res.stdout}\nstderr: ${res.stderr}\n${d?.logs() ?? ''}`);
-  return res;
-}
-
-function lines(text: string): string[] {
-  return text.split('\n').filter((l) => l !== '');
-}
 
 /** Every blob file under the data root is named by the sha256 of its bytes. */
 function assertStoreSound(d: Daemon): string[] {
@@ -76,16 +66,6 @@ async function derivedLayout(base: ImageFixture, marker: string): Promise<{ dir:
   return { dir, manifest: manifestDesc.digest, ownLayer: own.digest };
 }
 
-/** The JSON lines of a raw `POST /images/create` answer. */
-function streamMessages(text: string): Array<Record<string, unknown>> {
-  assert.ok(text.endsWith('\r\n'), 'every message ends with \\r\\n');
-  return text
-    .split('\r\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-/** Whether this build routes `POST /images/create` (an import without `fromSrc` is refused, not 404). */
 describe('docker pull', { timeout: 600_000 }, () => {
   let single: ImageFixture;
   let multi: ImageFixture;

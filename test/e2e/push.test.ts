@@ -4,31 +4,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Dockerode from 'dockerode';
+import { lines, ok, short, streamMessages } from '../support/cli-result.js';
 import { Daemon } from '../support/daemon.js';
 import type { RunResult } from '../support/exec.js';
 import { blobPath, FaultProxy, manifestPath, UPLOAD_PATH } from '../support/fault-proxy.js';
 import { layoutTar, multiPlatformImage, ociArchive, singlePlatformImage, type ImageFixture } from '../support/images.js';
 import { Registry } from '../support/registry.js';
-
-const short = (digest: string): string => digest.slice('sha256:'.length, 'sha256:'.length + 12);
-
-function ok(res: RunResult, what: string, d?: Daemon): RunResult {
-  assert.equal(res.code, 0, `${what} exited ${res.code}\nstdout: ${res.stdout}\nstderr: ${res.stderr}\n${d?.logs() ?? ''}`);
-  return res;
-}
-
-function lines(text: string): string[] {
-  return text.split('\n').filter((l) => l !== '');
-}
-
-/** The JSON lines of a raw stream answer. */
-function streamMessages(text: string): Array<Record<string, unknown>> {
-  assert.ok(text.endsWith('\r\n'), 'every message ends with \\r\\n');
-  return text
-    .split('\r\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
 
 async function load(d: Daemon, fx: ImageFixture): Promise<void> {
   // A layout that lacks content (a partial index) cannot go through skopeo: its plain tar can.
@@ -40,7 +21,6 @@ async function imageId(d: Daemon, ref: string): Promise<string> {
   return ok(await d.docker(['image', 'inspect', '--format', '{{.Id}}', ref]), `inspect ${ref}`, d).stdout.trim();
 }
 
-/** Whether this build routes `POST /images/{name}/push`. */
 describe('docker push', { timeout: 600_000 }, () => {
   let single: ImageFixture;
   let multi: ImageFixture;
