@@ -7,6 +7,7 @@
  * `content` should be a leasing view of the store (the garbage collector's), so that what the pull
  * finds or writes stays until the image is named. Naming it is the caller's job.
  */
+import { TaskGroup } from './task-group.js';
 import type { ContentStore } from '../../content/content-store.js';
 import { LadingError, NotFoundError } from '../../errors.js';
 import type { LayerFacts } from '../../metadata/metadata-store.js';
@@ -54,16 +55,14 @@ export async function pullReference(
   options: PullOptions,
 ): Promise<PulledImage> {
   // One failure stops the other fetches of this pull.
-  const abort = new AbortController();
-  if (options.signal?.aborted) abort.abort(options.signal.reason);
-  options.signal?.addEventListener('abort', () => abort.abort(options.signal?.reason), { once: true });
+  const group = new TaskGroup(options.signal);
   const repo = await registry.repository(ref.domain, ref.path, {
     ...(options.auth ? { auth: options.auth } : {}),
-    signal: abort.signal,
+    signal: group.signal,
     ...(options.onExchange ? { onExchange: options.onExchange } : {}),
   });
   const root = await resolveRoot(repo, ref);
-  const pull = new Pull(content, options.blobs, repo, ref, options, abort);
+  const pull = new Pull(content, options.blobs, repo, ref, options, group);
   return pull.run(root);
 }
 
@@ -84,7 +83,7 @@ class Pull {
     private readonly repo: Repository,
     private readonly ref: Reference,
     private readonly options: PullOptions,
-    private readonly abort: AbortController,
+    private readonly group: TaskGroup,
   ) {
     this.progress = new PullProgress(options.progress, (digest) => this.stateOf(digest));
     this.matcher = options.platform ? strictMatcher(options.platform) : hostPreferenceMatcher();
@@ -212,19 +211,7 @@ class Pull {
         }
       }),
     ];
-    // The error reported is the one that stopped the others: theirs may only say they were stopped,
-    // and not always as an AbortError (a token fetch cut short comes back as a registry error).
-    let cause: { err: unknown } | undefined;
-    const results = await Promise.allSettled(tasks.map((t) => t.catch((err: unknown) => {
-      if (!this.abort.signal.aborted) {
-        cause = { err };
-        this.abort.abort(err);
-      }
-      throw err;
-    })));
-    if (cause) throw cause.err;
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await this.group.all(tasks);
   }
 
   /** Fetches a blob unless the store has it; for layers, returns its facts. */
@@ -241,7 +228,7 @@ class Pull {
       const analysis = await analyzeLayer(this.content.createReadStream(desc.digest)).catch((err: Error) => err);
       return this.noteLayer(desc, analysis);
     }
-    const fetched = await this.blobs.fetch(this.repo, desc, { analyze, signal: this.abort.signal, store: this.content });
+    const fetched = await this.blobs.fetch(this.repo, desc, { analyze, signal: this.group.signal, store: this.content });
     this.written.push(fetched.info.digest);
     this.states.set(desc.digest, 'fetched');
     if (!analyze) return undefined;

@@ -7,6 +7,7 @@
  * source labels, kept here as blob sources). Indexes and manifests must be here; a config or layer
  * that is not is fine only when the registry has it or can mount it.
  */
+import { TaskGroup } from './task-group.js';
 import type { ContentStore } from '../../content/content-store.js';
 import { LadingError, NotFoundError } from '../../errors.js';
 import type { BlobSource } from '../../metadata/metadata-store.js';
@@ -52,45 +53,24 @@ export async function pushTarget(
   options: PushTargetOptions,
 ): Promise<PushedTarget> {
   // One failure stops the other uploads of this push.
-  const abort = new AbortController();
-  if (options.signal?.aborted) abort.abort(options.signal.reason);
-  options.signal?.addEventListener('abort', () => abort.abort(options.signal?.reason), { once: true });
+  const group = new TaskGroup(options.signal);
   const repo = await registry.repository(ref.domain, ref.path, {
     ...(options.auth ? { auth: options.auth } : {}),
     push: true,
-    signal: abort.signal,
+    signal: group.signal,
     ...(options.onExchange ? { onExchange: options.onExchange } : {}),
   });
   const plan = await planPush(content, target);
-  // The error reported is the one that stopped the others (theirs only say they were stopped).
-  let cause: { err: unknown } | undefined;
-  const all = async (tasks: Array<() => Promise<void>>): Promise<void> => {
-    const results = await Promise.allSettled(
-      tasks.map((task) =>
-        task().catch((err: unknown) => {
-          if (!abort.signal.aborted) {
-            cause = { err };
-            abort.abort(err);
-          }
-          throw err;
-        }),
-      ),
-    );
-    if (cause) throw cause.err;
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-  };
-
   for (const { desc } of plan.blobs.values()) options.progress.add(desc);
-  await all(
-    [...plan.blobs.values()].map(({ desc, parents }) => async () => {
-      const release = await registry.uploads.acquire(abort.signal);
+  await group.all(
+    [...plan.blobs.values()].map(async ({ desc, parents }) => {
+      const release = await registry.uploads.acquire(group.signal);
       try {
         const outcome = await pushBlob(repo, desc, {
           present: await content.has(desc.digest),
           open: () => content.createReadStream(desc.digest),
           onProgress: (state) => options.progress.set(desc.digest, state),
-          signal: abort.signal,
+          signal: group.signal,
           ...mountCandidate(ref, [desc.digest, ...parents], options.sources),
         });
         options.progress.set(desc.digest, outcome);
@@ -102,18 +82,18 @@ export async function pushTarget(
 
   // The image's own target goes at its tag; everything else by digest.
   const object = (desc: Descriptor): string => (desc.digest === target.digest && ref.tag && !ref.digest ? ref.tag : desc.digest);
-  const putDocument = (desc: Descriptor) => async (): Promise<void> => {
-    const release = await registry.uploads.acquire(abort.signal);
+  const putDocument = async (desc: Descriptor): Promise<void> => {
+    const release = await registry.uploads.acquire(group.signal);
     try {
       await pushManifest(repo, desc, plan.documents.get(desc.digest) ?? Buffer.alloc(0), object(desc));
     } finally {
       release();
     }
   };
-  await all(plan.manifests.map(putDocument));
+  await group.all(plan.manifests.map(putDocument));
   for (const index of [...plan.indexes].reverse()) {
     try {
-      await putDocument(index)();
+      await putDocument(index);
     } catch (err) {
       // containerd's sign that the registry misses what the index lists.
       if (err instanceof LadingError && / 400 /.test(err.message.split('\n')[0] ?? '')) {
