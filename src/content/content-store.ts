@@ -31,6 +31,11 @@ export interface ContentStore {
   /** Reads a small blob whole (manifests, configs); refuses blobs larger than maxBytes. */
   readBytes(digest: string, maxBytes?: number): Promise<Buffer>;
   createReadStream(digest: string): Readable;
+  /**
+   * The file holding a committed blob, for readers on other threads (worker threads cannot share a
+   * stream); absent in stores without files. Valid while the blob is leased.
+   */
+  blobFile?(digest: string): string;
   openWriter(): Promise<BlobWriter>;
   /** Writes a small blob whole; verifies it against `expected` when given. */
   writeBytes(data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo>;

@@ -70,6 +70,10 @@ export class FsContentStore implements ContentStore {
     return createReadStream(this.blobPath(digest));
   }
 
+  blobFile(digest: string): string {
+    return this.blobPath(digest);
+  }
+
   async openWriter(): Promise<BlobWriter> {
     const file = path.join(this.ingestDir, randomBytes(12).toString('hex'));
     const handle = await fs.open(file, 'wx', 0o644);

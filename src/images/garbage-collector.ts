@@ -339,6 +339,7 @@ export class GarbageCollector {
       has: (digest) => seen(digest, () => content.has(digest), (v) => v),
       readBytes: (digest, maxBytes) => seen(digest, () => content.readBytes(digest, maxBytes), () => true),
       createReadStream: (digest): Readable => content.createReadStream(digest),
+      ...(content.blobFile ? { blobFile: (digest: string) => content.blobFile!(digest) } : {}),
       openWriter,
       async writeBytes(data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
         const writer = await openWriter();

@@ -3,7 +3,8 @@ import { DigestMismatchError, type BlobInfo, type BlobWriter, type ContentStore 
 import { InvalidArgumentError } from '../../errors.js';
 import { jsonDepthExceeded } from '../../util/go-json-syntax.js';
 import type { ExpansionLimits } from '../compression.js';
-import { LAYER_SNIFF_BYTES, LayerAnalyzer, looksLikeLayer, type LayerAnalysis } from '../layer-facts.js';
+import { analyzeStoredLayer } from '../layer-analysis-pool.js';
+import { LAYER_SNIFF_BYTES, looksLikeLayer, type LayerAnalysis } from '../layer-facts.js';
 import { readArchiveEntries, type ArchiveBody, type ArchiveEntry } from './archive-entries.js';
 import { entryPath, linkTarget } from './entry-path.js';
 
@@ -18,8 +19,8 @@ export interface ArchiveContents {
   links: Map<string, { target: string | undefined; linkname: string }>;
   /** Parsed JSON of the metadata files present at the archive root. */
   metadata: Map<MetadataFile, unknown>;
-  /** Layer facts of the blobs that looked like layers, or why they could not be read. */
-  analyses: Map<string, LayerAnalysis | Error>;
+  /** Layer facts of the blobs that looked like layers, or why they could not be read; still running when read. */
+  analyses: Map<string, Promise<LayerAnalysis | Error>>;
   /** Every blob committed, once each, in order. */
   committed: BlobInfo[];
 }
@@ -31,6 +32,8 @@ export interface ReadArchiveOptions {
   /** How far a compressed archive body may expand. */
   bodyLimits?: ExpansionLimits;
   onBlobCommitted?: (blob: BlobInfo) => void;
+  /** Stops the layer analyses still running. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -127,7 +130,7 @@ export async function readArchive(body: ArchiveBody, store: ContentStore, option
         continue;
       }
 
-      const { finished } = await ingestEntry(entry, path, store, options.layerLimits ?? {});
+      const { finished } = await ingestEntry(entry, path, store, options.layerLimits ?? {}, options.signal);
       pending.push({ path, finished });
       if (pending.length > MAX_PENDING_COMMITS) await settlePending(1);
     }
@@ -187,55 +190,48 @@ const BLOB_PATH = /^blobs\/(sha256|sha384|sha512)\/([a-f0-9]+)$/;
 
 interface IngestResult {
   info: BlobInfo;
-  analysis: LayerAnalysis | Error | undefined;
+  analysis: Promise<LayerAnalysis | Error> | undefined;
 }
 
 /**
- * Streams one entry into the store and returns once its data is read; what is left (the end of
- * the layer's gunzip, the blob's fsync and rename) goes on in `finished` while the archive reads on.
+ * Streams one entry into the store and returns once its data is read; what is left (the blob's
+ * fsync and rename, then its layer analysis) goes on in `finished` while the archive reads on.
  */
 async function ingestEntry(
   entry: ArchiveEntry,
   path: string,
   store: ContentStore,
   limits: ExpansionLimits,
+  signal: AbortSignal | undefined,
 ): Promise<{ finished: Promise<IngestResult> }> {
   const named = BLOB_PATH.exec(path);
   // The store hashes with sha256 anyway: a blob named by it is checked at commit, hashed once.
   const verifier = named && named[1] !== 'sha256' ? createHash(named[1]!) : undefined;
   const writer: BlobWriter = await store.openWriter();
-  // Undefined until enough bytes were seen to tell whether this is a layer.
-  let analyzer: LayerAnalyzer | null | undefined;
-  let head: Buffer[] = [];
+  // The first bytes, to tell whether this is a layer.
+  const head: Buffer[] = [];
   let headLength = 0;
   try {
     for await (const chunk of entry.chunks()) {
       verifier?.update(chunk);
-      let forAnalyzer: Buffer | undefined = chunk;
-      if (analyzer === undefined) {
+      if (headLength < LAYER_SNIFF_BYTES) {
         head.push(chunk);
         headLength += chunk.byteLength;
-        forAnalyzer = undefined;
-        if (headLength >= LAYER_SNIFF_BYTES) {
-          forAnalyzer = Buffer.concat(head);
-          head = [];
-          analyzer = looksLikeLayer(forAnalyzer) ? new LayerAnalyzer(limits) : null;
-        }
       }
-      // Both only wait when the disk or the decoder is too far behind.
-      await Promise.all([writer.write(chunk), forAnalyzer && analyzer ? analyzer.write(forAnalyzer) : undefined]);
-    }
-    if (analyzer === undefined) {
-      const rest = Buffer.concat(head);
-      analyzer = looksLikeLayer(rest) ? new LayerAnalyzer(limits) : null;
-      await analyzer?.write(rest);
+      // Only waits when the disk is too far behind.
+      await writer.write(chunk);
     }
   } catch (err) {
-    analyzer?.abort();
     await writer.abort();
     throw err;
   }
-  const finished = finishEntry(entry, path, named, verifier, writer, analyzer);
+  const isLayer = looksLikeLayer(Buffer.concat(head));
+  const finished = finishEntry(entry, path, named, verifier, writer).then((info) => ({
+    info,
+    // Layers are analysed from the store, in worker threads: a layer unpacks while the archive
+    // reads on, and several unpack at once, where a single stream would unpack them one by one.
+    analysis: isLayer ? analyzeStoredLayer(store, info, limits, signal).catch((err: Error) => err) : undefined,
+  }));
   // Awaited later, in archive order; until then a failure must not count as unhandled.
   finished.catch(() => undefined);
   return { finished };
@@ -247,8 +243,7 @@ async function finishEntry(
   named: RegExpExecArray | null,
   verifier: Hash | undefined,
   writer: BlobWriter,
-  analyzer: LayerAnalyzer | null,
-): Promise<IngestResult> {
+): Promise<BlobInfo> {
   try {
     const expected = named ? `${named[1]}:${named[2]}` : undefined;
     const nameSays = (actual: string): InvalidArgumentError =>
@@ -257,22 +252,13 @@ async function finishEntry(
       const actual = `${named![1]}:${verifier.digest('hex')}`;
       if (actual !== expected) throw nameSays(actual);
     }
-
-    let analysis: LayerAnalysis | Error | undefined;
-    if (analyzer) {
-      const running = analyzer;
-      analyzer = null;
-      analysis = await running.end().catch((err: Error) => err);
-    }
     try {
-      const info = await writer.commit({ size: entry.header.size, ...(named && !verifier ? { digest: expected } : {}) });
-      return { info, analysis };
+      return await writer.commit({ size: entry.header.size, ...(named && !verifier ? { digest: expected } : {}) });
     } catch (err) {
       if (err instanceof DigestMismatchError) throw nameSays(err.actual);
       throw err;
     }
   } finally {
-    analyzer?.abort();
     await writer.abort();
   }
 }

@@ -68,7 +68,7 @@ export async function importDockerArchive(ctx: ImportContext, entries: DockerArc
     const layers: Descriptor[] = [];
     for (const path of entry.Layers) {
       const blob = await resolveFile(ctx, path, 'layer');
-      const facts = await ctx.layerFacts(blob.digest, `layer ${JSON.stringify(path)}:`);
+      const facts = await ctx.layerFacts(blob, `layer ${JSON.stringify(path)}:`);
       layers.push({ mediaType: layerMediaType(facts.compression), digest: blob.digest, size: blob.size });
     }
 

@@ -82,24 +82,32 @@ export async function importArchive(
   const limits = options.limits ?? defaultLimits;
   const ratio = { maxRatio: limits.maxDecompressionRatio, ratioFloor: limits.ratioFloor };
   const layerLimits: ExpansionLimits = { maxBytes: limits.maxUnpackedLayerSize, ...ratio };
-  const contents = await readArchive(body as ArchiveBody, store, {
-    maxJsonBytes,
-    layerLimits,
-    bodyLimits: ratio,
-    onBlobCommitted: options.onBlobCommitted,
-  });
-  const ctx = new ImportContext(store, contents, maxJsonBytes, options.onBlobCommitted, layerLimits);
+  // Layer analyses run on beside the archive's reading; those nobody awaits (a failed import, a
+  // layer no image uses) are stopped when the import ends.
+  const analyses = new AbortController();
+  try {
+    const contents = await readArchive(body as ArchiveBody, store, {
+      maxJsonBytes,
+      layerLimits,
+      bodyLimits: ratio,
+      onBlobCommitted: options.onBlobCommitted,
+      signal: analyses.signal,
+    });
+    const ctx = new ImportContext(store, contents, maxJsonBytes, options.onBlobCommitted, layerLimits);
 
-  // Docker 25+ writes both an OCI layout and manifest.json; containerd prefers the layout.
-  const version = ociLayoutVersion(contents.metadata.get('oci-layout'));
-  const dockerManifest = parseDockerManifest(contents.metadata.get('manifest.json'));
-  let images: ImportedImage[];
-  if (version !== '') {
-    images = await importOciLayout(ctx, version);
-  } else if (dockerManifest !== undefined) {
-    images = await importDockerArchive(ctx, dockerManifest);
-  } else {
-    throw new InvalidArgumentError('unrecognized image format');
+    // Docker 25+ writes both an OCI layout and manifest.json; containerd prefers the layout.
+    const version = ociLayoutVersion(contents.metadata.get('oci-layout'));
+    const dockerManifest = parseDockerManifest(contents.metadata.get('manifest.json'));
+    let images: ImportedImage[];
+    if (version !== '') {
+      images = await importOciLayout(ctx, version);
+    } else if (dockerManifest !== undefined) {
+      images = await importDockerArchive(ctx, dockerManifest);
+    } else {
+      throw new InvalidArgumentError('unrecognized image format');
+    }
+    return { images, blobs: ctx.committed, layers: [...ctx.layers.values()] };
+  } finally {
+    analyses.abort(new Error('import ended'));
   }
-  return { images, blobs: ctx.committed, layers: [...ctx.layers.values()] };
 }

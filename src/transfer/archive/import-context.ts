@@ -1,7 +1,8 @@
 import type { BlobInfo, ContentStore } from '../../content/content-store.js';
 import { InvalidArgumentError } from '../../errors.js';
 import type { ExpansionLimits } from '../compression.js';
-import { analyzeLayer, type LayerAnalysis } from '../layer-facts.js';
+import { analyzeStoredLayer } from '../layer-analysis-pool.js';
+import type { LayerAnalysis } from '../layer-facts.js';
 import { parseJson, type ArchiveContents } from './archive-reader.js';
 import type { LayerFacts } from './import-archive.js';
 
@@ -52,15 +53,17 @@ export class ImportContext {
   }
 
   /**
-   * A layer's diffID and unpacked size: computed while the archive streamed, or else (a layer the
-   * store already had, or one too small to recognise) by reading the blob back once.
+   * A layer's diffID and unpacked size: analysed once the archive's blob was stored, or else (a
+   * layer the store already had, or one too small to recognise) now.
    */
-  async layerFacts(digest: string, what: string): Promise<LayerAnalysis> {
-    let analysis = this.contents.analyses.get(digest);
-    if (analysis === undefined) {
-      analysis = await analyzeLayer(this.store.createReadStream(digest), this.layerLimits).catch((err: Error) => err);
-      this.contents.analyses.set(digest, analysis);
+  async layerFacts(blob: { digest: string; size: number }, what: string): Promise<LayerAnalysis> {
+    const { digest } = blob;
+    let running = this.contents.analyses.get(digest);
+    if (running === undefined) {
+      running = analyzeStoredLayer(this.store, blob, this.layerLimits).catch((err: Error) => err);
+      this.contents.analyses.set(digest, running);
     }
+    const analysis = await running;
     if (analysis instanceof InvalidArgumentError) {
       throw new InvalidArgumentError(`${what} ${digest}: ${analysis.message}`, { cause: analysis });
     }

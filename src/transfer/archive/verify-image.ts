@@ -156,7 +156,7 @@ async function verifyManifest(ctx: ImportContext, digest: string, manifest: Reco
   }
   for (const [i, layer] of layers.entries()) {
     if (foreign[i]) continue;
-    const facts = await ctx.layerFacts(layer.digest, `layer ${i} of manifest ${digest}:`);
+    const facts = await ctx.layerFacts(layer, `layer ${i} of manifest ${digest}:`);
     if (facts.diffId !== diffIds[i]) {
       throw new InvalidArgumentError(
         `layer ${i} (${layer.digest}) of manifest ${digest} has diff ID ${facts.diffId}, but its config lists ${diffIds[i]}`,

@@ -15,7 +15,8 @@ import { MediaType, isIndexType, isLayerType, isManifestType } from '../../oci/m
 import { hostPreferenceMatcher, strictMatcher, type PlatformMatcher } from '../../oci/platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../../oci/types.js';
 import { referenceString, type Reference } from '../../reference/reference.js';
-import { analyzeLayer, type LayerAnalysis } from '../layer-facts.js';
+import { analyzeStoredLayer } from '../layer-analysis-pool.js';
+import type { LayerAnalysis } from '../layer-facts.js';
 import type { AuthConfig } from './auth-config.js';
 import type { BlobFetcher } from './blob-fetch.js';
 import { documentMediaType, pickPlatformChild, resolveRoot, unsupportedRoot } from './manifest-choice.js';
@@ -225,15 +226,18 @@ class Pull {
         this.layers.set(desc.digest, known);
         return { ...known, compression: 'none' };
       }
-      const analysis = await analyzeLayer(this.content.createReadStream(desc.digest)).catch((err: Error) => err);
-      return this.noteLayer(desc, analysis);
+      return this.noteLayer(desc, await this.analyze(desc));
     }
     const fetched = await this.blobs.fetch(this.repo, desc, { analyze, signal: this.group.signal, store: this.content });
     this.written.push(fetched.info.digest);
     this.states.set(desc.digest, 'fetched');
     if (!analyze) return undefined;
-    const analysis = fetched.analysis ?? (await analyzeLayer(this.content.createReadStream(desc.digest)).catch((err: Error) => err));
-    return this.noteLayer(desc, analysis);
+    return this.noteLayer(desc, fetched.analysis ?? (await this.analyze(desc)));
+  }
+
+  /** The facts of a layer that is stored already (or whose fetch, shared with another pull, did not analyse it). */
+  private analyze(desc: Descriptor): Promise<LayerAnalysis | Error> {
+    return analyzeStoredLayer(this.content, desc, {}, this.group.signal).catch((err: Error) => err);
   }
 
   private noteLayer(desc: Descriptor, analysis: LayerAnalysis | Error): LayerAnalysis {
