@@ -8,7 +8,8 @@ import { lines, ok, short, streamMessages } from '../support/cli-result.js';
 import { Daemon } from '../support/daemon.js';
 import type { RunResult } from '../support/exec.js';
 import { blobPath, FaultProxy, manifestPath, UPLOAD_PATH } from '../support/fault-proxy.js';
-import { layoutTar, multiPlatformImage, ociArchive, singlePlatformImage, type ImageFixture } from '../support/images.js';
+import { layoutTar, multiPlatformImage, ociArchive, type ImageFixture } from '../support/images.js';
+import { RegistryFixture } from '../support/registry-fixture.js';
 import { Registry } from '../support/registry.js';
 
 async function load(d: Daemon, fx: ImageFixture): Promise<void> {
@@ -22,6 +23,7 @@ async function imageId(d: Daemon, ref: string): Promise<string> {
 }
 
 describe('docker push', { timeout: 600_000 }, () => {
+  let fx: RegistryFixture;
   let single: ImageFixture;
   let multi: ImageFixture;
   let partial: ImageFixture;
@@ -30,18 +32,14 @@ describe('docker push', { timeout: 600_000 }, () => {
   let d: Daemon;
 
   before(async () => {
-    [single, multi, partial] = await Promise.all([singlePlatformImage(), multiPlatformImage(), multiPlatformImage({ omit: 'arm64' })]);
-    reg = await Registry.start();
-    proxy = await FaultProxy.start({ upstream: reg });
-    d = await Daemon.start();
+    // An empty registry: what the tests push is all it holds.
+    fx = await RegistryFixture.start({ seeded: false });
+    ({ single, multi, reg, proxy, d } = fx);
+    partial = await multiPlatformImage({ omit: 'arm64' });
     await load(d, single);
     await load(d, multi);
   });
-  after(async () => {
-    await d?.stop();
-    await proxy?.stop();
-    await reg?.stop();
-  });
+  after(() => fx?.stop());
 
   it('pushes a tagged image: Docker\'s lines, and the registry serves the same digest', async () => {
     const ref = proxy.ref('other:v1');
