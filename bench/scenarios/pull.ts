@@ -4,19 +4,20 @@
 // how many blob downloads each client ran at once.
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Dockerd, DockerdUnavailable } from '../../test/support/dockerd.js';
+import type { Dockerd } from '../../test/support/dockerd.js';
 import { tempDir } from '../../test/support/paths.js';
 import { Registry } from '../../test/support/registry.js';
-import { bigArchive, type BigArchive } from '../lib/big-archive.js';
+import type { BigArchive } from '../lib/big-archive.js';
 import { onFreshLadingd, type WorkCost } from '../lib/ladingd.js';
 import { postForStream, type StreamAnswer } from '../lib/progress-stream.js';
 import { blobGets, maxConcurrent } from '../lib/registry-log.js';
-import { missingRegistryTools, SKOPEO } from '../lib/registry-tools.js';
+import { SKOPEO } from '../lib/registry-tools.js';
 import { fmt, met, unmeasured, type Row } from '../lib/report.js';
 import { interleaved, pairedRatio } from '../lib/rounds.js';
 import { median } from '../lib/stats.js';
 import { timedRun } from '../lib/timed-run.js';
 import { API, type Bench } from './bench.js';
+import { describeCost, dockerdOrSkip, transferImage } from './registry-transfer.js';
 
 const STORE_VERSION = 1;
 const REPO = 'bench/big';
@@ -32,15 +33,9 @@ interface PullRun extends WorkCost {
 }
 
 export async function pullScenario(b: Bench): Promise<Row[]> {
-  const sizeMB = b.quick ? 100 : 1_000;
-  const archive = await bigArchive(b.cacheDir, sizeMB, b.log);
-  const imageBytes = archive.layers.reduce((n, l) => n + l.size, 0);
-  const scenario = `pull, ${fmt.mb(imageBytes)} image`;
-  const missing = await missingRegistryTools();
-  if (missing) {
-    b.log(`pull skipped: ${missing}`);
-    return [unmeasured(scenario, 'time vs skopeo copy to an OCI directory', '<= 1.2x', 'skipped', `skipped: ${missing}`)];
-  }
+  const image = await transferImage(b, 'pull', 'time vs skopeo copy to an OCI directory', '<= 1.2x');
+  if (!('archive' in image)) return [image];
+  const { archive, sizeMB, imageBytes, scenario } = image;
 
   const registry = await cachedRegistry(b, archive, sizeMB);
   let docker: Dockerd | undefined;
@@ -74,15 +69,9 @@ export async function pullScenario(b: Bench): Promise<Row[]> {
       }
     };
 
-    let dockerSkip: string | undefined;
-    try {
-      b.log('starting dockerd 20.10');
-      docker = await Dockerd.start();
-    } catch (err) {
-      if (!(err instanceof DockerdUnavailable)) throw err;
-      dockerSkip = err.message;
-      b.log(`dockerd 20.10 column skipped: ${dockerSkip}`);
-    }
+    const started = await dockerdOrSkip(b);
+    const dockerSkip = 'skipped' in started ? started.skipped : undefined;
+    if (!('skipped' in started)) docker = started;
     const arms: Partial<Record<Arm, () => Promise<PullRun>>> = { ladingd: ladingPull, skopeo: skopeoPull };
     if (docker) {
       const dockerd = docker;
@@ -102,13 +91,9 @@ export async function pullScenario(b: Bench): Promise<Row[]> {
 
     b.log(`pull ${ref}: ${fmt.mb(imageBytes)} in ${archive.layers.length} gzip layers (${fmt.mb(archive.unpackedBytes)} unpacked); ${Object.keys(arms).join(', ')}`);
     // At most 3 rounds, as for load: a round of the full-size image takes a minute or more.
-    const runs = await interleaved(Math.min(b.rounds, 3), arms as Record<Arm, () => Promise<PullRun>>, b.log, (arm, r) => {
-      const parts = [`${fmt.mbps((imageBytes * 1000) / r.ms)} (${(r.ms / 1000).toFixed(1)} s)`];
-      if (Number.isFinite(r.cpu)) parts.push(`CPU ${r.cpu.toFixed(1)} s`);
-      if (arm === 'ladingd') parts.push(`RSS ${fmt.mb(r.rssBefore)} → peak ${fmt.mb(r.rssPeak)}`);
-      parts.push(`${r.blobGets} blob GETs, at most ${r.parallel} at once`);
-      return parts.join(' ');
-    });
+    const runs = await interleaved(Math.min(b.rounds, 3), arms as Record<Arm, () => Promise<PullRun>>, b.log, (arm, r) =>
+      [...describeCost(imageBytes, arm, r), `${r.blobGets} blob GETs, at most ${r.parallel} at once`].join(' '),
+    );
     return rows(scenario, imageBytes, archive, runs, dockerSkip);
   } finally {
     await docker?.stop().catch((err: unknown) => b.log(`dockerd stop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`));

@@ -8,21 +8,22 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { request } from '../../test/support/daemon.js';
-import { Dockerd, DockerdUnavailable } from '../../test/support/dockerd.js';
+import type { Dockerd } from '../../test/support/dockerd.js';
 import { run } from '../../test/support/exec.js';
 import { tempDir } from '../../test/support/paths.js';
 import { Registry } from '../../test/support/registry.js';
-import { BIG_IMAGE, bigArchive, type BigArchive } from '../lib/big-archive.js';
+import { BIG_IMAGE, type BigArchive } from '../lib/big-archive.js';
 import { measured, startLadingd, type BenchDaemon, type WorkCost } from '../lib/ladingd.js';
 import { postForStream, type StreamAnswer } from '../lib/progress-stream.js';
 import { blobUploads, maxConcurrent } from '../lib/registry-log.js';
-import { missingRegistryTools, SKOPEO } from '../lib/registry-tools.js';
+import { SKOPEO } from '../lib/registry-tools.js';
 import { fmt, unmeasured, type Row } from '../lib/report.js';
 import { interleaved, pairedRatio } from '../lib/rounds.js';
 import { median } from '../lib/stats.js';
 import { timedRun } from '../lib/timed-run.js';
 import { postBody, postFile } from '../lib/upload.js';
 import { API, type Bench } from './bench.js';
+import { describeCost, dockerdOrSkip, transferImage } from './registry-transfer.js';
 
 const TAG = 'v1';
 const TAR_TIMEOUT_MS = 20 * 60_000;
@@ -45,15 +46,9 @@ interface Layout {
 }
 
 export async function pushScenario(b: Bench): Promise<Row[]> {
-  const sizeMB = b.quick ? 100 : 1_000;
-  const archive = await bigArchive(b.cacheDir, sizeMB, b.log);
-  const imageBytes = archive.layers.reduce((n, l) => n + l.size, 0);
-  const scenario = `push, ${fmt.mb(imageBytes)} image`;
-  const missing = await missingRegistryTools();
-  if (missing) {
-    b.log(`push skipped: ${missing}`);
-    return [unmeasured(scenario, 'time vs skopeo copy from an OCI layout', '(informative)', 'skipped', `skipped: ${missing}`)];
-  }
+  const image = await transferImage(b, 'push', 'time vs skopeo copy from an OCI layout', '(informative)');
+  if (!('archive' in image)) return [image];
+  const { archive, imageBytes, scenario } = image;
 
   const work = tempDir('bench-push');
   let lading: BenchDaemon | undefined;
@@ -103,17 +98,11 @@ export async function pushScenario(b: Bench): Promise<Row[]> {
       });
 
     const arms: Partial<Record<Arm, () => Promise<PushRun>>> = { ladingd: ladingPush, skopeo: skopeoPush };
-    let dockerSkip: string | undefined;
-    try {
-      b.log('starting dockerd 20.10');
-      docker = await Dockerd.start();
-    } catch (err) {
-      if (!(err instanceof DockerdUnavailable)) throw err;
-      dockerSkip = err.message;
-      b.log(`dockerd 20.10 column skipped: ${dockerSkip}`);
-    }
-    if (docker) {
-      const dockerd = docker;
+    const started = await dockerdOrSkip(b);
+    const dockerSkip = 'skipped' in started ? started.skipped : undefined;
+    if (!('skipped' in started)) {
+      const dockerd = started;
+      docker = dockerd;
       b.log('loading the image into dockerd 20.10 (untimed)');
       await loaded('dockerd', postBody(dockerd.socket, `${API}/images/load`, dockerArchive(layout)));
       arms['dockerd 20.10'] = () =>
@@ -129,13 +118,9 @@ export async function pushScenario(b: Bench): Promise<Row[]> {
 
     b.log(`push ${BIG_IMAGE}: ${fmt.mb(imageBytes)} in ${archive.layers.length} gzip layers; ${Object.keys(arms).join(', ')}`);
     // At most 3 rounds, as for pull: a round of the full-size image takes a minute or more.
-    const runs = await interleaved(Math.min(b.rounds, 3), arms as Record<Arm, () => Promise<PushRun>>, b.log, (arm, r) => {
-      const parts = [`${fmt.mbps((imageBytes * 1000) / r.ms)} (${(r.ms / 1000).toFixed(1)} s)`];
-      if (Number.isFinite(r.cpu)) parts.push(`CPU ${r.cpu.toFixed(1)} s`);
-      if (arm === 'ladingd') parts.push(`RSS ${fmt.mb(r.rssBefore)} → peak ${fmt.mb(r.rssPeak)}`);
-      parts.push(`${r.blobPuts} blob uploads, at most ${r.parallel} requests at once`);
-      return parts.join(' ');
-    });
+    const runs = await interleaved(Math.min(b.rounds, 3), arms as Record<Arm, () => Promise<PushRun>>, b.log, (arm, r) =>
+      [...describeCost(imageBytes, arm, r), `${r.blobPuts} blob uploads, at most ${r.parallel} requests at once`].join(' '),
+    );
     return rows(scenario, imageBytes, archive, runs, dockerSkip);
   } finally {
     await docker?.stop().catch((err: unknown) => b.log(`dockerd stop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`));
