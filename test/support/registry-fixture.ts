@@ -41,7 +41,7 @@ export class RegistryFixture {
     }
   }
 
-  /** Stops the daemon (which must exit cleanly), then the proxy and the registry whatever happened to it. */
+  /** Stops the daemon (which must exit cleanly), and the proxy and the registry even when it does not. */
   async stop(): Promise<void> {
     try {
       await this.d.stop();
