@@ -50,7 +50,7 @@ export interface WorkCost {
   rssPeak: number;
 }
 
-/** One piece of work against a fresh ladingd, and what it cost the daemon (RSS sampled every 25 ms). */
+/** One piece of work against a ladingd, and what it cost the daemon (RSS sampled every 25 ms). */
 export interface FreshRun<T> extends WorkCost {
   result: T;
 }
@@ -63,17 +63,27 @@ export async function onFreshLadingd<T>(prefix: string, work: (d: BenchDaemon) =
   const dataRoot = path.join(mkdtempSync(path.join(tmpdir(), `lading-${prefix}-`)), 'data');
   const d = await startLadingd(dataRoot);
   try {
-    const rssBefore = rssBytes(d.pid);
-    const sampler = new RssSampler(d.pid, 25);
-    const cpu0 = cpuSeconds(d.pid);
-    const t0 = performance.now();
-    const result = await work(d);
-    const ms = performance.now() - t0;
-    const cpu = cpuSeconds(d.pid) - cpu0;
-    return { result, ms, cpu, rssBefore, rssPeak: sampler.stop() };
+    return await measured(d, () => work(d));
   } finally {
     await d.daemon.stop();
     rmSync(path.dirname(dataRoot), { recursive: true, force: true });
+  }
+}
+
+/** Times `work` against a running ladingd, with the daemon's CPU and its RSS (sampled every 25 ms) meanwhile. */
+export async function measured<T>(d: BenchDaemon, work: () => Promise<T>): Promise<FreshRun<T>> {
+  const rssBefore = rssBytes(d.pid);
+  const sampler = new RssSampler(d.pid, 25);
+  const cpu0 = cpuSeconds(d.pid);
+  const t0 = performance.now();
+  try {
+    const result = await work();
+    const ms = performance.now() - t0;
+    const cpu = cpuSeconds(d.pid) - cpu0;
+    return { result, ms, cpu, rssBefore, rssPeak: sampler.stop() };
+  } catch (err) {
+    sampler.stop();
+    throw err;
   }
 }
 

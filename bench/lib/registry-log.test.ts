@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { blobGets, goDurationMs, maxConcurrent } from './registry-log.js';
+import { blobGets, blobUploads, goDurationMs, maxConcurrent } from './registry-log.js';
 
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const line = (time: string, method: string, uri: string, duration: string, status = 200): string =>
@@ -27,6 +27,24 @@ describe('registry log', () => {
     ].join('\n');
     const end = Date.parse('2026-11-27T02:15:43.5Z');
     assert.deepEqual(blobGets(text), [{ digest: DIGEST, start: end - 500, end, bytes: 1295 }]);
+  });
+
+  it('takes the successful PATCHes and PUTs of upload sessions, not their POSTs or other blobs', () => {
+    const session = '/v2/bench/push1/blobs/uploads/0f2c8e51-5d1a-4c3e-9d6f-2b7c1a9e0d44';
+    const text = [
+      line('2026-11-27T05:00:00Z', 'POST', '/v2/bench/push1/blobs/uploads/', '2ms', 202),
+      line('2026-11-27T05:00:01Z', 'PATCH', `${session}?_state=abc`, '800ms', 202),
+      line('2026-11-27T05:00:01.5Z', 'PUT', `${session}?_state=abc&digest=${encodeURIComponent(DIGEST)}`, '1.5s', 201),
+      line('2026-11-27T05:00:02Z', 'PUT', `${session}?_state=abc&digest=${DIGEST}`, '1ms', 400),
+      line('2026-11-27T05:00:02Z', 'PUT', '/v2/bench/push1/manifests/v1', '3ms', 201),
+      line('2026-11-27T05:00:02Z', 'HEAD', `/v2/bench/push1/blobs/${DIGEST}`, '1ms', 404),
+    ].join('\n');
+    const at = (t: string): number => Date.parse(t);
+    assert.deepEqual(blobUploads(text), [
+      { method: 'PATCH', start: at('2026-11-27T05:00:01Z') - 800, end: at('2026-11-27T05:00:01Z') },
+      { method: 'PUT', start: at('2026-11-27T05:00:01.5Z') - 1_500, end: at('2026-11-27T05:00:01.5Z') },
+    ]);
+    assert.equal(maxConcurrent(blobUploads(text)), 2);
   });
 
   it('counts the most downloads at once', () => {

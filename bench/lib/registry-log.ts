@@ -1,6 +1,7 @@
-// What docker-registry's log says about the blob downloads it served: each blob GET's "response
+// What docker-registry's log says about the blob transfers it served: each request's "response
 // completed" line (logrus text, nanosecond time) gives its end and duration, so its start too, and
-// the most that ran at once is the evidence that a client fetches layers in parallel.
+// the most blob downloads (or uploads) that ran at once is the evidence that a client moves layers
+// in parallel.
 
 export interface BlobGet {
   digest: string;
@@ -10,11 +11,28 @@ export interface BlobGet {
   bytes: number;
 }
 
+/** A blob upload request: a PATCH or PUT to an upload session (a monolithic PUT carries the whole blob). */
+export interface BlobUpload {
+  method: string;
+  /** Epoch milliseconds. */
+  start: number;
+  end: number;
+}
+
+interface Completed {
+  method: string;
+  uri: string;
+  status: number;
+  start: number;
+  end: number;
+  written: number;
+}
+
 const COMPLETED = /^time="([^"]+)".*msg="response completed"/;
 
-/** The successful blob GETs among `text`'s lines. */
-export function blobGets(text: string): BlobGet[] {
-  const gets: BlobGet[] = [];
+/** Every "response completed" line of `text` with a readable time and duration. */
+function completedRequests(text: string): Completed[] {
+  const out: Completed[] = [];
   for (const line of text.split('\n')) {
     const m = COMPLETED.exec(line);
     if (!m) continue;
@@ -23,16 +41,37 @@ export function blobGets(text: string): BlobGet[] {
       const v = new RegExp(`\\b${name.replace(/\./g, '\\.')}=(?:"([^"]*)"|(\\S+))`).exec(line);
       return v?.[1] ?? v?.[2];
     };
-    const uri = field('http.request.uri') ?? '';
-    const status = field('http.response.status');
-    const blob = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(uri);
-    if (field('http.request.method') !== 'GET' || !blob || (status !== '200' && status !== '206')) continue;
     const end = Date.parse(m[1] as string);
     const duration = goDurationMs(field('http.response.duration') ?? '');
     if (!Number.isFinite(end) || !Number.isFinite(duration)) continue;
-    gets.push({ digest: blob[1] as string, start: end - duration, end, bytes: Number(field('http.response.written') ?? NaN) });
+    out.push({
+      method: field('http.request.method') ?? '',
+      uri: field('http.request.uri') ?? '',
+      status: Number(field('http.response.status')),
+      start: end - duration,
+      end,
+      written: Number(field('http.response.written') ?? NaN),
+    });
+  }
+  return out;
+}
+
+/** The successful blob GETs among `text`'s lines. */
+export function blobGets(text: string): BlobGet[] {
+  const gets: BlobGet[] = [];
+  for (const r of completedRequests(text)) {
+    const blob = /\/blobs\/(sha256:[0-9a-f]{64})$/.exec(r.uri);
+    if (r.method !== 'GET' || !blob || (r.status !== 200 && r.status !== 206)) continue;
+    gets.push({ digest: blob[1] as string, start: r.start, end: r.end, bytes: r.written });
   }
   return gets;
+}
+
+/** The successful PATCHes and PUTs of blob upload sessions among `text`'s lines (not POSTs, which send no bytes). */
+export function blobUploads(text: string): BlobUpload[] {
+  return completedRequests(text)
+    .filter((r) => (r.method === 'PATCH' || r.method === 'PUT') && /\/blobs\/uploads\/[^/?]+(?:\?|$)/.test(r.uri) && r.status >= 200 && r.status < 300)
+    .map((r) => ({ method: r.method, start: r.start, end: r.end }));
 }
 
 const UNIT_MS: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000, ms: 1, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ns: 1e-6 };

@@ -2,29 +2,27 @@
 // vs `skopeo copy` of it to an OCI directory, and vs Docker 20.10's pull. The registry's storage is
 // filled once (skopeo copy of the load scenario's archive) and kept in the bench cache; its log says
 // how many blob downloads each client ran at once.
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { Dockerd, DockerdUnavailable } from '../../test/support/dockerd.js';
-import { run } from '../../test/support/exec.js';
+import type { Dockerd } from '../../test/support/dockerd.js';
 import { tempDir } from '../../test/support/paths.js';
-import { REGISTRY_BIN, Registry } from '../../test/support/registry.js';
-import { bigArchive, type BigArchive } from '../lib/big-archive.js';
+import { Registry } from '../../test/support/registry.js';
+import type { BigArchive } from '../lib/big-archive.js';
 import { onFreshLadingd, type WorkCost } from '../lib/ladingd.js';
-import { cpuSeconds } from '../lib/procfs.js';
+import { postForStream, type StreamAnswer } from '../lib/progress-stream.js';
 import { blobGets, maxConcurrent } from '../lib/registry-log.js';
+import { SKOPEO } from '../lib/registry-tools.js';
 import { fmt, met, unmeasured, type Row } from '../lib/report.js';
 import { interleaved, pairedRatio } from '../lib/rounds.js';
 import { median } from '../lib/stats.js';
+import { timedRun } from '../lib/timed-run.js';
 import { API, type Bench } from './bench.js';
+import { describeCost, dockerdOrSkip, transferImage } from './registry-transfer.js';
 
 const STORE_VERSION = 1;
 const REPO = 'bench/big';
 const TAG = 'v1';
 const PULL_TIMEOUT_MS = 20 * 60_000;
-/** The baseline: skopeo copy verifies every blob and writes it into an OCI layout, fsyncing each (as strace shows). */
-const SKOPEO = 'skopeo';
 
 type Arm = 'ladingd' | 'skopeo' | 'dockerd 20.10';
 
@@ -35,15 +33,9 @@ interface PullRun extends WorkCost {
 }
 
 export async function pullScenario(b: Bench): Promise<Row[]> {
-  const sizeMB = b.quick ? 100 : 1_000;
-  const archive = await bigArchive(b.cacheDir, sizeMB, b.log);
-  const imageBytes = archive.layers.reduce((n, l) => n + l.size, 0);
-  const scenario = `pull, ${fmt.mb(imageBytes)} image`;
-  const missing = await missingTools();
-  if (missing) {
-    b.log(`pull skipped: ${missing}`);
-    return [unmeasured(scenario, 'time vs skopeo copy to an OCI directory', '<= 1.2x', 'skipped', `skipped: ${missing}`)];
-  }
+  const image = await transferImage(b, 'pull', 'time vs skopeo copy to an OCI directory', '<= 1.2x');
+  if (!('archive' in image)) return [image];
+  const { archive, sizeMB, imageBytes, scenario } = image;
 
   const registry = await cachedRegistry(b, archive, sizeMB);
   let docker: Dockerd | undefined;
@@ -61,10 +53,11 @@ export async function pullScenario(b: Bench): Promise<Row[]> {
     // A fresh daemon and data root for every pull, so that every run fetches every blob.
     const ladingPull = async (): Promise<PullRun> => {
       const from = log.size();
-      const { result: answer, ...run } = await onFreshLadingd('bench-pull', (d) => postPull(d.socket, createPath));
+      const { result: answer, ...run } = await onFreshLadingd('bench-pull', (d) => postForStream(d.socket, createPath));
       checkPull('ladingd', answer);
       return { ...run, ...(await downloads(from)) };
     };
+    // The baseline: skopeo copy verifies every blob and writes it into an OCI layout, fsyncing each (as strace shows).
     const skopeoPull = async (): Promise<PullRun> => {
       const dir = path.join(tempDir('bench-pull-oci'), 'layout');
       try {
@@ -76,22 +69,16 @@ export async function pullScenario(b: Bench): Promise<Row[]> {
       }
     };
 
-    let dockerSkip: string | undefined;
-    try {
-      b.log('starting dockerd 20.10');
-      docker = await Dockerd.start();
-    } catch (err) {
-      if (!(err instanceof DockerdUnavailable)) throw err;
-      dockerSkip = err.message;
-      b.log(`dockerd 20.10 column skipped: ${dockerSkip}`);
-    }
+    const started = await dockerdOrSkip(b);
+    const dockerSkip = 'skipped' in started ? started.skipped : undefined;
+    if (!('skipped' in started)) docker = started;
     const arms: Partial<Record<Arm, () => Promise<PullRun>>> = { ladingd: ladingPull, skopeo: skopeoPull };
     if (docker) {
       const dockerd = docker;
       arms['dockerd 20.10'] = async () => {
         const from = log.size();
         const t0 = performance.now();
-        const answer = await postPull(dockerd.socket, createPath);
+        const answer = await postForStream(dockerd.socket, createPath);
         const ms = performance.now() - t0;
         checkPull('dockerd', answer);
         const runs = { ms, cpu: Number.NaN, rssBefore: Number.NaN, rssPeak: Number.NaN, ...(await downloads(from)) };
@@ -104,13 +91,9 @@ export async function pullScenario(b: Bench): Promise<Row[]> {
 
     b.log(`pull ${ref}: ${fmt.mb(imageBytes)} in ${archive.layers.length} gzip layers (${fmt.mb(archive.unpackedBytes)} unpacked); ${Object.keys(arms).join(', ')}`);
     // At most 3 rounds, as for load: a round of the full-size image takes a minute or more.
-    const runs = await interleaved(Math.min(b.rounds, 3), arms as Record<Arm, () => Promise<PullRun>>, b.log, (arm, r) => {
-      const parts = [`${fmt.mbps((imageBytes * 1000) / r.ms)} (${(r.ms / 1000).toFixed(1)} s)`];
-      if (Number.isFinite(r.cpu)) parts.push(`CPU ${r.cpu.toFixed(1)} s`);
-      if (arm === 'ladingd') parts.push(`RSS ${fmt.mb(r.rssBefore)} → peak ${fmt.mb(r.rssPeak)}`);
-      parts.push(`${r.blobGets} blob GETs, at most ${r.parallel} at once`);
-      return parts.join(' ');
-    });
+    const runs = await interleaved(Math.min(b.rounds, 3), arms as Record<Arm, () => Promise<PullRun>>, b.log, (arm, r) =>
+      [...describeCost(imageBytes, arm, r), `${r.blobGets} blob GETs, at most ${r.parallel} at once`].join(' '),
+    );
     return rows(scenario, imageBytes, archive, runs, dockerSkip);
   } finally {
     await docker?.stop().catch((err: unknown) => b.log(`dockerd stop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`));
@@ -198,22 +181,6 @@ function rows(
   return out;
 }
 
-/** Why the scenario cannot run here, or undefined. The bench installs nothing. */
-async function missingTools(): Promise<string | undefined> {
-  const absent: string[] = [];
-  if (!existsSync(REGISTRY_BIN) && !(await runs(REGISTRY_BIN, ['--version']))) absent.push(`${REGISTRY_BIN} (Debian: apt-get install docker-registry)`);
-  if (!(await runs(SKOPEO, ['--version']))) absent.push('skopeo (Debian: apt-get install skopeo)');
-  return absent.length > 0 ? `not installed: ${absent.join(', ')}` : undefined;
-}
-
-async function runs(cmd: string, args: string[]): Promise<boolean> {
-  try {
-    return (await run(cmd, args, { timeoutMs: 10_000 })).code === 0;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A registry on loopback serving `bench/big:v1`, the load scenario's archive, from storage kept in
  * the bench cache: pushed with skopeo the first time (about a minute for 1 GB).
@@ -270,61 +237,8 @@ class LogWindow {
   }
 }
 
-interface PullAnswer {
-  status: number;
-  /** The end of the progress stream (the status lines, or the error). */
-  tail: string;
-  bytes: number;
-}
-
-/** POST /images/create over a unix socket, its progress stream read to the end as it comes. */
-function postPull(socket: string, urlPath: string): Promise<PullAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ socketPath: socket, path: urlPath, method: 'POST', headers: { Host: 'docker' } }, (res) => {
-      let tail = '';
-      let bytes = 0;
-      res.setEncoding('utf8');
-      res.on('data', (text: string) => {
-        bytes += text.length;
-        tail = (tail + text).slice(-4096);
-      });
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, tail, bytes }));
-    });
-    req.setTimeout(PULL_TIMEOUT_MS, () => req.destroy(new Error(`POST ${urlPath}: no answer within ${PULL_TIMEOUT_MS} ms`)));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function checkPull(who: string, a: PullAnswer): void {
+function checkPull(who: string, a: StreamAnswer): void {
   if (a.status !== 200 || a.tail.includes('"errorDetail"') || !a.tail.includes('Status: Downloaded newer image')) {
     throw new Error(`${who}: pull: HTTP ${a.status} ${a.tail.slice(-1000)}`);
   }
-}
-
-/** Runs a program to completion, timing it and following its CPU time; throws unless it exits 0. */
-function timedRun(cmd: string, args: string[]): Promise<{ ms: number; cpu: number }> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr = (stderr + t).slice(-4096)));
-    let cpu = Number.NaN;
-    const sample = (): void => {
-      const now = child.pid === undefined ? Number.NaN : cpuSeconds(child.pid);
-      if (Number.isFinite(now)) cpu = now;
-    };
-    const timer = setInterval(sample, 50);
-    child.on('error', (err) => {
-      clearInterval(timer);
-      reject(err);
-    });
-    child.on('exit', (code, signal) => {
-      const ms = performance.now() - t0;
-      clearInterval(timer);
-      if (code === 0) resolve({ ms, cpu });
-      else reject(new Error(`${cmd} ${args.join(' ')} exited ${code ?? signal}: ${stderr.trim()}`));
-    });
-  });
 }

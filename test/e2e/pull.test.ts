@@ -13,8 +13,9 @@ import { lines, ok, short, streamMessages } from '../support/cli-result.js';
 import { Daemon } from '../support/daemon.js';
 import type { RunResult } from '../support/exec.js';
 import { blobPath, FaultProxy, manifestPath } from '../support/fault-proxy.js';
-import { MT, multiPlatformImage, sha256, singlePlatformImage, type ImageFixture } from '../support/images.js';
+import { MT, sha256, type ImageFixture } from '../support/images.js';
 import { tempDir } from '../support/paths.js';
+import { RegistryFixture } from '../support/registry-fixture.js';
 import { Registry } from '../support/registry.js';
 
 /** Every blob file under the data root is named by the sha256 of its bytes. */
@@ -67,6 +68,7 @@ async function derivedLayout(base: ImageFixture, marker: string): Promise<{ dir:
 }
 
 describe('docker pull', { timeout: 600_000 }, () => {
+  let fx: RegistryFixture;
   let single: ImageFixture;
   let multi: ImageFixture;
   let reg: Registry;
@@ -74,18 +76,10 @@ describe('docker pull', { timeout: 600_000 }, () => {
   let d: Daemon;
 
   before(async () => {
-    [single, multi] = await Promise.all([singlePlatformImage(), multiPlatformImage()]);
-    reg = await Registry.start();
-    await reg.push(single, 'lab/single:v1');
-    await reg.push(multi, 'lab/multi:v1', { all: true });
-    proxy = await FaultProxy.start({ upstream: reg });
-    d = await Daemon.start();
+    fx = await RegistryFixture.start();
+    ({ single, multi, reg, proxy, d } = fx);
   });
-  after(async () => {
-    await d?.stop();
-    await proxy?.stop();
-    await reg?.stop();
-  });
+  after(() => fx?.stop());
 
   it('pulls by tag: Docker\'s progress lines, then inspect shows the image with its RepoDigests', async () => {
     proxy.resetCounts();

@@ -8,7 +8,8 @@ import { lines, ok, short, streamMessages } from '../support/cli-result.js';
 import { Daemon } from '../support/daemon.js';
 import type { RunResult } from '../support/exec.js';
 import { blobPath, FaultProxy, manifestPath, UPLOAD_PATH } from '../support/fault-proxy.js';
-import { layoutTar, multiPlatformImage, ociArchive, singlePlatformImage, type ImageFixture } from '../support/images.js';
+import { layoutTar, multiPlatformImage, ociArchive, type ImageFixture } from '../support/images.js';
+import { RegistryFixture } from '../support/registry-fixture.js';
 import { Registry } from '../support/registry.js';
 
 async function load(d: Daemon, fx: ImageFixture): Promise<void> {
@@ -22,6 +23,7 @@ async function imageId(d: Daemon, ref: string): Promise<string> {
 }
 
 describe('docker push', { timeout: 600_000 }, () => {
+  let fx: RegistryFixture;
   let single: ImageFixture;
   let multi: ImageFixture;
   let partial: ImageFixture;
@@ -30,18 +32,14 @@ describe('docker push', { timeout: 600_000 }, () => {
   let d: Daemon;
 
   before(async () => {
-    [single, multi, partial] = await Promise.all([singlePlatformImage(), multiPlatformImage(), multiPlatformImage({ omit: 'arm64' })]);
-    reg = await Registry.start();
-    proxy = await FaultProxy.start({ upstream: reg });
-    d = await Daemon.start();
+    // An empty registry: what the tests push is all it holds.
+    fx = await RegistryFixture.start({ seeded: false });
+    ({ single, multi, reg, proxy, d } = fx);
+    partial = await multiPlatformImage({ omit: 'arm64' });
     await load(d, single);
     await load(d, multi);
   });
-  after(async () => {
-    await d?.stop();
-    await proxy?.stop();
-    await reg?.stop();
-  });
+  after(() => fx?.stop());
 
   it('pushes a tagged image: Docker\'s lines, and the registry serves the same digest', async () => {
     const ref = proxy.ref('other:v1');
@@ -339,6 +337,40 @@ describe('docker push', { timeout: 600_000 }, () => {
       assert.equal(puts.filter((r) => r.fault === 'drop').length, 1);
       // The dropped upload was started over with a new POST.
       assert.equal(proxy.matching(UPLOAD_PATH, 'POST').length, puts.length, JSON.stringify(proxy.countsByPath()));
+    });
+
+    it('relative upload Locations (as the distribution spec allows): pushed, and the image pulls back with the same digest', async () => {
+      // A registry of its own: no repository there that the daemon could mount from, so every blob is uploaded.
+      const rreg = await Registry.start();
+      const rproxy = await FaultProxy.start({ upstream: rreg });
+      const fresh = await Daemon.start();
+      try {
+        rproxy.inject({ path: UPLOAD_PATH, method: ['POST', 'PATCH'], fault: { kind: 'relative-location' } });
+        const ref = rproxy.ref('lab/relative:v1');
+        ok(await d.docker(['tag', multi.familiar, ref]), 'tag', d);
+        const res = ok(await d.docker(['push', ref]), 'push with relative upload locations', d);
+        assert.equal(lines(res.stdout).at(-1), `v1: digest: ${multi.id} size: ${multi.target.size}`);
+        const posts = rproxy.matching(UPLOAD_PATH, 'POST');
+        assert.ok(posts.length > 0);
+        for (const p of posts) assert.match(p.location ?? '', /^\/v2\/lab\/relative\/blobs\/uploads\/[^/?]+\?/, JSON.stringify(p));
+        const puts = rproxy.matching(UPLOAD_PATH, 'PUT');
+        // Uploads run in parallel: compared as sets.
+        assert.deepEqual(
+          puts.map((r) => `${r.path} ${r.status}`).sort(),
+          posts.map((r) => `${r.location!.split('?')[0]} 201`).sort(),
+          'each upload PUT to its relative Location',
+        );
+        assert.equal(await rreg.inspectDigest('lab/relative:v1'), multi.id);
+
+        // Pulled back into an empty daemon: every blob checked against its digest on the way in.
+        const pulled = ok(await fresh.docker(['pull', ref]), 'pull back', fresh);
+        assert.ok(lines(pulled.stdout).includes(`Digest: ${multi.id}`), pulled.stdout);
+        assert.equal(await imageId(fresh, ref), multi.id);
+      } finally {
+        await fresh.stop();
+        await rproxy.stop();
+        await rreg.stop();
+      }
     });
 
     it('a registry that keeps failing: the error in the stream', async () => {

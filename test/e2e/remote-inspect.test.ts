@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import Dockerode from 'dockerode';
 import { Daemon } from '../support/daemon.js';
 import { blobPath, FaultProxy, manifestPath } from '../support/fault-proxy.js';
-import { multiPlatformImage, singlePlatformImage, type ImageFixture } from '../support/images.js';
+import type { ImageFixture } from '../support/images.js';
+import { RegistryFixture } from '../support/registry-fixture.js';
 import { Registry } from '../support/registry.js';
 
 type Doc = Record<string, unknown>;
@@ -47,6 +48,7 @@ function base64url(json: unknown): string {
 }
 
 describe('remote inspect: GET /images/{name}/json?remote=1', { timeout: 600_000 }, () => {
+  let fx: RegistryFixture;
   let single: ImageFixture;
   let multi: ImageFixture;
   let reg: Registry;
@@ -54,18 +56,10 @@ describe('remote inspect: GET /images/{name}/json?remote=1', { timeout: 600_000 
   let d: Daemon;
 
   before(async () => {
-    [single, multi] = await Promise.all([singlePlatformImage(), multiPlatformImage()]);
-    reg = await Registry.start();
-    await reg.push(single, 'lab/single:v1');
-    await reg.push(multi, 'lab/multi:v1', { all: true });
-    proxy = await FaultProxy.start({ upstream: reg });
-    d = await Daemon.start();
+    fx = await RegistryFixture.start();
+    ({ single, multi, reg, proxy, d } = fx);
   });
-  after(async () => {
-    await d?.stop();
-    await proxy?.stop();
-    await reg?.stop();
-  });
+  after(() => fx?.stop());
 
   const remote = (name: string, query = '', version = '1.51', headers: Record<string, string> = {}) =>
     d.request(`/v${version}/images/${name}/json?remote=1${query}`, { headers });

@@ -44,7 +44,10 @@ export type Fault =
   | { kind: 'delay'; ms: number }
   /** Read `bytes` of the request body (default: up to 1 byte), then cut the connection without an answer (an upload
    *  dropped mid-way). Nothing reaches the upstream. */
-  | { kind: 'drop'; bytes?: number };
+  | { kind: 'drop'; bytes?: number }
+  /** Pass through, with an absolute `Location` cut to its path and query (`/v2/…/blobs/uploads/<id>?_state=…`), as a
+   *  registry may answer upload POSTs and PATCHes (the distribution spec allows relative locations). */
+  | { kind: 'relative-location' };
 
 export interface FaultRule {
   fault: Fault;
@@ -76,6 +79,8 @@ export interface ProxyRequestRecord {
   authorization: string | undefined;
   /** Status sent to the client (0 when the connection was cut before headers). */
   status: number;
+  /** The `Location` header sent to the client, if any. */
+  location: string | undefined;
   /** The fault applied, if any. */
   fault: Fault['kind'] | undefined;
 }
@@ -107,6 +112,10 @@ function copyHeaders(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(h)) if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
   return out;
+}
+
+function headerText(v: http.OutgoingHttpHeader | undefined): string | undefined {
+  return v === undefined ? undefined : Array.isArray(v) ? v[0] : String(v);
 }
 
 function sha256(b: Buffer): string {
@@ -366,6 +375,7 @@ export class FaultProxy {
       range: req.headers.range,
       authorization: req.headers.authorization,
       status: 0,
+      location: undefined,
       fault: undefined,
     };
     this.requests.push(record);
@@ -373,6 +383,7 @@ export class FaultProxy {
     record.fault = fault?.kind;
     const send = (status: number, headers: http.OutgoingHttpHeaders, body?: Buffer) => {
       record.status = status;
+      record.location = headerText(headers.Location ?? headers.location);
       res.writeHead(status, headers);
       res.end(method === 'HEAD' ? undefined : body);
     };
@@ -380,6 +391,16 @@ export class FaultProxy {
     if (!fault || fault.kind === 'delay') {
       if (fault) await new Promise((r) => setTimeout(r, fault.ms));
       return this.passThrough(req, res, record);
+    }
+    if (fault.kind === 'relative-location') {
+      return this.passThrough(req, res, record, (headers) => {
+        const location = headerText(headers.location);
+        if (location && /^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
+          const url = new URL(location);
+          headers.location = url.pathname + url.search;
+        }
+        return headers;
+      });
     }
     if (fault.kind === 'status') {
       req.resume();
@@ -485,12 +506,20 @@ export class FaultProxy {
     return send(up.status, headers, up.body);
   }
 
-  private passThrough(req: http.IncomingMessage, res: http.ServerResponse, record: ProxyRequestRecord): Promise<void> {
+  /** Streams the request upstream and the answer back; `rewrite` may change the answer's headers. */
+  private passThrough(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    record: ProxyRequestRecord,
+    rewrite: (headers: http.OutgoingHttpHeaders) => http.OutgoingHttpHeaders = (h) => h,
+  ): Promise<void> {
     return new Promise((resolve, reject) => {
       const up = this.upstreamRequest(req);
       up.on('response', (upRes) => {
         record.status = upRes.statusCode ?? 0;
-        res.writeHead(upRes.statusCode ?? 502, copyHeaders(upRes.headers));
+        const headers = rewrite(copyHeaders(upRes.headers));
+        record.location = headerText(headers.location);
+        res.writeHead(upRes.statusCode ?? 502, headers);
         upRes.pipe(res);
         upRes.on('end', () => resolve());
         upRes.on('error', (err) => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { blobPath, FaultProxy, manifestPath } from './fault-proxy.js';
+import { blobPath, FaultProxy, manifestPath, UPLOAD_PATH } from './fault-proxy.js';
 import { multiPlatformImage, sha256, singlePlatformImage, type ImageFixture } from './images.js';
 import { tempDir } from './paths.js';
 import { httpRequest, parseChallenge, Registry } from './registry.js';
@@ -340,6 +340,25 @@ describe('registry harness', { timeout: 240_000 }, () => {
       assert.equal((await httpRequest(`${proxy.url}/v2/`)).status, 200);
       assert.ok(Date.now() - t0 >= 140);
       proxy.clearFaults();
+    });
+
+    it('relative upload Location: the path and query of the registry\'s, which still takes the upload', async () => {
+      const h = proxy.inject({ path: UPLOAD_PATH, method: ['POST', 'PATCH'], fault: { kind: 'relative-location' } });
+      try {
+        const data = Buffer.from('relative location\n');
+        const started = await httpRequest(`${proxy.url}/v2/lading/relative/blobs/uploads/`, { method: 'POST' });
+        assert.equal(started.status, 202);
+        const location = String(started.headers.location);
+        assert.match(location, /^\/v2\/lading\/relative\/blobs\/uploads\/[^/?]+\?_state=/);
+        const put = await httpRequest(`${proxy.url}${location}&digest=${encodeURIComponent(sha256(data))}`, { method: 'PUT', body: data });
+        assert.equal(put.status, 201, put.text);
+        // Answers to other requests keep their absolute Location.
+        assert.match(String(put.headers.location), /^http:\/\/127\.0\.0\.1:\d+\/v2\/lading\/relative\/blobs\/sha256:/);
+        assert.equal(h.applied, 1);
+        assert.equal(proxy.requests.at(-2)?.location, location);
+      } finally {
+        h.remove();
+      }
     });
 
     it('huge manifest and unknown media type', async () => {
