@@ -32,13 +32,16 @@ export async function inspectScenario(b: Bench): Promise<Row[]> {
   let lading: BenchDaemon | undefined;
   let bare: BareServer | undefined;
   let docker: Dockerd | undefined;
+  const dataRoot = path.join(tempDir('bench-inspect'), 'data');
+  const bareSocket = path.join(tempDir('bench-bare'), 's');
   try {
-    lading = await startLadingd(path.join(tempDir('bench-inspect'), 'data'));
+    lading = await startLadingd(dataRoot);
     const loaded = await request(lading.socket, `${API}/images/load`, load);
     if (loaded.status !== 200) throw new Error(`ladingd: load: HTTP ${loaded.status} ${loaded.text}`);
     const reference = await request(lading.socket, urlPath);
     if (reference.status !== 200) throw new Error(`ladingd: GET ${urlPath}: HTTP ${reference.status} ${reference.text}`);
-    bare = await BareServer.start(path.join(tempDir('bench-bare'), 's'), replayHeaders(reference.headers), reference.body);
+    const bareHeaders = replayHeaders(reference.headers);
+    bare = await BareServer.start(bareSocket, bareHeaders, reference.body);
 
     let dockerSkip: string | undefined;
     let dockerPid: number | undefined;
@@ -57,14 +60,33 @@ export async function inspectScenario(b: Bench): Promise<Row[]> {
     }
 
     const requests = [{ label: 'inspect', path: urlPath }];
-    const servers: [Arm, string, number | undefined][] = [
-      ['ladingd', lading.socket, lading.pid],
-      ['bare', bare.socket, bare.pid],
-      ...(docker ? [['dockerd 20.10', docker.socket, dockerPid] as [Arm, string, number | undefined]] : []),
-    ];
+    // Each round gets a new ladingd (on the same store) and a new bare server: how fast one node
+    // process serves varies from one start to the next by up to 1.5x (seen here, for both), which one
+    // process per side would freeze into the whole run's ratio. Docker is not node, and slow to start.
+    type Server = { socket: string; pid: number | undefined };
+    const servers: Record<string, () => Promise<Server>> = {
+      ladingd: async () => {
+        await lading?.daemon.stop();
+        lading = undefined;
+        lading = await startLadingd(dataRoot);
+        return { socket: lading.socket, pid: lading.pid };
+      },
+      bare: async () => {
+        await bare?.stop();
+        bare = undefined;
+        bare = await BareServer.start(bareSocket, bareHeaders, reference.body);
+        return { socket: bare.socket, pid: bare.pid };
+      },
+      ...(docker ? { 'dockerd 20.10': async () => ({ socket: docker!.socket, pid: dockerPid }) } : {}),
+    };
     const arms: Record<string, () => Promise<LoadResult>> = {};
-    for (const [arm, socket, pid] of servers) arms[arm] = () => b.client.run(b.job(socket, requests, pid));
-    b.log(`inspect ${urlPath} (${reference.body.length} bytes): ${servers.map(([arm]) => arm).join(', ')}`);
+    for (const [arm, start] of Object.entries(servers)) {
+      arms[arm] = async () => {
+        const { socket, pid } = await start();
+        return b.client.run(b.job(socket, requests, pid));
+      };
+    }
+    b.log(`inspect ${urlPath} (${reference.body.length} bytes): ${Object.keys(servers).join(', ')}`);
     const runs = await interleaved(b.rounds, arms, b.log, (_, r) => describeRun(r), { warmupRound: true });
 
     const m = (arm: Arm, f: (r: LoadResult) => number): number => median((runs[arm] ?? []).map(f));
