@@ -228,8 +228,8 @@ async function ingestEntry(
   const isLayer = looksLikeLayer(Buffer.concat(head));
   const finished = finishEntry(entry, path, named, verifier, writer).then((info) => ({
     info,
-    // Layers are analysed from the store, in worker threads: a layer unpacks while the archive
-    // reads on, and several unpack at once, where a single stream would unpack them one by one.
+    // Layers are analysed from the store, on the analysis pool's worker: a layer unpacks while the
+    // archive reads on, and two unpack at once, where a single stream unpacked them one by one.
     analysis: isLayer ? analyzeStoredLayer(store, info, limits, signal).catch((err: Error) => err) : undefined,
   }));
   // Awaited later, in archive order; until then a failure must not count as unhandled.
