@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -214,6 +215,29 @@ describe('importArchive: OCI layout errors', () => {
     await loadFails(
       [OCI_LAYOUT, blobEntry(img.layerBlob), blobEntry(config), blobEntry(manifest), indexJson([manifest.desc])],
       `layer 0 (${img.layerBlob.desc.digest}) of manifest ${manifest.desc.digest} has diff ID ${img.layer.diffId}, but its config lists ${other.diffId}`,
+    );
+  });
+
+  it('large layers (analysed on the worker thread) give the same facts and the same errors', async () => {
+    // Random bytes do not compress: each gzip layer is past the 1 MiB from which the worker analyses it.
+    const layers = [await layer({ 'a/one': randomBytes(1_600_000), 'a/small': 'x\n' }), await layer({ 'b/two': randomBytes(1_600_000) })];
+    const blobs = layers.map((l) => blob(compressed(l, 'gzip'), MediaType.ociLayerGzip));
+    assert.ok(blobs.every((b) => b.data.length > 1024 * 1024), 'the layers are past the worker threshold');
+    const config = blob(configJson(layers.map((l) => l.diffId)), MediaType.ociConfig);
+    const manifest = ociManifest(config.desc, blobs.map((b) => b.desc));
+    const res = await load([OCI_LAYOUT, ...blobs.map(blobEntry), blobEntry(config), blobEntry(manifest), indexJson([manifest.desc])]);
+    assert.deepEqual(
+      res.layers,
+      layers.map((l, i) => ({ digest: blobs[i]!.desc.digest, diffId: l.diffId, unpackedSize: l.unpackedSize })),
+    );
+
+    // The second layer cut short: its gzip stream ends early.
+    const cutData = blobs[1]!.data.subarray(0, blobs[1]!.data.length - 100);
+    const cut = blob(cutData, MediaType.ociLayerGzip);
+    const badManifest = ociManifest(config.desc, [blobs[0]!.desc, cut.desc]);
+    await loadFails(
+      [OCI_LAYOUT, blobEntry(blobs[0]!), blobEntry(cut), blobEntry(config), blobEntry(badManifest), indexJson([badManifest.desc])],
+      new RegExp(`^layer 1 of manifest ${badManifest.desc.digest}: ${cut.desc.digest} is not a readable layer: unexpected end of file$`),
     );
   });
 
