@@ -17,7 +17,7 @@ import { interleaved, pairedRatio } from '../lib/rounds.js';
 import { median } from '../lib/stats.js';
 import { timedRun } from '../lib/timed-run.js';
 import { API, type Bench } from './bench.js';
-import { describeCost, dockerdOrSkip, transferImage } from './registry-transfer.js';
+import { describeCost, dockerdOrSkip, medianTime, stopDockerd, transferImage } from './registry-transfer.js';
 
 const STORE_VERSION = 1;
 const REPO = 'bench/big';
@@ -96,7 +96,7 @@ export async function pullScenario(b: Bench): Promise<Row[]> {
     );
     return rows(scenario, imageBytes, archive, runs, dockerSkip);
   } finally {
-    await docker?.stop().catch((err: unknown) => b.log(`dockerd stop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`));
+    await stopDockerd(b, docker);
     await registry.stop();
   }
 }
@@ -111,8 +111,7 @@ function rows(
   const lading = runs.ladingd ?? [];
   const skopeo = runs.skopeo ?? [];
   const docker = runs['dockerd 20.10'] ?? [];
-  const ms = (rs: PullRun[]): number => median(rs.map((r) => r.ms));
-  const time = (rs: PullRun[]): string => `${fmt.ms(ms(rs))} (${fmt.mbps((imageBytes * 1000) / ms(rs))})`;
+  const time = (rs: PullRun[]): string => medianTime(imageBytes, rs);
   const vsSkopeo = pairedRatio(lading, skopeo, (r) => r.ms);
   const leastParallel = Math.min(...lading.map((r) => r.parallel));
   const out: Row[] = [

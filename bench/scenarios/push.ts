@@ -23,7 +23,7 @@ import { median } from '../lib/stats.js';
 import { timedRun } from '../lib/timed-run.js';
 import { postBody, postFile } from '../lib/upload.js';
 import { API, type Bench } from './bench.js';
-import { describeCost, dockerdOrSkip, transferImage } from './registry-transfer.js';
+import { describeCost, dockerdOrSkip, medianTime, stopDockerd, transferImage } from './registry-transfer.js';
 
 const TAG = 'v1';
 const TAR_TIMEOUT_MS = 20 * 60_000;
@@ -123,7 +123,7 @@ export async function pushScenario(b: Bench): Promise<Row[]> {
     );
     return rows(scenario, imageBytes, archive, runs, dockerSkip);
   } finally {
-    await docker?.stop().catch((err: unknown) => b.log(`dockerd stop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`));
+    await stopDockerd(b, docker);
     await lading?.daemon.stop();
     rmSync(work, { recursive: true, force: true });
   }
@@ -139,8 +139,7 @@ function rows(
   const lading = runs.ladingd ?? [];
   const skopeo = runs.skopeo ?? [];
   const docker = runs['dockerd 20.10'] ?? [];
-  const ms = (rs: PushRun[]): number => median(rs.map((r) => r.ms));
-  const time = (rs: PushRun[]): string => `${fmt.ms(ms(rs))} (${fmt.mbps((imageBytes * 1000) / ms(rs))})`;
+  const time = (rs: PushRun[]): string => medianTime(imageBytes, rs);
   const least = (rs: PushRun[]): number => Math.min(...rs.map((r) => r.parallel));
   const info = { scenario, target: '(informative)', met: 'info' as const };
   const out: Row[] = [

@@ -5,6 +5,7 @@ import { bigArchive, type BigArchive } from '../lib/big-archive.js';
 import type { WorkCost } from '../lib/ladingd.js';
 import { missingRegistryTools } from '../lib/registry-tools.js';
 import { fmt, unmeasured, type Row } from '../lib/report.js';
+import { median } from '../lib/stats.js';
 import type { Bench } from './bench.js';
 
 export interface TransferImage {
@@ -51,4 +52,15 @@ export function describeCost(imageBytes: number, arm: string, r: WorkCost): stri
   if (Number.isFinite(r.cpu)) parts.push(`CPU ${r.cpu.toFixed(1)} s`);
   if (arm === 'ladingd') parts.push(`RSS ${fmt.mb(r.rssBefore)} → peak ${fmt.mb(r.rssPeak)}`);
   return parts;
+}
+
+/** A table cell for an arm's runs: the median time, and the rate it makes for `imageBytes`. */
+export function medianTime(imageBytes: number, runs: readonly WorkCost[]): string {
+  const ms = median(runs.map((r) => r.ms));
+  return `${fmt.ms(ms)} (${fmt.mbps((imageBytes * 1000) / ms)})`;
+}
+
+/** Stops Docker 20.10 if it was started; a failure to stop is logged (its first line), not thrown. */
+export async function stopDockerd(b: Bench, docker: Dockerd | undefined): Promise<void> {
+  await docker?.stop().catch((err: unknown) => b.log(`dockerd stop: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`));
 }

@@ -142,8 +142,8 @@ export class LayerAnalyzer {
       this.consume(chunk);
       return;
     }
-    // The decoder gets batches: every write is a round trip to the thread pool, and archive
-    // entries come in the socket's 64 KiB reads.
+    // The decoder gets batches: every write is a round trip to the thread pool, and callers may
+    // hand over small chunks (a file or socket stream's 64 KiB reads).
     this.batch.push(chunk);
     this.batchLength += chunk.byteLength;
     if (this.batchLength >= INPUT_BATCH) await this.writeBatch(decompressor);
@@ -221,7 +221,7 @@ export class LayerAnalyzer {
   }
 }
 
-/** Analyzes a whole blob from a stream (for layers that were not seen while importing). */
+/** Analyzes a whole blob from a stream: a stored layer, on the analysis worker or on this thread. */
 export async function analyzeLayer(source: AsyncIterable<Uint8Array | string>, limits: ExpansionLimits = {}): Promise<LayerAnalysis> {
   const analyzer = new LayerAnalyzer(limits);
   try {
