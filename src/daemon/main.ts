@@ -23,6 +23,10 @@ import { loadTlsOptions } from './tls.js';
 
 const PRODUCT = 'Lading';
 const SHUTDOWN_GRACE_MS = 15_000;
+/** The whole stop: the servers' grace, then closing the stores. */
+const STOP_DEADLINE_MS = SHUTDOWN_GRACE_MS + 10_000;
+/** After a complete stop, time for streams to flush before the process ends regardless. */
+const EXIT_AFTER_STOP_MS = 500;
 
 /** `ladingd [OPTIONS]`: resolves the configuration, opens the stores, serves until a signal. */
 export async function main(argv: string[]): Promise<number> {
@@ -61,8 +65,16 @@ export async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', () => stop('interrupt'));
     process.on('SIGTERM', () => stop('terminated'));
   });
+  // Work that never ends (a stuck read, a registry that never answers) must not keep the process
+  // alive: the stop has its deadline, and once it is done, whatever still runs is cut.
+  const deadline = setTimeout(() => {
+    log.warn(`Shutdown did not complete within ${STOP_DEADLINE_MS} ms, exiting`);
+    process.exit(1);
+  }, STOP_DEADLINE_MS);
   await daemon.stop();
+  clearTimeout(deadline);
   log.info('Daemon shutdown complete');
+  setTimeout(() => process.exit(0), EXIT_AFTER_STOP_MS).unref();
   return 0;
 }
 

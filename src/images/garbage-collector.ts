@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import type { BlobInfo, BlobWriter, ContentStore } from '../content/content-store.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { BlobEdge, MetadataStore } from '../metadata/metadata-store.js';
+import { walkImageGraph } from '../oci/image-graph-walk.js';
 import type { Descriptor } from '../oci/types.js';
 import { ContentReader, isIndex, isManifest } from './content-reader.js';
 import type { Leases } from './leases.js';
@@ -275,29 +276,24 @@ export class GarbageCollector {
     detached?: ReadonlySet<string>,
     onEdge?: (parent: Descriptor, child: Descriptor) => void,
   ): Promise<Set<string>> {
+    // A manifest's config and layers are reached, never read: each counts as seen, not walked.
     const seen = new Set<string>();
-    const visit = async (desc: Descriptor, depth: number): Promise<void> => {
-      if (seen.has(desc.digest) || depth > 8) return;
-      if (depth > 0 && detached?.has(desc.digest)) return;
-      seen.add(desc.digest);
-      if (isIndex(desc)) {
-        const index = await unlessInvalid(this.reader.readIndex(desc));
-        for (const child of index?.manifests ?? []) {
-          if (typeof child?.digest !== 'string') continue;
-          onEdge?.(desc, child);
-          await visit(child, depth + 1);
-        }
-      } else if (isManifest(desc)) {
-        const manifest = await unlessInvalid(this.reader.readManifest(desc));
-        if (!manifest) return;
-        for (const child of [manifest.config, ...manifest.layers]) {
-          if (typeof child?.digest !== 'string') continue;
-          onEdge?.(desc, child);
-          seen.add(child.digest);
-        }
-      }
+    const edgesTo = (desc: Descriptor, children: readonly Descriptor[] | undefined): Descriptor[] => {
+      const valid = (children ?? []).filter((child) => typeof child?.digest === 'string');
+      for (const child of valid) onEdge?.(desc, child);
+      return valid;
     };
-    for (const target of targets) await visit(target, 0);
+    await walkImageGraph(
+      targets,
+      async (desc) => {
+        if (isIndex(desc)) return edgesTo(desc, (await unlessInvalid(this.reader.readIndex(desc)))?.manifests);
+        if (!isManifest(desc)) return undefined;
+        const manifest = await unlessInvalid(this.reader.readManifest(desc));
+        if (manifest) for (const child of edgesTo(desc, [manifest.config, ...manifest.layers])) seen.add(child.digest);
+        return undefined;
+      },
+      { seen, skip: (desc, depth) => depth > 0 && detached?.has(desc.digest) === true },
+    );
     return seen;
   }
 

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import { childrenOf } from '../oci/image-graph-walk.js';
 import { MediaType } from '../oci/media-types.js';
 import { formatPlatformAll, hostPlatform, hostPreferenceMatcher } from '../oci/platform.js';
 import type { Descriptor, ImageConfig } from '../oci/types.js';
@@ -18,7 +19,7 @@ import {
   type Reference,
 } from '../reference/reference.js';
 import { rfc3339Nanos, unixSecondsOf } from '../util/go-time-parse.js';
-import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import { ContentReader } from './content-reader.js';
 import {
   filterBool,
   filterValues,
@@ -335,14 +336,6 @@ export async function collectTargetFacts(source: FactsSource, target: Descriptor
     blobs,
     configLabels,
   };
-}
-
-/** containerd's images.Children: an index's manifests, a manifest's config and layers. */
-async function childrenOf(reader: ContentReader, desc: Descriptor): Promise<Descriptor[]> {
-  if (isIndex(desc)) return (await reader.readIndex(desc))?.manifests ?? [];
-  if (!isManifest(desc)) return [];
-  const manifest = await reader.readManifest(desc);
-  return manifest ? [manifest.config, ...manifest.layers] : [];
 }
 
 /** containerd's images.IsConfigType. */

@@ -1,3 +1,4 @@
+import { MAX_INDEX_DEPTH, walkImageGraph } from '../oci/image-graph-walk.js';
 import { isLayerType } from '../oci/media-types.js';
 import { configPlatform, type PlatformMatcher } from '../oci/platform.js';
 import type { ContainerConfig, Descriptor, ImageConfig, Platform } from '../oci/types.js';
@@ -82,17 +83,15 @@ export async function collectInspectFacts(
   };
 }
 
-/** Depth first, in index order, every manifest below `desc` (itself when it is one). */
-async function walkManifests(
-  reader: InspectSource,
-  desc: Descriptor,
-  visit: (manifest: Descriptor) => Promise<void>,
-  depth = 0,
-): Promise<void> {
-  if (isManifest(desc)) return visit(desc);
-  if (!isIndex(desc) || depth > 8) return;
-  const index = await reader.readIndex(desc);
-  for (const child of index?.manifests ?? []) await walkManifests(reader, child, visit, depth + 1);
+/**
+ * Depth first, in index order, every manifest below `desc` (itself when it is one), each digest once:
+ * Docker summarizes a manifest again each time an index lists it.
+ */
+async function walkManifests(reader: InspectSource, desc: Descriptor, visit: (manifest: Descriptor) => Promise<void>): Promise<void> {
+  await walkImageGraph(desc, async (d) => {
+    if (isManifest(d)) await visit(d);
+    return isIndex(d) ? (await reader.readIndex(d))?.manifests : undefined;
+  });
 }
 
 async function summarize(reader: InspectSource, layers: LayerSizes, desc: Descriptor): Promise<PlatformManifest> {
@@ -151,7 +150,7 @@ function isAttestation(desc: Descriptor): boolean {
  */
 async function imageSize(reader: InspectSource, desc: Descriptor, matcher: PlatformMatcher, depth = 0): Promise<number> {
   let size = desc.size;
-  if (depth > 8) return size;
+  if (depth > MAX_INDEX_DEPTH) return size;
   if (isIndex(desc)) {
     const index = await reader.readIndex(desc);
     const children = [...(index?.manifests ?? [])];

@@ -1,28 +1,23 @@
 import { NotFoundError } from '../errors.js';
 import type { ImageRecord } from '../metadata/metadata-store.js';
 import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
+import { childrenOf, walkImageGraph } from '../oci/image-graph-walk.js';
 import { ContentReader, isIndex, isManifest } from './content-reader.js';
 import { configPlatform, type PlatformMatcher } from '../oci/platform.js';
 import { imageFamiliarName, platformNotFound } from './platform-not-found.js';
 
 /**
  * containerd's walkPresentChildren: the blobs under `target` that are here, depth first, parents
- * before children, in manifest order (a blob listed twice comes twice, as Docker counts it twice).
+ * before children, in manifest order, each once (Docker lists a blob again each time a document
+ * lists it; an index listing its child F times at D levels would be F^D entries).
  */
 export async function walkPresent(reader: ContentReader, target: Descriptor): Promise<Descriptor[]> {
   const found: Descriptor[] = [];
-  const visit = async (desc: Descriptor, depth: number): Promise<void> => {
-    if (depth > 8 || !(await reader.has(desc.digest))) return;
+  await walkImageGraph(target, async (desc) => {
+    if (!(await reader.has(desc.digest))) return undefined;
     found.push(desc);
-    if (isIndex(desc)) {
-      const index = await reader.readIndex(desc);
-      for (const child of index?.manifests ?? []) await visit(child, depth + 1);
-    } else if (isManifest(desc)) {
-      const manifest = await reader.readManifest(desc);
-      for (const child of manifest ? [manifest.config, ...manifest.layers] : []) await visit(child, depth + 1);
-    }
-  };
-  await visit(target, 0);
+    return childrenOf(reader, desc);
+  });
   return found;
 }
 

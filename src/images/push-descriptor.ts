@@ -8,6 +8,7 @@ import { ConflictError } from '../errors.js';
 import type { ImageRecord } from '../metadata/metadata-store.js';
 import { configPlatform, formatPlatformAll, hostPreferenceMatcher, strictMatcher, type PlatformMatcher } from '../oci/platform.js';
 import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
+import { walkImageGraph } from '../oci/image-graph-walk.js';
 import { ContentReader, isIndex, isManifest } from './content-reader.js';
 import { imageFamiliarName, platformNotFound } from './platform-not-found.js';
 
@@ -19,14 +20,10 @@ export async function getPushDescriptor(reader: ContentReader, record: ImageReco
   const matching: Array<{ desc: Descriptor; platform: Platform }> = [];
   let best: { desc: Descriptor; platform: Platform } | undefined;
 
-  const visit = async (desc: Descriptor, depth: number): Promise<void> => {
-    if (depth > 8) return;
-    if (isIndex(desc)) {
-      if (!(await reader.has(desc.digest))) return;
-      for (const child of (await reader.readIndex(desc))?.manifests ?? []) await visit(child, depth + 1);
-      return;
-    }
-    if (!isManifest(desc)) return;
+  // Each manifest once, however many times indexes list it.
+  await walkImageGraph(record.target, async (desc) => {
+    if (isIndex(desc)) return (await reader.has(desc.digest)) ? (await reader.readIndex(desc))?.manifests : undefined;
+    if (!isManifest(desc)) return undefined;
     const manifest = (await reader.has(desc.digest)) ? await reader.readManifest(desc) : undefined;
     let available = manifest !== undefined;
     for (const child of manifest ? [manifest.config, ...manifest.layers] : []) {
@@ -34,15 +31,15 @@ export async function getPushDescriptor(reader: ContentReader, record: ImageReco
     }
     if (!manifest || !available) {
       anyMissing = true;
-      return;
+      return undefined;
     }
-    if (desc.annotations?.[ATTESTATION_TYPE] !== undefined) return;
+    if (desc.annotations?.[ATTESTATION_TYPE] !== undefined) return undefined;
     const p = desc.platform ?? configPlatform((await reader.readConfig(manifest.config)) ?? ({} as ImageConfig));
-    if (!matcher.match(p)) return;
+    if (!matcher.match(p)) return undefined;
     matching.push({ desc, platform: p });
     if (!best || matcher.less(p, best.platform)) best = { desc, platform: p };
-  };
-  await visit(record.target, 0);
+    return undefined;
+  });
 
   const [only] = matching;
   if (!only) throw platformNotFound(imageFamiliarName(record), platform);

@@ -10,6 +10,7 @@ import type { ContentStore } from '../../content/content-store.js';
 import { InvalidArgumentError, LadingError, NotFoundError, wrapError } from '../../errors.js';
 import { descriptorJson } from '../../oci/descriptor-json.js';
 import { isDigest } from '../../oci/digest.js';
+import { walkImageGraph } from '../../oci/image-graph-walk.js';
 import { MediaType, isIndexType, isManifestType } from '../../oci/media-types.js';
 import type { PlatformMatcher } from '../../oci/platform.js';
 import type { Descriptor } from '../../oci/types.js';
@@ -82,6 +83,8 @@ class Exporter {
   private readonly dockerManifests = new Map<string, ExportManifest>();
   /** Index digest -> the manifest chosen from it for manifest.json ('' for none). */
   private readonly resolvedIndexes = new Map<string, string>();
+  /** Blobs already walked: an index may list one child many times, at every level. */
+  private readonly walked = new Set<string>();
 
   constructor(
     private readonly store: ContentStore,
@@ -171,14 +174,20 @@ class Exporter {
     if (chosen && name) this.dockerManifests.get(chosen)?.names.push(name);
   }
 
-  /** getRecords: a descriptor and everything below it, depth first. */
+  /** getRecords: a descriptor and everything below it, depth first, each blob once. */
   private async walk(desc: Descriptor): Promise<void> {
-    const children = await this.children(desc);
-    if (children === 'skip') return;
-    checkDigest(desc.digest);
-    this.addBlob(desc);
-    this.algorithms.add(desc.digest.slice(0, desc.digest.indexOf(':')));
-    for (const child of children) await this.walk(child);
+    await walkImageGraph(
+      desc,
+      async (d) => {
+        const children = await this.children(d);
+        if (children === 'skip') return undefined;
+        checkDigest(d.digest);
+        this.addBlob(d);
+        this.algorithms.add(d.digest.slice(0, d.digest.indexOf(':')));
+        return children;
+      },
+      { seen: this.walked },
+    );
   }
 
   /** images.Children, or WithSkipMissing's handler around it. */

@@ -5,6 +5,7 @@
  */
 import { gzipSync } from 'node:zlib';
 import { MediaType } from '../../oci/media-types.js';
+import type { Descriptor } from '../../oci/types.js';
 import { sha256 } from './archive-builder.js';
 import { blob, blobEntry, configJson, OCI_LAYOUT, ociIndex, ociManifest, type Blob } from './image-builder.js';
 
@@ -140,6 +141,43 @@ export function indexChain(manifest: Blob, depth: number): { top: Blob; blobs: B
     blobs.push(child);
   }
   return { top: child, blobs };
+}
+
+/** An image whose target index lists its child `fanOut` times, and so on `depth` levels down. */
+export interface FanOutImage {
+  /** The top index. */
+  top: Blob;
+  /** Layer, config, manifest, then the indexes from the innermost up (the top last). */
+  blobs: Blob[];
+}
+
+/**
+ * A small valid image under `depth` nested indexes, each listing its child `fanOut` times: its JSON
+ * grows as fanOut × depth, its paths as fanOut^depth (3.2 million for 20 and 5). `marker` makes the
+ * image's digests its own.
+ */
+export function fanOutImage(fanOut: number, depth: number, marker: string): FanOutImage {
+  const layer = blob(gzipZeroLayer(512), MediaType.ociLayerGzip);
+  const config = blob(configJson([zeroDiffId(512)], { created: '2024-01-02T03:04:05Z', marker }), MediaType.ociConfig);
+  const manifest = ociManifest(config.desc, [layer.desc]);
+  const blobs = [layer, config, manifest];
+  let child: Descriptor = { ...manifest.desc, platform: { architecture: 'amd64', os: 'linux' } };
+  for (let i = 0; i < depth; i++) {
+    const index = ociIndex(Array.from({ length: fanOut }, () => child));
+    blobs.push(index);
+    child = index.desc;
+  }
+  return { top: blobs[blobs.length - 1]!, blobs };
+}
+
+/** An OCI layout archive of `image`, named `name` in its index.json. */
+export function fanOutArchive(image: FanOutImage, name: string): Buffer {
+  const index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [{ ...image.top.desc, annotations: { 'io.containerd.image.name': name } }] };
+  return tarOfRaw([
+    rawEntry({ name: OCI_LAYOUT.name, data: Buffer.from(OCI_LAYOUT.data) }),
+    ...image.blobs.map((b) => rawEntry({ name: blobEntry(b).name, data: b.data })),
+    rawEntry({ name: 'index.json', data: Buffer.from(JSON.stringify(index)) }),
+  ]);
 }
 
 export function zeroDiffId(size: number): string {
