@@ -10,6 +10,8 @@ export type ErrorKind =
   | 'forbidden'
   | 'not-implemented'
   | 'unavailable'
+  /** Stored data that no longer reads back as written (errdefs.ErrDataLoss). */
+  | 'data-loss'
   | 'internal';
 
 export class LadingError extends Error {

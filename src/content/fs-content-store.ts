@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { InvalidArgumentError, isNoSpaceErrno, NoSpaceError, NotFoundError } from '../errors.js';
 import { hexOf, isDigest } from '../oci/digest.js';
 import { DigestMismatchError, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
+import { verifiedBytes, verifiedStream } from './verified-read.js';
 
 /** Manifests and configs are small; a larger "JSON" blob is refused rather than read into memory. */
 export const DEFAULT_MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -60,14 +61,14 @@ export class FsContentStore implements ContentStore {
       if (size > maxBytes) {
         throw new InvalidArgumentError(`content ${digest} is ${size} bytes, more than the limit of ${maxBytes}`);
       }
-      return await handle.readFile();
+      return verifiedBytes(await handle.readFile(), digest);
     } finally {
       await handle.close();
     }
   }
 
   createReadStream(digest: string): Readable {
-    return createReadStream(this.blobPath(digest));
+    return verifiedStream(createReadStream(this.blobPath(digest)), digest);
   }
 
   blobFile(digest: string): string {

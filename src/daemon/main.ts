@@ -92,7 +92,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
   const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
   const metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
-  const images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}));
+  const images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}), log);
   const startupCheck = await StartupCheck.open(config.dataRoot, images, log);
 
   const info = daemonInfo(config, version, log);
