@@ -33,13 +33,18 @@ export function reportingCorruption(content: ContentStore, report: (err: BlobCor
   };
 }
 
+/** Images a log line names; a base layer of thousands of images is reported with a count of the rest. */
+const MAX_NAMED = 20;
+
 /** The log line: the blob, every image whose target reaches it through the blob graph, and the cure. */
 export function describeCorruptBlob(metadata: MetadataStore, err: BlobCorruptError): string {
   const names = new Set<string>();
   for (const digest of metadata.blobAncestors(err.digest)) {
     for (const record of metadata.imagesByTarget(digest)) names.add(isDangling(record) ? record.target.digest : familiarOfAny(record.name));
   }
-  const users = names.size > 0 ? `used by ${[...names].sort().join(', ')}` : 'used by no image';
+  const sorted = [...names].sort();
+  const more = sorted.length > MAX_NAMED ? ` and ${sorted.length - MAX_NAMED} more` : '';
+  const users = sorted.length > 0 ? `used by ${sorted.slice(0, MAX_NAMED).join(', ')}${more}` : 'used by no image';
   return (
     `store corruption: blob ${err.digest} does not match its digest (its bytes hash to ${err.actual}); ${users}. ` +
     'Stop the daemon and run `ladingd check --repair` to remove it, then pull or load those images again'

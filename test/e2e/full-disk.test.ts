@@ -13,25 +13,20 @@ import { tempDir } from '../support/paths.js';
 const NOT_ROOT = process.getuid?.() !== 0 ? 'mounting a tmpfs needs root' : false;
 const FULL = "the data root's disk is full";
 
-/** Writes `file` until the disk refuses another byte. */
+/** Writes `file` until the disk refuses another byte: large writes, then small ones for the last blocks. */
 function fillDisk(file: string): void {
   const fd = openSync(file, 'a');
-  const chunk = Buffer.alloc(64 * 1024, 0x5a);
   try {
-    for (;;) writeSync(fd, chunk);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+    for (const size of [64 * 1024, 512]) {
+      const chunk = Buffer.alloc(size, 0x5a);
+      try {
+        for (;;) writeSync(fd, chunk);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+      }
+    }
   } finally {
     closeSync(fd);
-  }
-  // The last partial chunk fails too: take the bytes a smaller write still finds.
-  const small = openSync(file, 'a');
-  try {
-    for (;;) writeSync(small, Buffer.alloc(512, 0x5a));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
-  } finally {
-    closeSync(small);
   }
 }
 
