@@ -10,6 +10,8 @@ export type ErrorKind =
   | 'forbidden'
   | 'not-implemented'
   | 'unavailable'
+  /** Stored data that no longer reads back as written (errdefs.ErrDataLoss). */
+  | 'data-loss'
   | 'internal';
 
 export class LadingError extends Error {
@@ -60,4 +62,28 @@ export function errorKind(err: unknown): ErrorKind {
 export function wrapError(err: unknown, context: string): unknown {
   if (err instanceof LadingError) return new LadingError(err.kind, `${context}: ${err.message}`, { cause: err });
   return err;
+}
+
+/**
+ * A write the data root's disk has no room for (ENOSPC, EDQUOT, SQLITE_FULL). Docker answers a
+ * failed write with a 500 (a system error); the message says what is full and how to free space.
+ */
+export class NoSpaceError extends LadingError {
+  constructor(
+    /** The file the write went to. */
+    readonly file: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      'internal',
+      `the data root's disk is full: write ${file}: no space left on device; free space (docker image rm, docker image prune) and try again`,
+      options,
+    );
+  }
+}
+
+/** Whether a failed system call found the disk (or the user's quota) full. */
+export function isNoSpaceErrno(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
 }

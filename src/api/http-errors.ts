@@ -10,6 +10,7 @@ const STATUS: Record<ErrorKind, number> = {
   forbidden: 403,
   'not-implemented': 501,
   unavailable: 503,
+  'data-loss': 500,
   internal: 500,
 };
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { errorKind, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { ImageService } from '../images/image-service.js';
 import type { Logger } from '../util/logger.js';
 import { MAX_API_VERSION, requestVersion } from './api-version.js';
@@ -63,7 +63,9 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
       await route.handler({ req, res, version, params: route.params, query });
     } catch (err) {
       const status = statusOf(err);
-      if (clientGone(req, res, err)) log.info(`${req.method} ${req.url}: client went away: ${(err as Error)?.message ?? String(err)}`);
+      // Store corruption was logged at error, with the images it breaks, where it was read (corrupt-blob-report.ts).
+      if (errorKind(err) === 'data-loss') log.debug(`${req.method} ${req.url}: ${(err as Error).message}`);
+      else if (clientGone(req, res, err)) log.info(`${req.method} ${req.url}: client went away: ${(err as Error)?.message ?? String(err)}`);
       else if (status >= 500) log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
       // A refused upload: the rest of the body is discarded for a moment while the client reads the answer.
       refuseRestOfUpload(req, res);

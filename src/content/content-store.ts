@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, LadingError } from '../errors.js';
 
 /** What a blob is known by: its digest and its size in bytes. */
 export interface BlobInfo {
@@ -28,8 +28,12 @@ export interface BlobWriter {
 export interface ContentStore {
   info(digest: string): Promise<BlobInfo | undefined>;
   has(digest: string): Promise<boolean>;
-  /** Reads a small blob whole (manifests, configs); refuses blobs larger than maxBytes. */
+  /**
+   * Reads a small blob whole (manifests, configs); refuses blobs larger than maxBytes. Like
+   * `createReadStream`, checks the bytes against the digest: a BlobCorruptError if they differ.
+   */
   readBytes(digest: string, maxBytes?: number): Promise<Buffer>;
+  /** The blob's bytes; the stream fails with a BlobCorruptError, before its last chunk, if they do not hash to `digest`. */
   createReadStream(digest: string): Readable;
   /**
    * The file holding a committed blob, for readers on other threads (worker threads cannot share a
@@ -52,5 +56,19 @@ export class DigestMismatchError extends InvalidArgumentError {
     readonly actual: string,
   ) {
     super(`digest mismatch: expected ${expected}, got ${actual}`);
+  }
+}
+
+/**
+ * What a read throws when a stored blob's bytes no longer hash to its digest: the disk changed
+ * them after they were verified and committed. The store is corrupt, not the request: Docker's
+ * errdefs call this data loss, a 500. The image service logs it once, naming the images it breaks.
+ */
+export class BlobCorruptError extends LadingError {
+  constructor(
+    readonly digest: string,
+    readonly actual: string,
+  ) {
+    super('data-loss', `content ${digest} is corrupt in the store (its bytes hash to ${actual}): run \`ladingd check --repair\` on the data root`);
   }
 }

@@ -2,9 +2,10 @@ import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError, NotFoundError } from '../errors.js';
+import { InvalidArgumentError, isNoSpaceErrno, NoSpaceError, NotFoundError } from '../errors.js';
 import { hexOf, isDigest } from '../oci/digest.js';
 import { DigestMismatchError, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
+import { verifiedBytes, verifiedStream } from './verified-read.js';
 
 /** Manifests and configs are small; a larger "JSON" blob is refused rather than read into memory. */
 export const DEFAULT_MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -60,14 +61,14 @@ export class FsContentStore implements ContentStore {
       if (size > maxBytes) {
         throw new InvalidArgumentError(`content ${digest} is ${size} bytes, more than the limit of ${maxBytes}`);
       }
-      return await handle.readFile();
+      return verifiedBytes(await handle.readFile(), digest);
     } finally {
       await handle.close();
     }
   }
 
   createReadStream(digest: string): Readable {
-    return createReadStream(this.blobPath(digest));
+    return verifiedStream(createReadStream(this.blobPath(digest)), digest);
   }
 
   blobFile(digest: string): string {
@@ -76,7 +77,9 @@ export class FsContentStore implements ContentStore {
 
   async openWriter(): Promise<BlobWriter> {
     const file = path.join(this.ingestDir, randomBytes(12).toString('hex'));
-    const handle = await fs.open(file, 'wx', 0o644);
+    const handle = await fs.open(file, 'wx', 0o644).catch((err: unknown) => {
+      throw noSpaceOr(err, file);
+    });
     return new FsBlobWriter(handle, file, (digest) => this.blobPath(digest), this.blobDir);
   }
 
@@ -171,7 +174,7 @@ class FsBlobWriter implements BlobWriter {
         try {
           await writeAll(this.handle, batch, this.position);
         } catch (err) {
-          this.failure = err;
+          this.failure = noSpaceOr(err, this.file);
         }
         this.position += length;
         this.queued -= length;
@@ -221,7 +224,7 @@ class FsBlobWriter implements BlobWriter {
       await this.flushed().catch(() => undefined);
       await this.handle.close().catch(() => undefined);
       await fs.rm(this.file, { force: true });
-      throw err;
+      throw noSpaceOr(err, this.file);
     }
   }
 
@@ -265,6 +268,11 @@ async function syncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
+}
+
+/** A write the disk had no room for, said as such (the data root's disk is full); anything else as it was. */
+function noSpaceOr(err: unknown, file: string): unknown {
+  return isNoSpaceErrno(err) ? new NoSpaceError(file, { cause: err }) : err;
 }
 
 function isNoEntry(err: unknown): boolean {

@@ -10,6 +10,7 @@ import { LadingError } from '../errors.js';
 import { ImageService, SNAPSHOTTER } from '../images/image-service.js';
 import { RegistryService } from '../transfer/registry/registry-service.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
+import { SpaceReserve } from '../metadata/space-reserve.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { resolveConfig, type DaemonConfig } from './config.js';
 import { answers, lockDataRoot } from './data-root-lock.js';
@@ -100,8 +101,10 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   await content.init();
   const removed = await content.cleanIngest();
   if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
-  const metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'));
-  const images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}));
+  // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
+  const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
+  const metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
+  const images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}), log);
   const startupCheck = await StartupCheck.open(config.dataRoot, images, log);
 
   const info = daemonInfo(config, version, log);

@@ -169,8 +169,8 @@ export class GarbageCollector {
       const doomed = unique.filter((digest) => !this.leases.isHeld(digest) && !reached(digest));
       // Their edges, layer records and the facts of what reaches them go first, in one
       // transaction: a kill before the files go leaves blobs no image reaches (the start-up check
-      // collects them), never records of blobs that are gone.
-      this.metadata.transaction(() => {
+      // collects them), never records of blobs that are gone. A removal: it commits on a full disk.
+      this.metadata.removal(() => {
         for (const digest of doomed) {
           this.metadata.forgetBlob(digest);
           this.metadata.deleteLayerFacts(digest);

@@ -5,6 +5,7 @@
  * stats no file, and a `reference` filter reads only the records it can match.
  */
 import { createHash } from 'node:crypto';
+import { NoSpaceError } from '../errors.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { childrenOf } from '../oci/image-graph-walk.js';
 import { MediaType } from '../oci/media-types.js';
@@ -183,10 +184,15 @@ export class TargetFactsStore {
     // Complete facts are kept for good. Written inside the service's read section: no sweep can
     // have deleted one of their blobs since they were gathered.
     if (complete.length > 0) {
-      metadata.transaction(() => {
-        for (const [digest, f] of complete) metadata.putTargetFacts(digest, this.key, serializeFacts(f));
-      });
-      for (const [digest, f] of complete) this.remember(digest, f);
+      try {
+        metadata.transaction(() => {
+          for (const [digest, f] of complete) metadata.putTargetFacts(digest, this.key, serializeFacts(f));
+        });
+        for (const [digest, f] of complete) this.remember(digest, f);
+      } catch (err) {
+        // Only a copy: a list on a full disk answers from what it computed, and the next one computes again.
+        if (!(err instanceof NoSpaceError)) throw err;
+      }
     }
     return { records, facts, metadata, reader: this.source.reader };
   }

@@ -1,5 +1,6 @@
 import {
   familiarString,
+  parseAnyReference,
   parseNamed,
   referenceString,
   trimNamed,
@@ -17,6 +18,16 @@ export function danglingName(digest: string): string {
 
 export function isDangling(record: ImageRecord): boolean {
   return record.name === danglingName(record.target.digest);
+}
+
+/** FamiliarString(ParseAnyReference(name)): a record's name as Docker prints it (untagged, say); one that does not parse, as it is. */
+export function familiarOfAny(name: string): string {
+  try {
+    const parsed = parseAnyReference(name);
+    return 'digestOnly' in parsed ? parsed.digestOnly : familiarString(parsed);
+  } catch {
+    return name;
+  }
 }
 
 function parseRecordName(name: string): Reference | undefined {

@@ -21,7 +21,7 @@ import {
 } from '../reference/reference.js';
 import { logImageEvent, logImageNameEvent } from './image-events.js';
 import type { ImageMutationSources } from './image-mutation.js';
-import { DANGLING_PREFIX, isDangling } from './image-names.js';
+import { DANGLING_PREFIX, familiarOfAny, isDangling } from './image-names.js';
 import { bestPresentImage, walkPresent } from './present-content.js';
 
 export interface RemoveOptions {
@@ -297,16 +297,6 @@ function isImageIdPrefix(id: string, prefix: string): boolean {
 function truncateId(id: string): string {
   const colon = id.indexOf(':');
   return (colon >= 0 ? id.slice(colon + 1) : id).slice(0, 12);
-}
-
-/** FamiliarString(ParseAnyReference(name)), the name Docker reports as untagged. */
-function familiarOfAny(name: string): string {
-  try {
-    const parsed = parseAnyReference(name);
-    return 'digestOnly' in parsed ? parsed.digestOnly : familiarString(parsed);
-  } catch {
-    return name;
-  }
 }
 
 /** ErrImageDoesNotExist. */

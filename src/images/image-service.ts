@@ -28,6 +28,8 @@ import { pushImage, type PushImageOptions } from './image-push.js';
 import { RegistryService } from '../transfer/registry/registry-service.js';
 import { platformNotFound } from './platform-not-found.js';
 import { remoteInspectFacts, type RemoteInspectOptions } from './remote-inspect.js';
+import type { Logger } from '../util/logger.js';
+import { describeCorruptBlob, reportingCorruption } from './corrupt-blob-report.js';
 
 export interface InspectOptions {
   manifests: boolean;
@@ -71,14 +73,19 @@ export class ImageService {
   /** Deletes blobs no image uses; its `reading` sections see no blob vanish (garbage-collector.ts). */
   readonly gc: GarbageCollector;
 
+  /** The content store, read through `reportingCorruption`: a blob that fails its digest is logged with its images. */
+  readonly content: ContentStore;
+
   constructor(
-    readonly content: ContentStore,
+    content: ContentStore,
     readonly metadata: MetadataStore,
     /** Registries: endpoints, credentials, tokens, shared fetches (src/transfer/registry/). */
     readonly registry: RegistryService = new RegistryService(),
+    log?: Logger,
   ) {
-    this.reader = new ContentReader(content);
-    this.gc = new GarbageCollector(content, metadata, this.reader, this.leases);
+    this.content = reportingCorruption(content, (err) => log?.error(describeCorruptBlob(metadata, err)));
+    this.reader = new ContentReader(this.content);
+    this.gc = new GarbageCollector(this.content, metadata, this.reader, this.leases);
   }
 
   /** Changes whenever any answer of this service may have changed. */

@@ -103,8 +103,14 @@ export interface MetadataStore {
   /** Grows whenever stored target facts are dropped (forgetBlob, clearTargetFacts), for copies kept in memory. */
   readonly factsEpoch: number;
 
-  /** Runs `fn` atomically; nested calls join the outer transaction. */
+  /** Runs `fn` atomically; nested calls join the outer transaction. A full disk fails it with a NoSpaceError. */
   transaction<T>(fn: () => T): T;
+  /**
+   * A transaction that only removes records (an image's names, a deleted blob's edges and facts):
+   * on a full disk it may take space held in reserve, so that freeing space works when nothing else
+   * does. The delete methods above are removals of their own when called outside a transaction.
+   */
+  removal<T>(fn: () => T): T;
   /** Grows with every change of image records, so that caches of derived documents can tell. */
   readonly generation: number;
   close(): void;

@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
+import { NoSpaceError } from '../errors.js';
 import type { Descriptor } from '../oci/types.js';
 import type { BlobEdge, BlobSource, ImageRecord, LayerFacts, MetadataStore } from './metadata-store.js';
+import type { SpaceReserve } from './space-reserve.js';
 
 /**
  * PRAGMA user_version. 1 (written as 0 by the first releases): images and layers. 2: the blob
@@ -69,15 +71,25 @@ interface ImageRow {
   updated_at: string;
 }
 
+export interface SqliteMetadataOptions {
+  /** Space a removal may take when the disk is full (space-reserve.ts); the daemon's store has one. */
+  reserve?: SpaceReserve;
+}
+
 /** The default metadata store: one SQLite file in WAL mode, written with full sync. */
 export class SqliteMetadataStore implements MetadataStore {
   private readonly db: Database.Database;
+  private readonly reserve: SpaceReserve | undefined;
   private changes = 0;
   private readonly stmt;
   private built: boolean;
   private factsDropped = 0;
 
-  constructor(file: string) {
+  constructor(
+    private readonly file: string,
+    options: SqliteMetadataOptions = {},
+  ) {
+    this.reserve = options.reserve;
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -89,6 +101,7 @@ export class SqliteMetadataStore implements MetadataStore {
     // A new store, or an old one without images, has its (empty) graph already.
     this.built = version >= SCHEMA_VERSION || !existing || this.db.prepare('SELECT 1 FROM images LIMIT 1').get() === undefined;
     if (this.built && version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.reserve?.restore();
     this.stmt = {
       get: this.db.prepare<[string], ImageRow>('SELECT name, target, created_at, updated_at FROM images WHERE name = ?'),
       list: this.db.prepare<[], ImageRow>('SELECT name, target, created_at, updated_at FROM images ORDER BY name'),
@@ -171,24 +184,24 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   putImage(record: ImageRecord): void {
-    this.stmt.put.run({
+    this.write(() => this.stmt.put.run({
       name: record.name,
       digest: record.target.digest,
       target: JSON.stringify(record.target),
       createdAt: record.createdAt,
       updatedAt: record.updatedAt,
-    });
+    }));
     this.changes++;
   }
 
   deleteImage(name: string): boolean {
-    const deleted = this.stmt.delete.run(name).changes > 0;
+    const deleted = this.removal(() => this.stmt.delete.run(name).changes > 0);
     if (deleted) this.changes++;
     return deleted;
   }
 
   putLayerFacts(facts: LayerFacts): void {
-    this.stmt.putLayer.run(facts);
+    this.write(() => this.stmt.putLayer.run(facts));
   }
 
   getLayerFacts(digest: string): LayerFacts | undefined {
@@ -197,7 +210,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   deleteLayerFacts(digest: string): void {
-    this.stmt.deleteLayer.run(digest);
+    this.removal(() => this.stmt.deleteLayer.run(digest));
   }
 
   listLayerFacts(): LayerFacts[] {
@@ -206,9 +219,9 @@ export class SqliteMetadataStore implements MetadataStore {
 
   addBlobSources(sources: readonly BlobSource[]): void {
     if (sources.length === 0) return;
-    this.db.transaction(() => {
+    this.transaction(() => {
       for (const source of sources) this.stmt.putSource.run(source);
-    })();
+    });
   }
 
   blobSources(digest: string): BlobSource[] {
@@ -216,7 +229,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   deleteBlobSources(digest: string): void {
-    this.stmt.deleteSources.run(digest);
+    this.removal(() => this.stmt.deleteSources.run(digest));
   }
 
   putBlobEdges(edges: readonly BlobEdge[]): void {
@@ -239,7 +252,7 @@ export class SqliteMetadataStore implements MetadataStore {
 
   forgetBlob(digest: string): void {
     this.factsDropped++;
-    this.transaction(() => {
+    this.removal(() => {
       for (const d of this.blobAncestors(digest)) this.stmt.deleteFacts.run(d);
       this.stmt.deleteEdges.run(digest);
     });
@@ -254,7 +267,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   deleteBlobEdges(parent: string): void {
-    this.stmt.deleteEdges.run(parent);
+    this.removal(() => this.stmt.deleteEdges.run(parent));
   }
 
   get graphBuilt(): boolean {
@@ -262,7 +275,7 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   markGraphBuilt(): void {
-    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.write(() => this.db.pragma(`user_version = ${SCHEMA_VERSION}`));
     this.built = true;
   }
 
@@ -271,12 +284,12 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   putTargetFacts(digest: string, key: string, json: string): void {
-    this.stmt.putFacts.run(digest, key, json);
+    this.write(() => this.stmt.putFacts.run(digest, key, json));
   }
 
   clearTargetFacts(): void {
     this.factsDropped++;
-    this.stmt.clearFacts.run();
+    this.removal(() => this.stmt.clearFacts.run());
   }
 
   get factsEpoch(): number {
@@ -284,12 +297,46 @@ export class SqliteMetadataStore implements MetadataStore {
   }
 
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    return this.write(() => this.db.transaction(fn)());
+  }
+
+  removal<T>(fn: () => T): T {
+    return this.write(() => this.db.transaction(fn)(), true);
+  }
+
+  /**
+   * Runs a write, atomically. A full disk fails it with a NoSpaceError, unless it only removes:
+   * then the reserve is released and it runs once more. Writes nested in a transaction are the
+   * outer one's to judge.
+   */
+  private write<T>(fn: () => T, removes = false): T {
+    if (this.db.inTransaction) return fn();
+    let result: T;
+    try {
+      result = fn();
+    } catch (err) {
+      if (!isDiskFull(err)) throw err;
+      if (!removes || !this.reserve?.release()) throw new NoSpaceError(this.file, { cause: err });
+      try {
+        result = fn();
+      } catch (again) {
+        throw isDiskFull(again) ? new NoSpaceError(this.file, { cause: again }) : again;
+      }
+    }
+    // Once blobs have gone and the disk has room again, the next write brings the reserve back.
+    if (this.reserve && !this.reserve.held) this.reserve.restore();
+    return result;
   }
 
   close(): void {
     this.db.close();
   }
+}
+
+/** SQLITE_FULL: SQLite's word for ENOSPC (or for a database at its page limit, which Lading never sets). */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE';
 }
 
 /**

@@ -105,6 +105,8 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
 
 export interface StartOptions {
   logLevel?: string;
+  /** A data root of the test's own (a small tmpfs, say) instead of a fresh folder. */
+  dataRoot?: string;
   extraArgs?: string[];
 }
 
@@ -136,11 +138,11 @@ export class Daemon {
     child.on('exit', () => live.delete(child));
   }
 
-  /** Starts `bin/ladingd.js` on a fresh data root and waits until `/_ping` answers OK. */
+  /** Starts `bin/ladingd.js` on a fresh data root (or `opts.dataRoot`) and waits until `/_ping` answers OK. */
   static async start(opts: StartOptions = {}): Promise<Daemon> {
     const dir = tempDir('daemon');
     const socket = path.join(dir, 'docker.sock');
-    const dataRoot = path.join(dir, 'data');
+    const dataRoot = opts.dataRoot ?? path.join(dir, 'data');
     const dockerConfig = path.join(dir, 'docker-config');
     mkdirSync(dockerConfig);
     writeFileSync(path.join(dockerConfig, 'config.json'), '{}\n');
