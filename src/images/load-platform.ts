@@ -7,8 +7,9 @@
 import { NotFoundError } from '../errors.js';
 import { formatPlatformAll, hostPlatform, onlyMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
-import { familiarString, parseNamed } from '../reference/reference.js';
+import { danglingName } from './image-names.js';
 import { collectInspectFacts, type InspectSource, type LayerSizes } from './inspect.js';
+import { imageFamiliarName } from './platform-not-found.js';
 
 /** Whether a platform manifest of a loaded index must have all its content (importArchive's mustBeWhole). */
 export function mustBeWhole(platform: Platform | undefined): (manifest: Descriptor) => boolean {
@@ -47,22 +48,12 @@ export async function checkProvidesPlatform(
         `requested platform (${wanted}) found, but some content is missing: content digest ${manifest.id}: not found`,
       );
     }
-    if (!facts.best) incomplete.push(familiarName(image));
+    if (!facts.best) incomplete.push(imageFamiliarName({ name: image.name ?? danglingName(image.target.digest), target: image.target }));
   }
   if (incomplete.length === 1) {
     throw new NotFoundError(`image ${incomplete[0]} was loaded, but doesn't provide the requested platform (${wanted})`);
   }
   if (incomplete.length > 1) {
     throw new NotFoundError(`images [${incomplete.join(', ')}] were loaded, but don't provide the requested platform (${wanted})`);
-  }
-}
-
-/** Docker's imageFamiliarName of an image as loaded: its digest when it has no name. */
-function familiarName(image: LoadedTarget): string {
-  if (!image.name) return image.target.digest;
-  try {
-    return familiarString(parseNamed(image.name));
-  } catch {
-    return image.name;
   }
 }

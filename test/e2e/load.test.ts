@@ -135,6 +135,9 @@ describe('docker load: zstd bodies, skipped platforms, progress', { timeout: 600
       await runOk('zstd', ['-q', '-f', tarFile, '-o', `${tarFile}.zst`]);
       layers.push({ blob: `${tarFile}.zst`, mediaType: LAYER_ZSTD, diffId: await sha256File(tarFile) });
     }
+    // And a plain one that the body's zstd packs, as a real image's config and text layers are.
+    const plainText = await layerTar(zdir, 'three.txt', (file) => writeFileSync(file, compressibleText(2_000_000)));
+    layers.push({ blob: plainText, mediaType: MT.layer, diffId: await sha256File(plainText) });
     zstdLayers = await zstdLayoutArchive(zdir, 'docker.io/library/zstd-layers:v1', layers);
   });
   after(async () => {
@@ -163,7 +166,7 @@ describe('docker load: zstd bodies, skipped platforms, progress', { timeout: 600
     const res = ok(await d.docker(['load', '-i', zstdLayers], { timeoutMs: 120_000 }), 'docker load -i zstd-layers');
     assert.equal(res.stdout.trim(), 'Loaded image: zstd-layers:v1');
     const inspect = ok(await d.docker(['image', 'inspect', '--format', '{{json .RootFS.Layers}}', 'zstd-layers:v1']), 'inspect');
-    assert.equal(JSON.parse(inspect.stdout).length, 2);
+    assert.equal(JSON.parse(inspect.stdout).length, 3);
   });
 
   it('a load whose client goes away mid-body leaves no ingest file and does not hold up SIGTERM', async () => {
@@ -198,18 +201,23 @@ describe('docker load: zstd bodies, skipped platforms, progress', { timeout: 600
     let multi: ImageFixture;
     let layout: string;
 
-    before(async () => {
-      multi = await multiPlatformImage({ repo: 'lading-skip' });
-      // skopeo copies the whole index into a layout; then one of arm64's layers goes.
-      layout = path.join(tempDir('load-skip'), 'layout');
-      await runOk('skopeo', ['copy', '--quiet', '--all', '--preserve-digests', `oci:${multi.layoutDir}:${multi.tag}`, `oci:${layout}:${multi.ref}`], {
+    /** skopeo copies the whole index into a layout, which the tests then take a blob from. */
+    async function layoutOf(fx: ImageFixture): Promise<string> {
+      const dir = path.join(tempDir('load-skip'), 'layout');
+      await runOk('skopeo', ['copy', '--quiet', '--all', '--preserve-digests', `oci:${fx.layoutDir}:${fx.tag}`, `oci:${dir}:${fx.ref}`], {
         timeoutMs: 120_000,
       });
+      return dir;
+    }
+
+    before(async () => {
+      multi = await multiPlatformImage({ repo: 'lading-skip' });
+      layout = await layoutOf(multi);
     });
 
-    function archiveWithout(digest: string, name: string): Promise<string> {
+    function archiveWithout(digest: string, name: string, from = layout): Promise<string> {
       const copy = path.join(tempDir('load-skip'), 'layout');
-      cpSync(layout, copy, { recursive: true });
+      cpSync(from, copy, { recursive: true });
       rmSync(path.join(copy, 'blobs', 'sha256', hex(digest)));
       return tarOf(copy, path.join(path.dirname(copy), name));
     }
@@ -253,6 +261,18 @@ describe('docker load: zstd bodies, skipped platforms, progress', { timeout: 600
       assert.equal(amd.stdout.trim(), 'Loaded image: lading-skip:v1');
     });
 
+    it('--platform of a platform whose manifest is absent: Docker 28.5 words too', async () => {
+      // Another image: this one's arm64 manifest must be in no store yet.
+      const fx = await multiPlatformImage({ repo: 'lading-skipm' });
+      const manifest = fx.images[1]!.manifest.digest;
+      const file = await archiveWithout(manifest, 'no-arm64-manifest.tar', await layoutOf(fx));
+      const res = await d.docker(['load', '--platform', 'linux/arm64/v8', '-i', file]);
+      assert.equal(res.code, 1, res.stdout);
+      assert.equal(
+        res.stderr.trim(),
+        `Error response from daemon: requested platform (linux/arm64/v8) found, but some content is missing: content digest ${manifest}: not found`,
+      );
+    });
   });
 
   describe('progress', () => {
@@ -272,7 +292,7 @@ describe('docker load: zstd bodies, skipped platforms, progress', { timeout: 600
         assert.match(line.progress as string, /^\[=*>? *\] +[\d.]+[kMG]?B\/[\d.]+[kMG]?B$/);
         last.set(line.id as string, line.progressDetail as { current: number; total: number });
       }
-      assert.equal(last.size, 2, 'one line per layer at least');
+      assert.equal(last.size, 3, 'one line per layer at least');
       for (const detail of last.values()) assert.equal(detail.current, detail.total);
     });
 
