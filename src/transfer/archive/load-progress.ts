@@ -73,6 +73,6 @@ export class LoadProgress extends ProgressTicker implements LayerReadProgress {
  */
 function layerId(path: string): string {
   const parts = path.split('/');
-  const name = parts.length >= 3 && parts[0] === 'blobs' ? parts[parts.length - 1]! : parts.length >= 2 ? parts[parts.length - 2]! : path;
-  return shortId(name);
+  if (parts.length >= 3 && parts[0] === 'blobs') return shortId(parts.at(-1)!);
+  return shortId(parts.at(-2) ?? path);
 }
