@@ -35,20 +35,22 @@ export class JsonMessageStream {
 }
 
 /**
- * Runs an operation that reports Docker's JSON messages (pull, push) as the answer: an error before
- * the first message is thrown (an HTTP error), one after it goes in the stream. A client that goes
- * away cancels the operation, as Docker's request context does.
+ * Runs an operation that reports Docker's JSON messages (pull, push, load) as the answer: an error
+ * before the first message is thrown (an HTTP error), one after it goes in the stream. A client
+ * that goes away cancels the operation, as Docker's request context does. The request body is
+ * drained unless the operation `readsBody`.
  */
 export async function streamMessages(
   req: IncomingMessage,
   res: ServerResponse,
   run: (write: (message: object) => void, signal: AbortSignal) => Promise<void>,
+  { readsBody = false }: { readsBody?: boolean } = {},
 ): Promise<void> {
   const abort = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) abort.abort(new Error('client disconnected'));
   });
-  req.resume();
+  if (!readsBody) req.resume();
   const stream = new JsonMessageStream(res);
   try {
     await run((message) => stream.write(message), abort.signal);

@@ -16,7 +16,7 @@ export function danglingName(digest: string): string {
   return DANGLING_PREFIX + digest;
 }
 
-export function isDangling(record: ImageRecord): boolean {
+export function isDangling(record: Pick<ImageRecord, 'name' | 'target'>): boolean {
   return record.name === danglingName(record.target.digest);
 }
 

@@ -1,9 +1,8 @@
 import type { Readable } from 'node:stream';
 import type { ContentStore } from '../content/content-store.js';
-import { NotFoundError } from '../errors.js';
 import { EventBus } from '../events/event-bus.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
-import { formatPlatformAll, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
+import { hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed, tagNameOnly, type Reference } from '../reference/reference.js';
 import { importArchive } from '../transfer/archive/import-archive.js';
@@ -27,6 +26,8 @@ import { pullImage, type PullImageOptions } from './image-pull.js';
 import { pushImage, type PushImageOptions } from './image-push.js';
 import { RegistryService } from '../transfer/registry/registry-service.js';
 import { platformNotFound } from './platform-not-found.js';
+import { checkProvidesPlatform, mustBeWhole } from './load-platform.js';
+import type { ProgressSink } from '../transfer/registry/progress-message.js';
 import { remoteInspectFacts, type RemoteInspectOptions } from './remote-inspect.js';
 import type { Logger } from '../util/logger.js';
 import { describeCorruptBlob, reportingCorruption } from './corrupt-blob-report.js';
@@ -51,6 +52,10 @@ export interface ImageInspect extends ConfigFields {
 
 export interface LoadOptions {
   platform?: Platform;
+  /** Where `Loading layer` lines go while the archive is read (docker load without quiet). */
+  progress?: ProgressSink;
+  /** Gives the load up (its client went away): it stops and fails, leaving nothing behind. */
+  signal?: AbortSignal;
 }
 
 export interface LoadedImage {
@@ -167,9 +172,13 @@ export class ImageService {
     const held: string[] = [];
     let garbage: string[] = [];
     try {
-      const result = await importArchive(body, this.gc.leasingStore(held));
+      const result = await importArchive(body, this.gc.leasingStore(held), {
+        mustBeWhole: mustBeWhole(options.platform),
+        ...(options.progress ? { progress: options.progress } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       return await this.gc.reading(async () => {
-        if (options.platform) await this.checkProvidesPlatform(result.images.map((i) => i.target), options.platform);
+        if (options.platform) await checkProvidesPlatform(this.reader, this.layerSizes, result.images, options.platform);
         const now = nowRfc3339Nano();
         const loaded: LoadedImage[] = [];
         const graph = await this.gc.graphOf(result.images.map((i) => i.target));
@@ -221,13 +230,6 @@ export class ImageService {
     const record: ImageRecord = { name, target, createdAt: previous?.createdAt ?? now, updatedAt: now };
     this.metadata.putImage(record);
     if (!isDangling(record)) this.metadata.deleteImage(danglingName(target.digest));
-  }
-
-  private async checkProvidesPlatform(targets: Descriptor[], platform: Platform): Promise<void> {
-    for (const target of targets) {
-      const facts = await collectInspectFacts(this.reader, this.layerSizes, target, strictMatcher(platform));
-      if (!facts.best) throw new NotFoundError(`requested platform (${formatPlatformAll(platform)}) not found`);
-    }
   }
 
   /**

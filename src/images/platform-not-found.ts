@@ -6,7 +6,7 @@ import { familiarString, parseNamed } from '../reference/reference.js';
 import { isDangling } from './image-names.js';
 
 /** Docker's imageFamiliarName: the target digest of a dangling image, else the familiar name. */
-export function imageFamiliarName(record: ImageRecord): string {
+export function imageFamiliarName(record: Pick<ImageRecord, 'name' | 'target'>): string {
   if (isDangling(record)) return record.target.digest;
   try {
     return familiarString(parseNamed(record.name));

@@ -1,7 +1,7 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
-import { Decompress } from 'fzstd';
 import { InvalidArgumentError } from '../errors.js';
+import { createZstdDecompressor } from './zstd-decompressor.js';
 
 /** Compression formats recognised by their magic bytes, as containerd's DetectCompression does. */
 export type Compression = 'none' | 'gzip' | 'zstd' | 'xz' | 'bzip2';
@@ -27,14 +27,14 @@ export function detectCompression(head: Uint8Array): Compression {
 }
 
 /**
- * A decompressing transform for gzip (zlib, multi-member) or zstd (fzstd, which is synchronous).
+ * A decompressing transform for gzip (zlib, multi-member) or zstd (zstd-decompressor.ts).
  * Errors carry the message of the decoder; callers decide what they mean.
  */
 export function createDecompressor(compression: 'gzip' | 'zstd'): Transform {
   return compression === 'gzip'
     ? // zlib hands its options to Transform too, where the high-water mark means what it says.
       createGunzip({ chunkSize: GUNZIP_CHUNK, writableHighWaterMark: GUNZIP_INPUT_HIGH_WATER } as ZlibOptions)
-    : new ZstdDecompressor();
+    : createZstdDecompressor();
 }
 
 /**
@@ -44,67 +44,6 @@ export function createDecompressor(compression: 'gzip' | 'zstd'): Transform {
 const GUNZIP_CHUNK = 256 * 1024;
 /** Compressed input queued ahead of the decoder, so that it never waits for the next chunk. */
 const GUNZIP_INPUT_HIGH_WATER = 1024 * 1024;
-
-/**
- * Input is fed to fzstd in small slices, pausing while the output is not read: one slice expands
- * to at most 32 MiB (256 RLE blocks of 128 KiB), so a zstd bomb cannot fill memory behind a slow
- * reader, and feeding stops as soon as the stream is destroyed (a reader that gave up).
- */
-const ZSTD_SLICE = 1024;
-
-class ZstdDecompressor extends Transform {
-  private readonly decoder = new Decompress((data) => {
-    // fzstd may hand out views of its window buffer: copy before queuing.
-    if (data.byteLength > 0) this.push(Buffer.from(data));
-  });
-  private paused: (() => void) | undefined;
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.feed(chunk, 0, callback);
-  }
-
-  private feed(chunk: Buffer, start: number, callback: TransformCallback): void {
-    let offset = start;
-    try {
-      while (offset < chunk.byteLength) {
-        if (this.destroyed) break;
-        const end = Math.min(offset + ZSTD_SLICE, chunk.byteLength);
-        this.decoder.push(chunk.subarray(offset, end));
-        offset = end;
-        if (offset < chunk.byteLength && this.readableLength >= this.readableHighWaterMark) {
-          const rest = offset;
-          this.paused = () => this.feed(chunk, rest, callback);
-          return;
-        }
-      }
-    } catch (err) {
-      callback(zstdError(err));
-      return;
-    }
-    callback();
-  }
-
-  override _read(size: number): void {
-    const paused = this.paused;
-    this.paused = undefined;
-    paused?.();
-    super._read(size);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    try {
-      this.decoder.push(new Uint8Array(0), true);
-      callback();
-    } catch (err) {
-      callback(zstdError(err));
-    }
-  }
-}
-
-function zstdError(err: unknown): Error {
-  const message = err instanceof Error ? err.message : String(err);
-  return new Error(`zstd: ${message}`, { cause: err });
-}
 
 /** How far decompression may go before the input is taken for a bomb. */
 export interface ExpansionLimits {

@@ -5,7 +5,7 @@ import type { Platform } from '../../oci/types.js';
 import { versionAtLeast } from '../api-version.js';
 import type { InspectResponses } from '../inspect-cache.js';
 import { renderInspect } from '../inspect-view.js';
-import { JsonMessageStream } from '../json-stream.js';
+import { streamMessages } from '../json-stream.js';
 import { boolValue, decodePlatform } from '../query.js';
 import type { RequestContext, Router } from '../router.js';
 
@@ -41,13 +41,21 @@ export function addImageRoutes(router: Router, images: ImageService, responses: 
       const p = query.get('platform');
       if (p) platform = decodePlatform(p);
     }
-    // Nothing is written before the import has finished, so a bad archive still gets a 4xx.
-    const loaded = await images.load(req, platform ? { platform } : {});
-    const stream = new JsonMessageStream(res);
-    for (const image of loaded) {
-      stream.stream(`${image.tagged ? 'Loaded image' : 'Loaded image ID'}: ${image.name}\n`);
-    }
-    stream.end();
+    // Docker's BoolValueOrDefault: quiet unless asked otherwise (the CLI asks when on a terminal).
+    const quiet = query.has('quiet') ? boolValue(query.get('quiet')) : true;
+    // Quiet, nothing is written before the import has finished, so a refused archive gets a 4xx;
+    // otherwise the first `Loading layer` line starts a 200 and later errors go in the stream.
+    await streamMessages(
+      req,
+      res,
+      async (write, signal) => {
+        const loaded = await images.load(req, { ...(platform ? { platform } : {}), ...(quiet ? {} : { progress: write }), signal });
+        for (const image of loaded) {
+          write({ stream: `${image.tagged ? 'Loaded image' : 'Loaded image ID'}: ${image.name}\n` });
+        }
+      },
+      { readsBody: true },
+    );
   });
 }
 

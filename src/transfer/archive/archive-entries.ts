@@ -24,9 +24,15 @@ class BodyError extends Error {
  * The entries of a tar archive that may be gzip- or zstd-compressed (detected by magic bytes, as
  * Docker does), streamed with backpressure. Stream and format errors become InvalidArgumentError;
  * stopping the iteration early tears the whole pipeline down. The body stays the caller's: it is
- * never destroyed here (an HTTP request must survive to carry the error response).
+ * never destroyed here (an HTTP request must survive to carry the error response). `signal` stops the
+ * reading wherever it waits (a client that went away), failing with the signal's reason.
  */
-export async function* readArchiveEntries(body: ArchiveBody, limits: ExpansionLimits = {}): AsyncGenerator<ArchiveEntry> {
+export async function* readArchiveEntries(
+  body: ArchiveBody,
+  limits: ExpansionLimits = {},
+  signal?: AbortSignal,
+): AsyncGenerator<ArchiveEntry> {
+  signal?.throwIfAborted();
   const source = (body as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headLength = 0;
@@ -89,6 +95,10 @@ export async function* readArchiveEntries(body: ArchiveBody, limits: ExpansionLi
     input.on('error', (err) => extract.destroy(err));
   }
   upstream.pipe(extract as unknown as NodeJS.WritableStream);
+  const stop = (): void => {
+    extract.destroy(new BodyError(signal?.reason));
+  };
+  signal?.addEventListener('abort', stop, { once: true });
 
   const translate = (err: unknown): unknown => {
     if (err instanceof BodyError) return err.original;
@@ -145,6 +155,7 @@ export async function* readArchiveEntries(body: ArchiveBody, limits: ExpansionLi
     }
     finished = true;
   } finally {
+    signal?.removeEventListener('abort', stop);
     if (!finished) {
       await entries.return?.();
       for (const stream of streams) stream.destroy();

@@ -7,6 +7,7 @@ import { analyzeStoredLayer } from '../layer-analysis-pool.js';
 import { LAYER_SNIFF_BYTES, looksLikeLayer, type LayerAnalysis } from '../layer-facts.js';
 import { readArchiveEntries, type ArchiveBody, type ArchiveEntry } from './archive-entries.js';
 import { entryPath, linkTarget } from './entry-path.js';
+import type { LayerReadProgress } from './load-progress.js';
 
 /** Archive files read as JSON rather than stored: they describe the archive, not the image. */
 export const METADATA_FILES = ['oci-layout', 'index.json', 'manifest.json', 'repositories'] as const;
@@ -34,6 +35,10 @@ export interface ReadArchiveOptions {
   onBlobCommitted?: (blob: BlobInfo) => void;
   /** Stops the layer analyses still running. */
   signal?: AbortSignal;
+  /** Stops reading the body: the load was given up (its client went away). */
+  bodySignal?: AbortSignal;
+  /** Told how far each layer entry has been read. */
+  progress?: LayerReadProgress;
 }
 
 /**
@@ -100,7 +105,7 @@ export async function readArchive(body: ArchiveBody, store: ContentStore, option
   };
 
   try {
-    for await (const entry of readArchiveEntries(body, options.bodyLimits)) {
+    for await (const entry of readArchiveEntries(body, options.bodyLimits, options.bodySignal)) {
       const { header } = entry;
       checkNameLength(header.name, 'name');
       if (header.linkname) checkNameLength(header.linkname, 'link target');
@@ -130,7 +135,7 @@ export async function readArchive(body: ArchiveBody, store: ContentStore, option
         continue;
       }
 
-      const { finished } = await ingestEntry(entry, path, store, options.layerLimits ?? {}, options.signal);
+      const { finished } = await ingestEntry(entry, path, store, options);
       pending.push({ path, finished });
       if (pending.length > MAX_PENDING_COMMITS) await settlePending(1);
     }
@@ -201,8 +206,7 @@ async function ingestEntry(
   entry: ArchiveEntry,
   path: string,
   store: ContentStore,
-  limits: ExpansionLimits,
-  signal: AbortSignal | undefined,
+  { layerLimits: limits = {}, signal, progress }: ReadArchiveOptions,
 ): Promise<{ finished: Promise<IngestResult> }> {
   const named = BLOB_PATH.exec(path);
   // The store hashes with sha256 anyway: a blob named by it is checked at commit, hashed once.
@@ -211,12 +215,20 @@ async function ingestEntry(
   // The first bytes, to tell whether this is a layer.
   const head: Buffer[] = [];
   let headLength = 0;
+  const size = entry.header.size ?? 0;
+  // Whether the entry is a layer, once its head says so; until then, undefined.
+  let layer: boolean | undefined;
   try {
     for await (const chunk of entry.chunks()) {
       verifier?.update(chunk);
+      if (layer) progress?.layerRead(path, chunk.byteLength);
       if (headLength < LAYER_SNIFF_BYTES) {
         head.push(chunk);
         headLength += chunk.byteLength;
+        if (headLength >= LAYER_SNIFF_BYTES) {
+          layer = looksLikeLayer(Buffer.concat(head));
+          if (layer) progress?.layerStarted(path, size, headLength);
+        }
       }
       // Only waits when the disk is too far behind.
       await writer.write(chunk);
@@ -225,7 +237,9 @@ async function ingestEntry(
     await writer.abort();
     throw err;
   }
-  const isLayer = looksLikeLayer(Buffer.concat(head));
+  const isLayer = layer ?? looksLikeLayer(Buffer.concat(head));
+  if (isLayer && layer === undefined) progress?.layerStarted(path, size, headLength);
+  if (isLayer) progress?.layerEnded(path);
   const finished = finishEntry(entry, path, named, verifier, writer).then((info) => ({
     info,
     // Layers are analysed from the store, on the analysis pool's worker: a layer unpacks while the

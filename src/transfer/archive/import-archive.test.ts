@@ -207,6 +207,20 @@ describe('importArchive: OCI layout errors', () => {
     );
   });
 
+  it('a child manifest may lack content where mustBeWhole lets it (Docker 28: WithSkipMissing)', async () => {
+    const [amd, arm] = [await ociImage('amd64'), await ociImage('arm64')];
+    const descs = [amd, arm].map((img, i) => ({ ...img.manifest.desc, platform: { os: 'linux', architecture: i ? 'arm64' : 'amd64' } }));
+    const idx = ociIndex(descs);
+    const entries = [OCI_LAYOUT, ...ociEntries(amd), blobEntry(arm.config), blobEntry(arm.manifest), blobEntry(idx), indexJson([idx.desc])];
+    const data = await buildTar(entries);
+    const { store } = await newStore();
+    const mustBeWhole = (m: Descriptor): boolean => m.platform?.architecture === 'amd64';
+    const result = await importArchive(chunked(data), store, { mustBeWhole });
+    assert.deepEqual(result.images.map((i) => i.target.digest), [idx.desc.digest]);
+    assert.equal(await store.has(arm.layerBlob.desc.digest), false);
+    await assert.rejects(importArchive(chunked(data), (await newStore()).store), /content .* is missing from the archive/);
+  });
+
   it('a layer whose diffID is not the one in the config', async () => {
     const img = await ociImage();
     const other = await layer({ other: 'x' });

@@ -11,6 +11,8 @@ import { readArchive } from './archive-reader.js';
 import type { ArchiveBody } from './archive-entries.js';
 import { importDockerArchive, parseDockerManifest } from './docker-archive.js';
 import { ImportContext } from './import-context.js';
+import { LoadProgress } from './load-progress.js';
+import type { ProgressSink } from '../registry/progress-message.js';
 import { importOciLayout, ociLayoutVersion } from './oci-layout.js';
 
 export interface ImportedImage {
@@ -69,6 +71,15 @@ export interface ImportOptions {
    * import (which throws and so returns no `blobs`).
    */
   onBlobCommitted?: (blob: BlobInfo) => void;
+  /**
+   * Whether a platform manifest of an index must have all its content in the archive (or the
+   * store); the others may lack some. Every one must when absent.
+   */
+  mustBeWhole?: (manifest: Descriptor) => boolean;
+  /** Where `Loading layer` lines go (docker load without quiet); none when absent. */
+  progress?: ProgressSink;
+  /** Gives the import up (its client went away): reading and layer analyses stop, and it fails. */
+  signal?: AbortSignal;
 }
 
 export const DEFAULT_MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -85,6 +96,9 @@ export async function importArchive(
   // Layer analyses run on beside the archive's reading; those nobody awaits (a failed import, a
   // layer no image uses) are stopped when the import ends.
   const analyses = new AbortController();
+  const giveUp = (): void => analyses.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', giveUp, { once: true });
+  const progress = options.progress ? new LoadProgress(options.progress) : undefined;
   try {
     const contents = await readArchive(body as ArchiveBody, store, {
       maxJsonBytes,
@@ -92,8 +106,10 @@ export async function importArchive(
       bodyLimits: ratio,
       onBlobCommitted: options.onBlobCommitted,
       signal: analyses.signal,
-    });
-    const ctx = new ImportContext(store, contents, maxJsonBytes, options.onBlobCommitted, layerLimits);
+      ...(options.signal ? { bodySignal: options.signal } : {}),
+      ...(progress ? { progress } : {}),
+    }).finally(() => progress?.stop());
+    const ctx = new ImportContext(store, contents, maxJsonBytes, options.onBlobCommitted, layerLimits, options.mustBeWhole);
 
     // Docker 25+ writes both an OCI layout and manifest.json; containerd prefers the layout.
     const version = ociLayoutVersion(contents.metadata.get('oci-layout'));
@@ -108,6 +124,7 @@ export async function importArchive(
     }
     return { images, blobs: ctx.committed, layers: [...ctx.layers.values()] };
   } finally {
+    options.signal?.removeEventListener('abort', giveUp);
     analyses.abort(new Error('import ended'));
   }
 }

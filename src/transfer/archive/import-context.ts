@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { ExpansionLimits } from '../compression.js';
 import { analyzeStoredLayer } from '../layer-analysis-pool.js';
 import type { LayerAnalysis } from '../layer-facts.js';
+import type { Descriptor } from '../../oci/types.js';
 import { parseJson, type ArchiveContents } from './archive-reader.js';
 import type { LayerFacts } from './import-archive.js';
 
@@ -23,6 +24,11 @@ export class ImportContext {
     readonly maxJsonBytes: number,
     private readonly onBlobCommitted?: (blob: BlobInfo) => void,
     private readonly layerLimits: ExpansionLimits = {},
+    /**
+     * Whether a platform manifest of an index must have all its content here. The others may lack
+     * some, as containerd's import WithSkipMissing lets them (Docker 28's LoadImage).
+     */
+    readonly mustBeWhole: (manifest: Descriptor) => boolean = () => true,
   ) {
     this.committed = [...contents.committed];
     this.committedDigests = new Set(this.committed.map((b) => b.digest));

@@ -4,6 +4,9 @@ import { MediaType, isIndexType, isLayerType, isManifestType } from '../../oci/m
 import type { Descriptor, Platform } from '../../oci/types.js';
 import type { ImportContext } from './import-context.js';
 
+/** Content an image needs is neither in the archive nor in the store. */
+export class MissingContentError extends InvalidArgumentError {}
+
 /** Checks the shape of a descriptor read from JSON: what is used later must be there. */
 export function checkDescriptor(value: unknown, where: string): Descriptor {
   const d = value as Partial<Descriptor> | null;
@@ -105,7 +108,8 @@ export async function verifyTarget(ctx: ImportContext, target: Descriptor, what:
  * Checks a manifest or index and what it needs. A manifest needs its config and layers (foreign
  * layers excepted) and, for an image, layers whose diffIDs are the config's rootfs.diff_ids. An
  * index's children are checked only when the archive carries them: an archive may hold some
- * platforms of a multi-platform image and not the others.
+ * platforms of a multi-platform image and not the others, and may hold some of a platform's content
+ * and not the rest when `ctx.mustBeWhole` lets it (that platform is then not Available).
  */
 async function verifyContent(ctx: ImportContext, desc: Descriptor, what: string, depth = 0): Promise<void> {
   if (ctx.verified.has(desc.digest)) return;
@@ -130,7 +134,11 @@ async function verifyIndex(ctx: ImportContext, digest: string, index: Record<str
     const child = checkDescriptor(value, `index ${digest}, manifests[${i}]`);
     if (!isIndexType(child.mediaType) && !isManifestType(child.mediaType)) continue;
     if (!ctx.archiveDigests.has(child.digest)) continue;
-    await verifyContent(ctx, child, `manifest ${child.digest} of index ${digest}`, depth + 1);
+    try {
+      await verifyContent(ctx, child, `manifest ${child.digest} of index ${digest}`, depth + 1);
+    } catch (err) {
+      if (!(err instanceof MissingContentError) || ctx.mustBeWhole(child)) throw err;
+    }
   }
 }
 
@@ -179,7 +187,7 @@ async function readDiffIds(ctx: ImportContext, configDigest: string): Promise<st
 /** The blob must be in the store (this archive put it there, or an earlier pull or load did). */
 async function requireBlob(ctx: ImportContext, desc: Descriptor, what: string): Promise<void> {
   const info = await ctx.store.info(desc.digest);
-  if (!info) throw new InvalidArgumentError(`${what}: content ${desc.digest} is missing from the archive`);
+  if (!info) throw new MissingContentError(`${what}: content ${desc.digest} is missing from the archive`);
   if (info.size !== desc.size) {
     throw new InvalidArgumentError(`${what}: ${desc.digest} is ${info.size} bytes, but its descriptor says ${desc.size}`);
   }
