@@ -15,6 +15,7 @@ import { addImageReadRoutes } from './routes/image-read-routes.js';
 import { addPullRoutes } from './routes/pull-routes.js';
 import { addPushRoutes } from './routes/push-routes.js';
 import { addDistributionRoutes } from './routes/distribution-routes.js';
+import { addNoRuntimeRoutes } from './routes/no-runtime-routes.js';
 import { addSystemRoutes } from './routes/system-routes.js';
 import { Router } from './router.js';
 
@@ -41,6 +42,7 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
   addPushRoutes(router, images);
   addDistributionRoutes(router, images);
   addEventRoutes(router, images.events);
+  addNoRuntimeRoutes(router);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     for (const [name, value] of commonHeaders) res.setHeader(name, value);

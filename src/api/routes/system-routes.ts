@@ -1,8 +1,7 @@
-import type { ServerResponse } from 'node:http';
 import type { DaemonInfo } from '../daemon-info.js';
-import { goMarshal } from '../../util/go-json.js';
 import type { ImageService } from '../../images/image-service.js';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../api-version.js';
+import { sendJson } from '../json-response.js';
 import type { RequestContext, Router } from '../router.js';
 
 const PING_HEADERS = {
@@ -35,7 +34,7 @@ export function addSystemRoutes(router: Router, images: ImageService, info: Daem
       MinAPIVersion: MIN_API_VERSION,
       Os: 'linux',
     };
-    writeJson(res, {
+    sendJson(res, {
       Platform: { Name: info.productName },
       Components: [{ Name: 'Engine', Version: info.version, Details: details }],
       Version: info.version,
@@ -51,7 +50,7 @@ export function addSystemRoutes(router: Router, images: ImageService, info: Daem
   });
 
   router.add('GET', '/info', ({ res }) => {
-    writeJson(res, {
+    sendJson(res, {
       ID: info.id,
       Containers: 0,
       ContainersRunning: 0,
@@ -126,10 +125,4 @@ function registryConfig(images: ImageService): Map<string, unknown> {
     ['InsecureRegistryCIDRs', sc.insecureRegistryCIDRs],
     ['Mirrors', sc.mirrors],
   ]);
-}
-
-function writeJson(res: ServerResponse, doc: object): void {
-  const body = Buffer.from(goMarshal(doc, { escapeHTML: false }) + '\n');
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
-  res.end(body);
 }
