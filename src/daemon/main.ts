@@ -12,6 +12,7 @@ import { RegistryService } from '../transfer/registry/registry-service.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { resolveConfig, type DaemonConfig } from './config.js';
+import { readBuildInfo } from './build-info.js';
 import { answers, lockDataRoot } from './data-root-lock.js';
 import { parseFlags, USAGE } from './flags.js';
 import { formatListenAddress, isLoopback, parseListenAddress, type ListenAddress } from './listen-address.js';
@@ -34,7 +35,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (flags.version) {
-    process.stdout.write(`ladingd version ${version}\n`);
+    // As dockerd: `Docker version 28.5.1, build f8215cc`.
+    const { gitCommit } = readBuildInfo();
+    process.stdout.write(`ladingd version ${version}${gitCommit ? `, build ${gitCommit}` : ''}\n`);
     return 0;
   }
   const config = resolveConfig(flags);
@@ -240,12 +243,13 @@ function closeServer(server: Server): Promise<void> {
 }
 
 function daemonInfo(config: DaemonConfig, version: string, log: Logger): DaemonInfo {
+  const build = readBuildInfo();
   return {
     id: '',
     productName: PRODUCT,
     version,
-    gitCommit: '',
-    buildTime: '',
+    gitCommit: build.gitCommit ?? '',
+    buildTime: build.buildTime ?? '',
     runtimeVersion: `node${process.versions.node}`,
     arch: ({ x64: 'amd64', arm64: 'arm64', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch,
     machine: os.machine(),

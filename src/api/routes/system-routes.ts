@@ -23,12 +23,14 @@ export function addSystemRoutes(router: Router, images: ImageService, info: Daem
   router.add('HEAD', '/_ping', ping);
 
   router.add('GET', '/version', ({ res }) => {
+    // Unknown to a build without scripts/write-build-info.js: the detail is left out, and Go's
+    // omitempty drops BuildTime (never GitCommit) from the top level.
     const details = {
       ApiVersion: MAX_API_VERSION,
       Arch: info.arch,
-      BuildTime: info.buildTime,
+      ...(info.buildTime ? { BuildTime: info.buildTime } : {}),
       Experimental: 'false',
-      GitCommit: info.gitCommit,
+      ...(info.gitCommit ? { GitCommit: info.gitCommit } : {}),
       GoVersion: info.runtimeVersion,
       KernelVersion: info.kernelVersion,
       MinAPIVersion: MIN_API_VERSION,
@@ -45,7 +47,7 @@ export function addSystemRoutes(router: Router, images: ImageService, info: Daem
       Os: 'linux',
       Arch: info.arch,
       KernelVersion: info.kernelVersion,
-      BuildTime: info.buildTime,
+      ...(info.buildTime ? { BuildTime: info.buildTime } : {}),
     });
   });
 
