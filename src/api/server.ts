@@ -66,6 +66,8 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
     } catch (err) {
       const status = statusOf(err);
       if (clientGone(req, res, err)) log.info(`${req.method} ${req.url}: client went away: ${(err as Error)?.message ?? String(err)}`);
+      // A 501 is an answer (what Lading does not do), not a failure: no stack in the log.
+      else if (status === 501) log.info(`${req.method} ${req.url}: ${(err as Error)?.message ?? String(err)}`);
       else if (status >= 500) log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
       // A refused upload: the rest of the body is discarded for a moment while the client reads the answer.
       refuseRestOfUpload(req, res);
