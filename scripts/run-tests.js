@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds the project, then runs every compiled *.test.js under dist/ with node's own test runner.
+// Builds the project (as `npm run build`), then runs every compiled *.test.js under dist/ with node's own test runner.
 // Arguments narrow the run to test files whose path contains one of them.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
@@ -11,6 +11,9 @@ const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin
   stdio: 'inherit',
 });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+// The rest of the build: what `docker version` shows as Git commit and Built.
+const info = spawnSync(process.execPath, [join(root, 'scripts', 'write-build-info.js')], { stdio: 'inherit' });
+if (info.status !== 0) process.exit(info.status ?? 1);
 
 function findTests(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

@@ -15,6 +15,7 @@ import { addImageReadRoutes } from './routes/image-read-routes.js';
 import { addPullRoutes } from './routes/pull-routes.js';
 import { addPushRoutes } from './routes/push-routes.js';
 import { addDistributionRoutes } from './routes/distribution-routes.js';
+import { addNoRuntimeRoutes } from './routes/no-runtime-routes.js';
 import { addSystemRoutes } from './routes/system-routes.js';
 import { Router } from './router.js';
 
@@ -41,6 +42,7 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
   addPushRoutes(router, images);
   addDistributionRoutes(router, images);
   addEventRoutes(router, images.events);
+  addNoRuntimeRoutes(router);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     for (const [name, value] of commonHeaders) res.setHeader(name, value);
@@ -66,6 +68,8 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
       // Store corruption was logged at error, with the images it breaks, where it was read (corrupt-blob-report.ts).
       if (errorKind(err) === 'data-loss') log.debug(`${req.method} ${req.url}: ${(err as Error).message}`);
       else if (clientGone(req, res, err)) log.info(`${req.method} ${req.url}: client went away: ${(err as Error)?.message ?? String(err)}`);
+      // A 501 is an answer (what Lading does not do), not a failure: no stack in the log.
+      else if (status === 501) log.info(`${req.method} ${req.url}: ${(err as Error)?.message ?? String(err)}`);
       else if (status >= 500) log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
       // A refused upload: the rest of the body is discarded for a moment while the client reads the answer.
       refuseRestOfUpload(req, res);

@@ -10,6 +10,8 @@ import { REGISTRY_FILE_KEYS, resolveRegistry, type RegistrySettings } from './re
 /** The daemon's settings after flags, daemon.json and the embedded defaults are merged. */
 export interface DaemonConfig {
   hosts: string[];
+  /** Lading's own socket directory, which a start may create; any other socket's directory must exist. */
+  defaultSocketDir?: string;
   dataRoot: string;
   logLevel: LogLevel;
   configFile?: string;
@@ -50,10 +52,12 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
       'the following directives are specified both as a flag and in the configuration file: hosts',
     );
   }
-  const hosts = flags.hosts.length > 0 ? flags.hosts : (file.hosts ?? [`unix://${path.join(xdg.runtime, 'lading', 'lading.sock')}`]);
+  const defaultSocketDir = path.join(xdg.runtime, 'lading');
+  const hosts = flags.hosts.length > 0 ? flags.hosts : (file.hosts ?? [`unix://${path.join(defaultSocketDir, 'lading.sock')}`]);
   const logLevel = flags.debug || file.debug ? 'debug' : (flags.logLevel ?? (file['log-level'] ? checkLogLevel(file['log-level']) : 'info'));
   return {
     hosts,
+    defaultSocketDir,
     dataRoot: path.resolve(flags.dataRoot ?? file['data-root'] ?? path.join(xdg.data, 'lading')),
     logLevel,
     ...(configFile ? { configFile } : {}),

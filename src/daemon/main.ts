@@ -6,13 +6,14 @@ import type { DaemonInfo } from '../api/daemon-info.js';
 import { createApiServer } from '../api/server.js';
 import { configureImportLimits } from '../transfer/archive/import-archive.js';
 import { FsContentStore } from '../content/fs-content-store.js';
-import { LadingError } from '../errors.js';
+import { InvalidArgumentError, LadingError } from '../errors.js';
 import { ImageService, SNAPSHOTTER } from '../images/image-service.js';
 import { RegistryService } from '../transfer/registry/registry-service.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { SpaceReserve } from '../metadata/space-reserve.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { resolveConfig, type DaemonConfig } from './config.js';
+import { readBuildInfo } from './build-info.js';
 import { answers, lockDataRoot } from './data-root-lock.js';
 import { parseFlags, USAGE } from './flags.js';
 import { formatListenAddress, isLoopback, parseListenAddress, type ListenAddress } from './listen-address.js';
@@ -39,7 +40,9 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (flags.version) {
-    process.stdout.write(`ladingd version ${version}\n`);
+    // As dockerd: `Docker version 28.5.1, build f8215cc`.
+    const { gitCommit } = readBuildInfo();
+    process.stdout.write(`ladingd version ${version}${gitCommit ? `, build ${gitCommit}` : ''}\n`);
     return 0;
   }
   const config = resolveConfig(flags);
@@ -94,34 +97,43 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     ? socketGroupId(security.socketGroup, security.socketGroupExplicit, log)
     : undefined;
   configureImportLimits({ maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio });
-  await fs.mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
+  // Refusals that need nothing on disk come before anything is created.
+  await checkUnixSockets(addresses, config.defaultSocketDir);
+  // The first directory this start created, if any: removed again if the start fails.
+  const createdRoot = await fs.mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
   const lock = await lockDataRoot(config.dataRoot);
 
-  const content = new FsContentStore(path.join(config.dataRoot, 'content'));
-  await content.init();
-  const removed = await content.cleanIngest();
-  if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
-  // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
-  const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
-  const metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
-  const images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}), log);
-  const startupCheck = await StartupCheck.open(config.dataRoot, images, log);
-
-  const info = daemonInfo(config, version, log);
   const servers: Server[] = [];
+  let metadata: SqliteMetadataStore | undefined;
+  let startupCheck: StartupCheck | undefined;
+  let images: ImageService;
   try {
+    const content = new FsContentStore(path.join(config.dataRoot, 'content'));
+    await content.init();
+    const removed = await content.cleanIngest();
+    if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
+    // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
+    const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
+    metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
+    images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}), log);
+    startupCheck = await StartupCheck.open(config.dataRoot, images, log);
+
+    const info = daemonInfo(config, version, log);
     for (const address of addresses) {
       const server = createApiServer(images, info, log, {
         ...(address.kind === 'tcp' && tlsOptions ? { tls: tlsOptions } : {}),
         headersTimeoutMs: security.requestHeaderTimeoutMs,
         uploadIdleTimeoutMs: security.uploadIdleTimeoutMs,
       });
-      servers.push(await listen(server, address, log, security, socketGid));
+      servers.push(await listen(server, address, log, security, socketGid, config.defaultSocketDir));
     }
   } catch (err) {
+    // Undo: nothing was served, so a data root this start made goes, and a marker it wrote too.
     await Promise.all(servers.map(closeServer));
-    metadata.close();
+    await startupCheck?.stop();
+    metadata?.close();
     await lock.release();
+    if (createdRoot !== undefined) await fs.rm(createdRoot, { recursive: true, force: true });
     throw err;
   }
   log.info(`Lading ${version} serving the Docker Engine API on ${addresses.map(formatListenAddress).join(', ')}`);
@@ -142,12 +154,43 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   };
 }
 
-async function listen(server: Server, address: ListenAddress, log: Logger, security: SecurityConfig, socketGid?: number): Promise<Server> {
-  if (address.kind === 'unix') {
-    await fs.mkdir(path.dirname(address.path), { recursive: true, mode: 0o700 });
-    if (await answers(address.path)) {
-      throw new LadingError('unavailable', `${address.path}: address already in use by a running daemon`);
+/**
+ * Before anything is created: a unix socket's directory must exist (only Lading's own is made), and no
+ * daemon may answer on the socket already.
+ */
+async function checkUnixSockets(addresses: readonly ListenAddress[], defaultSocketDir: string | undefined): Promise<void> {
+  for (const address of addresses) {
+    if (address.kind !== 'unix') continue;
+    const dir = path.dirname(address.path);
+    if (dir !== defaultSocketDir) {
+      const stat = await fs.stat(dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      });
+      if (!stat) throw new InvalidArgumentError(`can't create unix socket ${address.path}: directory ${dir} does not exist`);
+      if (!stat.isDirectory()) throw new InvalidArgumentError(`can't create unix socket ${address.path}: ${dir} is not a directory`);
     }
+    await refuseIfAnswered(address.path);
+  }
+}
+
+async function refuseIfAnswered(socket: string): Promise<void> {
+  if (await answers(socket)) throw new LadingError('unavailable', `${socket}: address already in use by a running daemon`);
+}
+
+async function listen(
+  server: Server,
+  address: ListenAddress,
+  log: Logger,
+  security: SecurityConfig,
+  socketGid: number | undefined,
+  defaultSocketDir: string | undefined,
+): Promise<Server> {
+  if (address.kind === 'unix') {
+    const dir = path.dirname(address.path);
+    if (dir === defaultSocketDir) await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    // Again: another daemon may have started since the check.
+    await refuseIfAnswered(address.path);
     await fs.rm(address.path, { force: true });
   } else {
     checkTcpAccess(address, security, log);
@@ -215,12 +258,13 @@ function closeServer(server: Server): Promise<void> {
 }
 
 function daemonInfo(config: DaemonConfig, version: string, log: Logger): DaemonInfo {
+  const build = readBuildInfo();
   return {
     id: '',
     productName: PRODUCT,
     version,
-    gitCommit: '',
-    buildTime: '',
+    gitCommit: build.gitCommit ?? '',
+    buildTime: build.buildTime ?? '',
     runtimeVersion: `node${process.versions.node}`,
     arch: ({ x64: 'amd64', arm64: 'arm64', ia32: '386' } as Record<string, string>)[process.arch] ?? process.arch,
     machine: os.machine(),

@@ -98,8 +98,12 @@ export class ImageService {
     return this.metadata.generation;
   }
 
+  /**
+   * `docker info`'s Images: one per target however many names it has, as Docker's containerd store
+   * counts since moby 00463b9 ("Fix containerd image count"; 28.5 still counted names).
+   */
   imageCount(): number {
-    return this.metadata.countImages();
+    return this.metadata.countTargets();
   }
 
   /** Facts of image targets for the list and disk usage, kept in the metadata store (image-list.ts). */

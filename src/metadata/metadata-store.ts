@@ -52,7 +52,8 @@ export interface MetadataStore {
   imagesByTarget(digest: string): ImageRecord[];
   /** Distinct target digests whose hex starts with `hexPrefix`, at most `limit` of them. */
   targetsByPrefix(hexPrefix: string, limit: number): string[];
-  countImages(): number;
+  /** Distinct target digests: the images, however many names each has. */
+  countTargets(): number;
   putImage(record: ImageRecord): void;
   deleteImage(name: string): boolean;
 

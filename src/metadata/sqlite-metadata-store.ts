@@ -129,7 +129,7 @@ export class SqliteMetadataStore implements MetadataStore {
       putFacts: this.db.prepare<[string, string, string]>('INSERT OR REPLACE INTO target_facts (digest, key, facts) VALUES (?, ?, ?)'),
       deleteFacts: this.db.prepare<[string]>('DELETE FROM target_facts WHERE digest = ?'),
       clearFacts: this.db.prepare('DELETE FROM target_facts'),
-      count: this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM images'),
+      countTargets: this.db.prepare<[], { n: number }>('SELECT count(DISTINCT target_digest) AS n FROM images'),
       put: this.db.prepare(
         `INSERT INTO images (name, target_digest, target, created_at, updated_at) VALUES (@name, @digest, @target, @createdAt, @updatedAt)
          ON CONFLICT (name) DO UPDATE SET target_digest = excluded.target_digest, target = excluded.target, updated_at = excluded.updated_at`,
@@ -179,8 +179,8 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.stmt.byPrefix.all(low, high, limit).map((row) => row.target_digest);
   }
 
-  countImages(): number {
-    return this.stmt.count.get()?.n ?? 0;
+  countTargets(): number {
+    return this.stmt.countTargets.get()?.n ?? 0;
   }
 
   putImage(record: ImageRecord): void {

@@ -2,11 +2,12 @@
 // finished and the socket removed, and images kept across a restart.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { Daemon } from '../support/daemon.js';
+import { Daemon, request } from '../support/daemon.js';
 import { run } from '../support/exec.js';
 import { dockerArchive, singlePlatformImage } from '../support/images.js';
 import { repoRoot, tempDir } from '../support/paths.js';
@@ -26,6 +27,78 @@ describe('ladingd process', () => {
       assert.equal(existsSync(otherSocket), false, 'the refused daemon left no socket');
       assert.equal((await first.request('/_ping')).text, 'OK');
     } finally {
+      await first.stop();
+    }
+  });
+
+  it('refuses a unix socket whose directory does not exist, and creates neither that directory nor the data root', async () => {
+    const dir = tempDir('nodir');
+    const socket = path.join(dir, 'nonexistent-dir', 'x.sock');
+    const dataRoot = path.join(dir, 'data');
+    const res = await run(process.execPath, [LADINGD, '-H', `unix://${socket}`, '--data-root', dataRoot], { timeoutMs: 20_000 });
+    assert.equal(res.code, 1, res.stdout + res.stderr);
+    assert.equal(
+      res.stderr.trim(),
+      `ladingd: can't create unix socket ${socket}: directory ${path.dirname(socket)} does not exist`,
+    );
+    assert.deepEqual(readdirSync(dir), [], 'nothing created');
+
+    // Lading's own socket directory is made when missing.
+    const runtime = path.join(dir, 'run');
+    const own = spawn(process.execPath, [LADINGD, '--data-root', dataRoot], {
+      stdio: 'ignore',
+      env: { ...process.env, HOME: dir, XDG_RUNTIME_DIR: runtime, XDG_CONFIG_HOME: path.join(dir, 'config') },
+    });
+    try {
+      assert.equal((await retry(() => request(path.join(runtime, 'lading', 'lading.sock'), '/_ping'))).text, 'OK');
+    } finally {
+      own.kill('SIGTERM');
+      await new Promise((r) => own.once('exit', r));
+    }
+  });
+
+  it('a start refused because its socket or port is in use leaves no data root and no unclean-shutdown marker', async () => {
+    const first = await Daemon.start();
+    const dir = tempDir('refused');
+    const port = http.createServer();
+    await new Promise<void>((resolve) => port.listen(0, '127.0.0.1', resolve));
+    try {
+      // The socket answers: refused before anything is made.
+      const fresh = path.join(dir, 'fresh');
+      const inUse = await run(process.execPath, [LADINGD, '-H', `unix://${first.socket}`, '--data-root', fresh], { timeoutMs: 20_000 });
+      assert.equal(inUse.code, 1, inUse.stderr);
+      assert.match(inUse.stderr, /address already in use by a running daemon/);
+      assert.equal(existsSync(fresh), false, 'no data root');
+      assert.equal((await first.request('/_ping')).text, 'OK', 'the first daemon keeps its socket');
+
+      // The TCP port is taken: found once the stores are open, which are then undone.
+      const socket = path.join(dir, 's.sock');
+      const tcp = `tcp://127.0.0.1:${(port.address() as AddressInfo).port}`;
+      const taken = await run(process.execPath, [LADINGD, '-H', `unix://${socket}`, '-H', tcp, '--data-root', fresh], { timeoutMs: 20_000 });
+      assert.equal(taken.code, 1, taken.stderr);
+      assert.match(taken.stderr, /EADDRINUSE/);
+      assert.equal(existsSync(fresh), false, 'the data root this start made is gone');
+      assert.equal(existsSync(socket), false, 'its socket is gone');
+
+      // A data root in use before, stopped cleanly: the refused start leaves it clean.
+      const used = await Daemon.start();
+      await used.stop();
+      const again = await run(process.execPath, [LADINGD, '-H', `unix://${socket}`, '-H', tcp, '--data-root', used.dataRoot], { timeoutMs: 20_000 });
+      assert.equal(again.code, 1, again.stderr);
+      assert.equal(existsSync(path.join(used.dataRoot, 'ladingd.dirty')), false, 'no unclean-shutdown marker');
+      const next = spawn(process.execPath, [LADINGD, '-H', `unix://${socket}`, '--data-root', used.dataRoot], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let log = '';
+      next.stdout.on('data', (b: Buffer) => (log += b.toString()));
+      next.stderr.on('data', (b: Buffer) => (log += b.toString()));
+      try {
+        await retry(() => request(socket, '/_ping'));
+      } finally {
+        next.kill('SIGTERM');
+        await new Promise((r) => next.once('exit', r));
+      }
+      assert.doesNotMatch(log, /did not stop cleanly/);
+    } finally {
+      port.close();
       await first.stop();
     }
   });

@@ -1,10 +1,9 @@
-import type { ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../../errors.js';
 import { parseFilters } from '../../images/image-filters.js';
 import type { ImageService } from '../../images/image-service.js';
 import { tagReference } from '../../images/image-tag.js';
-import { goMarshal } from '../../util/go-json.js';
 import { versionAtLeast } from '../api-version.js';
+import { sendJson } from '../json-response.js';
 import { boolValue, decodePlatform } from '../query.js';
 import type { RequestContext, Router } from '../router.js';
 
@@ -36,11 +35,4 @@ export function addImageWriteRoutes(router: Router, images: ImageService): void 
     });
     sendJson(res, report.length > 0 ? report : null);
   });
-}
-
-/** httputils.WriteJSON: HTML left unescaped, a newline after. */
-function sendJson(res: ServerResponse, doc: unknown): void {
-  const body = Buffer.from(goMarshal(doc, { escapeHTML: false }) + '\n');
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
-  res.end(body);
 }

@@ -1,8 +1,7 @@
-import type { ServerResponse } from 'node:http';
 import type { DaemonInfo } from '../daemon-info.js';
-import { goMarshal } from '../../util/go-json.js';
 import type { ImageService } from '../../images/image-service.js';
 import { MAX_API_VERSION, MIN_API_VERSION } from '../api-version.js';
+import { sendJson } from '../json-response.js';
 import type { RequestContext, Router } from '../router.js';
 
 const PING_HEADERS = {
@@ -24,18 +23,20 @@ export function addSystemRoutes(router: Router, images: ImageService, info: Daem
   router.add('HEAD', '/_ping', ping);
 
   router.add('GET', '/version', ({ res }) => {
+    // Unknown to a build without scripts/write-build-info.js: the detail is left out, and Go's
+    // omitempty drops BuildTime (never GitCommit) from the top level.
     const details = {
       ApiVersion: MAX_API_VERSION,
       Arch: info.arch,
-      BuildTime: info.buildTime,
+      ...(info.buildTime ? { BuildTime: info.buildTime } : {}),
       Experimental: 'false',
-      GitCommit: info.gitCommit,
+      ...(info.gitCommit ? { GitCommit: info.gitCommit } : {}),
       GoVersion: info.runtimeVersion,
       KernelVersion: info.kernelVersion,
       MinAPIVersion: MIN_API_VERSION,
       Os: 'linux',
     };
-    writeJson(res, {
+    sendJson(res, {
       Platform: { Name: info.productName },
       Components: [{ Name: 'Engine', Version: info.version, Details: details }],
       Version: info.version,
@@ -46,12 +47,12 @@ export function addSystemRoutes(router: Router, images: ImageService, info: Daem
       Os: 'linux',
       Arch: info.arch,
       KernelVersion: info.kernelVersion,
-      BuildTime: info.buildTime,
+      ...(info.buildTime ? { BuildTime: info.buildTime } : {}),
     });
   });
 
   router.add('GET', '/info', ({ res }) => {
-    writeJson(res, {
+    sendJson(res, {
       ID: info.id,
       Containers: 0,
       ContainersRunning: 0,
@@ -126,10 +127,4 @@ function registryConfig(images: ImageService): Map<string, unknown> {
     ['InsecureRegistryCIDRs', sc.insecureRegistryCIDRs],
     ['Mirrors', sc.mirrors],
   ]);
-}
-
-function writeJson(res: ServerResponse, doc: object): void {
-  const body = Buffer.from(goMarshal(doc, { escapeHTML: false }) + '\n');
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
-  res.end(body);
 }
