@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
 import net, { type AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
+import { makePki } from '../../../test/support/certs.js';
 import { isResponseTimeout, readBody, requestErrorText, send } from './http-client.js';
 
 /** A TCP server on loopback whose connections `onConnection` answers by hand (or not at all). */
@@ -108,4 +111,18 @@ test('network errors in Go\'s words: refused, unknown host, closed without an an
   const resetUrl = reset.url('/v2/');
   const rst = await send({ method: 'GET', url: resetUrl, headers: {} }).catch((e: unknown) => e);
   assert.match(requestErrorText('GET', resetUrl, rst), new RegExp(`^Get "${resetUrl}": read tcp 127\\.0\\.0\\.1:\\d+->${resetUrl.host.replace(/\./g, '\\.')}: read: connection reset by peer$`));
+});
+
+test('a certificate no trusted CA signed: Go\'s `x509: certificate signed by unknown authority`', async () => {
+  const pki = await makePki();
+  const server = https.createServer({ cert: readFileSync(pki.server.cert), key: readFileSync(pki.server.key) }, (_req, res) => res.end());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push({ close: () => server.close() });
+  const url = new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}/v2/`);
+  const err = await send({ method: 'GET', url, headers: {}, tls: { verify: true, ca: [] } }).catch((e: unknown) => e);
+  assert.equal(requestErrorText('GET', url, err), `Get "${url}": tls: failed to verify certificate: x509: certificate signed by unknown authority`);
+  // With the CA it is trusted: the text above was the verification's, not another failure's.
+  const res = await send({ method: 'GET', url, headers: {}, tls: { verify: true, ca: [readFileSync(pki.ca.cert)] } });
+  assert.equal(res.status, 200);
+  res.body.resume();
 });
