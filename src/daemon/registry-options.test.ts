@@ -13,7 +13,7 @@ function daemonJson(doc: unknown): { file: string; dir: string } {
   return { file, dir };
 }
 
-test('registry defaults: loopback insecure, no mirrors, 3 downloads, 5 uploads, certs under XDG config', () => {
+test('registry defaults: loopback insecure, no mirrors, 3 downloads, 5 uploads, certs under XDG config, 30s for response headers', () => {
   const config = resolveConfig(parseFlags([]), { HOME: '/home/u' });
   assert.deepEqual(config.registry, {
     insecureRegistries: [],
@@ -21,6 +21,7 @@ test('registry defaults: loopback insecure, no mirrors, 3 downloads, 5 uploads, 
     maxConcurrentDownloads: 3,
     maxConcurrentUploads: 5,
     certsDir: '/home/u/.config/lading/certs.d',
+    responseTimeoutMs: 30_000,
   });
   assert.equal(resolveConfig(parseFlags([]), { HOME: '/h', XDG_CONFIG_HOME: '/cfg' }).registry?.certsDir, '/cfg/lading/certs.d');
 });
@@ -41,6 +42,7 @@ test('registry flags: repeatable lists, --flag=value, counts', () => {
     maxConcurrentDownloads: 6,
     maxConcurrentUploads: 2,
     certsDir: '/etc/lading/certs.d',
+    responseTimeoutMs: 30_000,
   });
   assert.throws(() => parseFlags(['--max-concurrent-downloads', 'many']), /invalid argument "many" for "--max-concurrent-downloads" flag/);
   assert.throws(() => parseFlags(['--registry-mirror']), /flag needs an argument: --registry-mirror/);
@@ -65,4 +67,20 @@ test('daemon.json keys, dockerd\'s conflict and validation texts', () => {
   assert.throws(() => resolveConfig(parseFlags(['--max-concurrent-downloads', '-1']), { HOME: dir }), /invalid max concurrent downloads: -1/);
   const bad = daemonJson({ 'registry-mirrors': 'https://m.lab' });
   assert.throws(() => resolveConfig(parseFlags(['--config-file', bad.file]), { HOME: bad.dir }), /registry-mirrors must be a list of strings/);
+});
+
+test('--registry-response-timeout and registry-response-timeout: Go durations or seconds, 0 for never', () => {
+  const at = (args: string[]): number | undefined => resolveConfig(parseFlags(args), { HOME: '/h' }).registry?.responseTimeoutMs;
+  assert.equal(at(['--registry-response-timeout', '2s']), 2_000);
+  assert.equal(at(['--registry-response-timeout=1m30s']), 90_000);
+  assert.equal(at(['--registry-response-timeout', '0']), 0);
+  assert.throws(() => parseFlags(['--registry-response-timeout', 'soon']), /invalid argument "soon" for "--registry-response-timeout" flag: time: invalid duration "soon"/);
+  const { file, dir } = daemonJson({ 'registry-response-timeout': '45s' });
+  assert.equal(resolveConfig(parseFlags(['--config-file', file]), { HOME: dir }).registry?.responseTimeoutMs, 45_000);
+  assert.equal(resolveConfig(parseFlags(['--config-file', daemonJson({ 'registry-response-timeout': 10 }).file]), { HOME: dir }).registry?.responseTimeoutMs, 10_000);
+  assert.throws(
+    () => resolveConfig(parseFlags(['--config-file', file, '--registry-response-timeout', '2s']), { HOME: dir }),
+    /registry-response-timeout: \(from flag: 2s, from file: 45s\)/,
+  );
+  assert.throws(() => resolveConfig(parseFlags(['--config-file', daemonJson({ 'registry-response-timeout': true }).file]), { HOME: dir }), /registry-response-timeout must be a duration/);
 });

@@ -2,7 +2,8 @@
  * The daemon's registry options, as dockerd names them: `--insecure-registry` and
  * `--registry-mirror` (repeatable), `--max-concurrent-downloads`, `--max-concurrent-uploads`, and
  * their daemon.json keys; plus Lading's `--registry-certs-dir` (dockerd reads
- * /etc/docker/certs.d; Lading reads `$XDG_CONFIG_HOME/lading/certs.d` unless told otherwise).
+ * /etc/docker/certs.d; Lading reads `$XDG_CONFIG_HOME/lading/certs.d` unless told otherwise) and
+ * `--registry-response-timeout` (dockerd waits for a silent registry without end).
  * Kept apart from flags.ts and config.ts, which only hand over to it.
  */
 import * as path from 'node:path';
@@ -11,8 +12,11 @@ import { RegistryConfig } from '../transfer/registry/registry-config.js';
 import {
   DEFAULT_MAX_CONCURRENT_DOWNLOADS,
   DEFAULT_MAX_CONCURRENT_UPLOADS,
+  DEFAULT_RESPONSE_TIMEOUT_MS,
   type RegistryServiceOptions,
 } from '../transfer/registry/registry-service.js';
+import { formatGoDuration } from '../util/go-time-parse.js';
+import { parseDurationMs } from './security-options.js';
 
 export interface RegistryFlags {
   insecureRegistries?: string[];
@@ -20,9 +24,12 @@ export interface RegistryFlags {
   maxConcurrentDownloads?: number;
   maxConcurrentUploads?: number;
   certsDir?: string;
+  responseTimeoutMs?: number;
 }
 
-export type RegistrySettings = Required<Pick<RegistryServiceOptions, 'insecureRegistries' | 'mirrors' | 'maxConcurrentDownloads' | 'maxConcurrentUploads' | 'certsDir'>>;
+export type RegistrySettings = Required<
+  Pick<RegistryServiceOptions, 'insecureRegistries' | 'mirrors' | 'maxConcurrentDownloads' | 'maxConcurrentUploads' | 'certsDir' | 'responseTimeoutMs'>
+>;
 
 export const REGISTRY_USAGE = `      --insecure-registry list         Enable insecure registry communication: plain HTTP, TLS not verified
                                        (host:port or CIDR; 127.0.0.0/8 and ::1 always are)
@@ -31,6 +38,10 @@ export const REGISTRY_USAGE = `      --insecure-registry list         Enable ins
       --registry-certs-dir string      CA certificates and client keys per registry: DIR/<host:port>/*.crt,
                                        *.cert, *.key (default: $XDG_CONFIG_HOME/lading/certs.d)
       --registry-mirror list           Preferred Docker registry mirror
+      --registry-response-timeout duration
+                                       Fail a registry request whose response headers do not come within
+                                       this time (the body may take as long as it keeps coming); 0 for
+                                       never (default 30s)
 `;
 
 const FLAG_KEYS: Record<string, keyof RegistryFlags> = {
@@ -39,6 +50,7 @@ const FLAG_KEYS: Record<string, keyof RegistryFlags> = {
   '--max-concurrent-downloads': 'maxConcurrentDownloads',
   '--max-concurrent-uploads': 'maxConcurrentUploads',
   '--registry-certs-dir': 'certsDir',
+  '--registry-response-timeout': 'responseTimeoutMs',
 };
 
 const FILE_KEYS: Record<string, keyof RegistryFlags> = {
@@ -47,6 +59,7 @@ const FILE_KEYS: Record<string, keyof RegistryFlags> = {
   'max-concurrent-downloads': 'maxConcurrentDownloads',
   'max-concurrent-uploads': 'maxConcurrentUploads',
   'registry-certs-dir': 'certsDir',
+  'registry-response-timeout': 'responseTimeoutMs',
 };
 
 export const REGISTRY_FILE_KEYS: readonly string[] = Object.keys(FILE_KEYS);
@@ -62,6 +75,7 @@ export function parseRegistryFlag(flags: RegistryFlags, name: string, inline: st
   if (key === 'insecureRegistries' || key === 'mirrors') flags[key] = [...(flags[key] ?? []), value];
   else if (key === 'maxConcurrentDownloads' || key === 'maxConcurrentUploads') flags[key] = parseCount(value, name);
   else if (key === 'certsDir') flags.certsDir = value;
+  else if (key === 'responseTimeoutMs') flags.responseTimeoutMs = parseDurationMs(value, `invalid argument ${JSON.stringify(value)} for "${name}" flag`);
 }
 
 function parseCount(value: string, name: string): number {
@@ -103,8 +117,14 @@ export function resolveRegistry(
     } else if (key === 'certsDir') {
       if (typeof value !== 'string') throw new InvalidArgumentError(`${where}: ${jsonKey} must be a string`);
       fromFile.certsDir = value;
+    } else if (key === 'responseTimeoutMs') {
+      // As the other durations of daemon.json: a Go duration string, or whole seconds.
+      if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) fromFile.responseTimeoutMs = parseDurationMs(String(value), `${where}: ${jsonKey}`);
+      else if (typeof value === 'string') fromFile.responseTimeoutMs = parseDurationMs(value, `${where}: ${jsonKey}`);
+      else throw new InvalidArgumentError(`${where}: ${jsonKey} must be a duration`);
     }
-    if (flags[key] !== undefined) conflicts.push(`${jsonKey}: (from flag: ${goValue(flags[key])}, from file: ${goValue(value)})`);
+    const fromFlag = key === 'responseTimeoutMs' && flags.responseTimeoutMs !== undefined ? formatGoDuration(flags.responseTimeoutMs) : flags[key];
+    if (fromFlag !== undefined) conflicts.push(`${jsonKey}: (from flag: ${goValue(fromFlag)}, from file: ${goValue(value)})`);
   }
   if (conflicts.length > 0) {
     throw new InvalidArgumentError(`the following directives are specified both as a flag and in the configuration file: ${conflicts.join(', ')}`);
@@ -121,6 +141,7 @@ export function resolveRegistry(
     maxConcurrentDownloads: downloads || DEFAULT_MAX_CONCURRENT_DOWNLOADS,
     maxConcurrentUploads: uploads || DEFAULT_MAX_CONCURRENT_UPLOADS,
     certsDir: path.resolve(merged.certsDir ?? path.join(configHome, 'lading', 'certs.d')),
+    responseTimeoutMs: merged.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS,
   };
   // Validates insecure registries and mirrors now, so a bad one stops the daemon at start.
   new RegistryConfig(settings);

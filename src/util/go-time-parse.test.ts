@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { getTimestamp, goParseTime, parseGoDuration, parseTimestamps, rfc3339Nanos, RFC3339, unixSecondsOf } from './go-time-parse.js';
+import { formatGoDuration, getTimestamp, goParseTime, parseGoDuration, parseTimestamps, rfc3339Nanos, RFC3339, unixSecondsOf } from './go-time-parse.js';
 
 const S = 1_000_000_000n;
 
@@ -19,6 +19,11 @@ test('parseGoDuration reads Go durations and refuses what Go refuses', () => {
   for (const bad of ['', '1', '1x', 's', '.s', '1h-', '1.5', '10000000000000h', '-']) {
     assert.equal(parseGoDuration(bad), undefined, bad);
   }
+});
+
+test('formatGoDuration writes what Go\'s Duration.String writes', () => {
+  const cases: Array<[number, string]> = [[0, '0s'], [500, '500ms'], [2000, '2s'], [1500, '1.5s'], [30_000, '30s'], [90_000, '1m30s'], [3_600_000, '1h0m0s'], [5_400_250, '1h30m0.25s']];
+  for (const [ms, text] of cases) assert.equal(formatGoDuration(ms), text);
 });
 
 test('goParseTime: values, zones and Go error texts', () => {

@@ -59,6 +59,20 @@ export function parseGoDuration(text: string): bigint | undefined {
   return total > MAX_DURATION ? undefined : total;
 }
 
+/** Go's time.Duration.String of a whole number of milliseconds: `30s`, `1m30s`, `1.5s`, `500ms`, `1h0m0s`. */
+export function formatGoDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  const sign = ms < 0 ? '-' : '';
+  const abs = Math.abs(Math.trunc(ms));
+  if (abs < 1000) return `${sign}${abs}ms`;
+  const seconds = abs % 60_000;
+  const secondsText = `${Math.trunc(seconds / 1000)}${seconds % 1000 ? '.' + String(seconds % 1000).padStart(3, '0').replace(/0+$/, '') : ''}s`;
+  if (abs < 60_000) return sign + secondsText;
+  const minutes = Math.trunc(abs / 60_000);
+  if (minutes < 60) return `${sign}${minutes}m${secondsText}`;
+  return `${sign}${Math.trunc(minutes / 60)}h${minutes % 60}m${secondsText}`;
+}
+
 // ------------------------------------------------------------------ time.Parse
 
 type Std = 'year' | 'month' | 'day' | 'hour' | 'minute' | 'second' | 'fraction' | 'zone';

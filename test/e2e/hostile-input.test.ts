@@ -133,11 +133,11 @@ describe('hostile input', { timeout: 600_000 }, () => {
   });
 
   it('huge, endless and lying tar headers', async () => {
-    await refused(Buffer.concat([rawEntry({ name: 'PaxHeaders/x', type: 'x', size: 512 * 1024 * 1024 }), Buffer.alloc(8192)]), /Header exceeds max size/, 'huge PAX header');
+    await refused(Buffer.concat([rawEntry({ name: 'PaxHeaders/x', type: 'x', size: 512 * 1024 * 1024 }), Buffer.alloc(8192)]), /archive\/tar: header field too long/, 'huge PAX header');
     await refused(tarOfRaw([paxEntry({ path: 'x'.repeat(10_000) }), rawEntry({ name: 'f', data: Buffer.from('x') })]), /name is longer than 4096 bytes/, 'long name');
     const endless = Buffer.concat(Array.from({ length: 64 }, () => paxEntry({ comment: 'y'.repeat(200_000) })));
-    await refused(endless, /invalid tar archive|unrecognized image format/, 'endless PAX headers');
-    await refused(tarOfRaw([rawEntry({ name: 'big', size: 2 ** 40, data: Buffer.from('tiny') })]), /invalid tar archive: Unexpected end of data/, 'lying size');
+    await refused(endless, /archive\/tar: |unrecognized image format/, 'endless PAX headers');
+    await refused(tarOfRaw([rawEntry({ name: 'big', size: 2 ** 40, data: Buffer.from('tiny') })]), /unexpected EOF/, 'lying size');
   });
 
   it('gzip and zstd bombs, in a layer and as the whole body', async () => {

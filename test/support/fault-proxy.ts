@@ -42,6 +42,9 @@ export type Fault =
   | { kind: 'redirect'; status?: number }
   /** Wait, then pass through. */
   | { kind: 'delay'; ms: number }
+  /** Send the upstream's headers at once, then the body's first `bytes` (default 4) one every `everyMs` (default
+   *  1000: a registry sending 1 byte/s), then the rest. */
+  | { kind: 'trickle'; bytes?: number; everyMs?: number }
   /** Read `bytes` of the request body (default: up to 1 byte), then cut the connection without an answer (an upload
    *  dropped mid-way). Nothing reaches the upstream. */
   | { kind: 'drop'; bytes?: number }
@@ -106,7 +109,7 @@ const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade',
 ]);
 
-const BODY_FAULTS = new Set<Fault['kind']>(['wrong-body', 'truncate', 'huge-manifest', 'media-type', 'redirect']);
+const BODY_FAULTS = new Set<Fault['kind']>(['wrong-body', 'truncate', 'trickle', 'huge-manifest', 'media-type', 'redirect']);
 
 function copyHeaders(h: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const out: http.OutgoingHttpHeaders = {};
@@ -463,6 +466,24 @@ export class FaultProxy {
           // Let the bytes leave before cutting the connection.
           setTimeout(() => res.socket?.destroy(), 20);
         });
+        return;
+      }
+      case 'trickle': {
+        if (!ok || method === 'HEAD') break;
+        record.status = up.status;
+        res.writeHead(up.status, headers);
+        res.flushHeaders();
+        const slow = Math.min(fault.bytes ?? 4, up.body.length);
+        let sent = 0;
+        const timer = setInterval(() => {
+          if (res.destroyed) return clearInterval(timer);
+          if (sent < slow) {
+            res.write(up.body.subarray(sent, ++sent));
+            return;
+          }
+          clearInterval(timer);
+          res.end(up.body.subarray(sent));
+        }, fault.everyMs ?? 1000);
         return;
       }
       case 'huge-manifest': {

@@ -1,7 +1,7 @@
 // The registry setup the pull, remote-inspect and push e2e tests share: the single- and multi-platform
 // fixtures, a plain docker-registry on loopback (both images pushed to it, unless `seeded: false`), the
 // fault proxy before it, and a ladingd.
-import { Daemon } from './daemon.js';
+import { Daemon, type StartOptions } from './daemon.js';
 import { FaultProxy } from './fault-proxy.js';
 import { multiPlatformImage, singlePlatformImage, type ImageFixture } from './images.js';
 import { Registry } from './registry.js';
@@ -9,6 +9,8 @@ import { Registry } from './registry.js';
 export interface RegistryFixtureOptions {
   /** Push `single` as `lab/single:v1` and `multi` (every platform) as `lab/multi:v1`. Default true. */
   seeded?: boolean;
+  /** How to start the ladingd (extra flags). */
+  daemon?: StartOptions;
 }
 
 export class RegistryFixture {
@@ -32,7 +34,7 @@ export class RegistryFixture {
       }
       const proxy = await FaultProxy.start({ upstream: reg });
       started.push(proxy);
-      const d = await Daemon.start();
+      const d = await Daemon.start(opts.daemon);
       return new RegistryFixture(single, multi, reg, proxy, d);
     } catch (err) {
       // Whatever came up before the failure goes down again.

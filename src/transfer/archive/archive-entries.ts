@@ -107,7 +107,7 @@ export async function* readArchiveEntries(
     if (typeof err === 'object' && err !== null && decompressErrors.has(err)) {
       return new InvalidArgumentError(`failed to decompress ${compression} archive: ${message}`, { cause: err });
     }
-    return new InvalidArgumentError(`invalid tar archive: ${message}`, { cause: err });
+    return new InvalidArgumentError(goTarErrorText(message) ?? `invalid tar archive: ${message}`, { cause: err });
   };
 
   // An entry's stream fails with a generic "destroyed" error; the cause is the extract's.
@@ -161,6 +161,18 @@ export async function* readArchiveEntries(
       for (const stream of streams) stream.destroy();
     }
   }
+}
+
+/**
+ * tar-stream's format errors as Go's archive/tar words them, which is what Docker's load prints
+ * (containerd's importer returns the tar reader's error unwrapped): ErrHeader, ErrFieldTooLong,
+ * io.ErrUnexpectedEOF.
+ */
+function goTarErrorText(message: string): string | undefined {
+  if (/^Invalid (?:tar )?header/.test(message)) return 'archive/tar: invalid tar header';
+  if (message === 'Header exceeds max size') return 'archive/tar: header field too long';
+  if (message === 'Unexpected end of data') return 'unexpected EOF';
+  return undefined;
 }
 
 function toBuffer(chunk: Uint8Array | string): Buffer {

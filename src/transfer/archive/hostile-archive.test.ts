@@ -79,7 +79,7 @@ describe('decompression bombs', () => {
 describe('tar headers', () => {
   it('a PAX header larger than the reader holds in memory', async () => {
     const huge = rawEntry({ name: 'PaxHeaders/x', type: 'x', size: 64 * 1024 * 1024 });
-    await refused(Buffer.concat([huge, Buffer.alloc(4096)]), /^invalid tar archive: Header exceeds max size/);
+    await refused(Buffer.concat([huge, Buffer.alloc(4096)]), /^archive\/tar: header field too long$/);
   });
 
   it('names longer than PATH_MAX, by PAX or GNU long name', async () => {
@@ -93,10 +93,10 @@ describe('tar headers', () => {
   });
 
   it('header sizes that lie, negative sizes, endless PAX headers', async () => {
-    await refused(tarOfRaw([rawEntry({ name: 'big', size: 2 ** 40, data: Buffer.from('tiny') })]), /^invalid tar archive: Unexpected end of data/);
-    await refused(tarOfRaw([paxEntry({ size: '-5' }), rawEntry({ name: 'f', data: Buffer.from('x') })]), /^invalid tar archive: /);
+    await refused(tarOfRaw([rawEntry({ name: 'big', size: 2 ** 40, data: Buffer.from('tiny') })]), /^unexpected EOF$/);
+    await refused(tarOfRaw([paxEntry({ size: '-5' }), rawEntry({ name: 'f', data: Buffer.from('x') })]), /^archive\/tar: invalid tar header$/);
     const endless = Buffer.concat(Array.from({ length: 200 }, () => paxEntry({ comment: 'x'.repeat(100_000) })));
-    await refused(endless, /^invalid tar archive: |^unrecognized image format$/);
+    await refused(endless, /^archive\/tar: |^unrecognized image format$/);
   });
 
   it('names that are not UTF-8 are read with U+FFFD, and then refused or unused', async () => {

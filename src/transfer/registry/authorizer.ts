@@ -26,6 +26,8 @@ export interface AuthorizerOptions {
   /** TLS settings for talking to a token realm on this host (the registry's, for its own host). */
   tlsFor: (host: string) => Promise<TlsSettings | undefined>;
   signal?: AbortSignal;
+  /** Time a token server has to send response headers; 0: no limit. */
+  responseTimeoutMs?: number;
 }
 
 type Handler =
@@ -206,6 +208,7 @@ export class Authorizer {
           ...(body ? { body } : {}),
           ...tlsOption(await this.options.tlsFor(current.host === registryHost ? registryHost : current.host)),
           ...(this.options.signal ? { signal: this.options.signal } : {}),
+          ...(this.options.responseTimeoutMs !== undefined ? { responseTimeoutMs: this.options.responseTimeoutMs } : {}),
         });
       } catch (err) {
         throw new Error(requestErrorText(method, current, err), { cause: err });

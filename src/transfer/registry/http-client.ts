@@ -8,6 +8,8 @@ import type { Readable } from 'node:stream';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { TlsSettings } from './registry-config.js';
+import { goNetErrorText, joinHostPort, type SocketEnds } from './go-net-error.js';
+import { formatGoDuration } from '../../util/go-time-parse.js';
 
 export interface HttpExchange {
   method: string;
@@ -20,6 +22,12 @@ export interface HttpExchange {
   signal?: AbortSignal;
   /** The socket may sit idle this long before the exchange fails (ETIMEDOUT). */
   idleTimeoutMs?: number;
+  /**
+   * Once the request is sent, the response headers must come within this time (0: wait without
+   * end, as Docker does). Connecting counts too; sending a request body does not, nor does the
+   * response body, which may trickle for as long as it keeps coming.
+   */
+  responseTimeoutMs?: number;
 }
 
 export interface HttpResult {
@@ -53,10 +61,22 @@ function agentFor(tls: TlsSettings | undefined): https.Agent {
   return agent;
 }
 
+/** The code of the error a registry gets when it sends no response headers in time. */
+export const RESPONSE_TIMEOUT_CODE = 'ERR_REGISTRY_RESPONSE_TIMEOUT';
+
+export function isResponseTimeout(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === RESPONSE_TIMEOUT_CODE;
+}
+
 export function send(x: HttpExchange): Promise<HttpResult> {
   const isHttps = x.url.protocol === 'https:';
   const client = isHttps ? https : http;
+  const idleTimeoutMs = x.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const streamsBody = x.body !== undefined && !Buffer.isBuffer(x.body);
   return new Promise((resolve, reject) => {
+    let responded = false;
+    let responseTimer: NodeJS.Timeout | undefined;
+    const ends: SocketEnds = {};
     const req = client.request(
       x.url,
       {
@@ -66,7 +86,9 @@ export function send(x: HttpExchange): Promise<HttpResult> {
         ...(x.signal ? { signal: x.signal } : {}),
       },
       (res) => {
-        res.setTimeout(x.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => {
+        responded = true;
+        clearTimeout(responseTimer);
+        res.setTimeout(idleTimeoutMs, () => {
           res.destroy(Object.assign(new Error(`read ${x.url.host}: timed out`), { code: 'ETIMEDOUT' }));
         });
         resolve({
@@ -79,10 +101,56 @@ export function send(x: HttpExchange): Promise<HttpResult> {
         });
       },
     );
-    req.setTimeout(x.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, () => {
+    // Go's transport: the time for the response headers runs from the request's last byte
+    // (Lading's also covers connecting, so a registry that takes the connection and then says
+    // nothing fails rather than holding a pull forever).
+    let connected = false;
+    // Once the registry has sent a byte of its answer it is slow, not silent: from then on only
+    // the idle timer applies, so headers trickling in are never cut while they keep coming.
+    let heard = false;
+    const armResponseTimer = (): void => {
+      clearTimeout(responseTimer);
+      const limit = x.responseTimeoutMs ?? 0;
+      if (limit <= 0 || responded || heard) return;
+      responseTimer = setTimeout(() => {
+        const text = connected
+          ? `registry ${x.url.host} sent no response headers within ${formatGoDuration(limit)}`
+          : `dial tcp ${x.url.hostname}:${x.url.port || (isHttps ? 443 : 80)}: i/o timeout`;
+        req.destroy(Object.assign(new Error(text), { code: RESPONSE_TIMEOUT_CODE }));
+      }, limit);
+    };
+    armResponseTimer();
+    req.on('socket', (socket) => {
+      const onConnect = (): void => {
+        connected = true;
+        ends.local = socket.localAddress !== undefined ? joinHostPort(socket.localAddress, socket.localPort ?? 0) : undefined;
+        ends.remote = socket.remoteAddress !== undefined ? joinHostPort(socket.remoteAddress, socket.remotePort ?? 0) : undefined;
+        // A streamed body may take as long as it takes: the timer starts again once it is sent.
+        if (streamsBody) clearTimeout(responseTimer);
+      };
+      const onData = (): void => {
+        heard = true;
+        clearTimeout(responseTimer);
+      };
+      socket.once('data', onData);
+      req.once('close', () => socket.removeListener('data', onData));
+      if (!socket.connecting) onConnect();
+      // TCP's connect, not TLS's: a registry that takes the connection and stays silent in the
+      // handshake has sent no answer either.
+      else socket.once('connect', onConnect);
+    });
+    req.on('finish', armResponseTimer);
+    req.setTimeout(idleTimeoutMs, () => {
+      // The response body has its own idle timer; waiting for the headers is the response
+      // timer's to bound once one is set (0: nobody's).
+      if (responded || (x.responseTimeoutMs !== undefined && req.writableFinished && !heard)) return;
       req.destroy(Object.assign(new Error(`dial ${x.url.host}: timed out`), { code: 'ETIMEDOUT' }));
     });
-    req.on('error', reject);
+    req.on('error', (err: Error) => {
+      clearTimeout(responseTimer);
+      if (!(err as { ends?: SocketEnds }).ends) Object.assign(err, { ends });
+      reject(err);
+    });
     const body = x.body;
     if (body === undefined || Buffer.isBuffer(body)) {
       req.end(body);
@@ -138,5 +206,5 @@ export function isTlsError(err: unknown): boolean {
 /** Go's url.Error text for a failed request: `Head "https://…": <cause>`. */
 export function requestErrorText(method: string, url: URL, err: unknown): string {
   const verb = method.charAt(0) + method.slice(1).toLowerCase();
-  return `${verb} ${JSON.stringify(url.toString())}: ${err instanceof Error ? err.message : String(err)}`;
+  return `${verb} ${JSON.stringify(url.toString())}: ${goNetErrorText(err)}`;
 }

@@ -51,6 +51,7 @@ export async function login(registry: RegistryService, auth: AuthConfig, signal?
       tokens: new TokenCache(),
       tlsFor: async (h) => (h === endpoint.host ? tls : registry.config.tlsSettings(h)),
       ...(signal ? { signal } : {}),
+      responseTimeoutMs: registry.responseTimeoutMs,
     });
     const responses: ResponseInfo[] = [];
     try {
@@ -66,7 +67,14 @@ export async function login(registry: RegistryService, auth: AuthConfig, signal?
         }
         let res;
         try {
-          res = await send({ method: 'GET', url, headers: authorization ? { Authorization: authorization } : {}, tls, ...(signal ? { signal } : {}) });
+          res = await send({
+            method: 'GET',
+            url,
+            headers: authorization ? { Authorization: authorization } : {},
+            tls,
+            ...(signal ? { signal } : {}),
+            responseTimeoutMs: registry.responseTimeoutMs,
+          });
         } catch (err) {
           throw new Error(requestErrorText('GET', url, err), { cause: err });
         }

@@ -18,11 +18,17 @@ export interface RegistryServiceOptions extends RegistryOptions {
   maxConcurrentDownloads?: number;
   /** Blobs pushed at once (--max-concurrent-uploads, default 5). */
   maxConcurrentUploads?: number;
+  /**
+   * Time a registry (or its token server) has to send a response's headers once asked
+   * (--registry-response-timeout, default 30s); 0: wait without end, as Docker does.
+   */
+  responseTimeoutMs?: number;
   retry?: RetryPolicy;
 }
 
 export const DEFAULT_MAX_CONCURRENT_DOWNLOADS = 3;
 export const DEFAULT_MAX_CONCURRENT_UPLOADS = 5;
+export const DEFAULT_RESPONSE_TIMEOUT_MS = 30_000;
 
 export interface RepositoryOptions {
   auth?: AuthConfig;
@@ -38,12 +44,14 @@ export class RegistryService {
   readonly uploads: Semaphore;
   readonly maxConcurrentDownloads: number;
   readonly maxConcurrentUploads: number;
+  readonly responseTimeoutMs: number;
   private readonly fetchers = new WeakMap<ContentStore, BlobFetcher>();
 
   constructor(private readonly options: RegistryServiceOptions = {}) {
     this.config = new RegistryConfig(options);
     this.maxConcurrentDownloads = options.maxConcurrentDownloads ?? DEFAULT_MAX_CONCURRENT_DOWNLOADS;
     this.maxConcurrentUploads = options.maxConcurrentUploads ?? DEFAULT_MAX_CONCURRENT_UPLOADS;
+    this.responseTimeoutMs = options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
     this.downloads = new Semaphore(this.maxConcurrentDownloads);
     this.uploads = new Semaphore(this.maxConcurrentUploads);
   }
@@ -74,11 +82,13 @@ export class RegistryService {
       tokens: this.tokens,
       tlsFor: async (host) => tlsByHost.get(host) ?? (await this.config.tlsSettings(host)),
       ...(options.signal ? { signal: options.signal } : {}),
+      responseTimeoutMs: this.responseTimeoutMs,
     });
     const transport = new RegistryTransport({
       repository: path,
       authorizer,
       scopes: [`repository:${path}:pull${options.push ? ',push' : ''}`],
+      responseTimeoutMs: this.responseTimeoutMs,
       ...(this.options.retry ? { retry: this.options.retry } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onExchange ? { onExchange: options.onExchange } : {}),

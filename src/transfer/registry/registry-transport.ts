@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { Authorizer, ResponseInfo } from './authorizer.js';
-import { discard, isTlsError, requestErrorText, send, type HttpResult } from './http-client.js';
+import { discard, isResponseTimeout, isTlsError, requestErrorText, send, type HttpResult } from './http-client.js';
 import type { Endpoint } from './registry-config.js';
 import { LadingError } from '../../errors.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableNetworkError, isRetryableStatus, type RetryPolicy } from './retry-policy.js';
@@ -43,6 +43,8 @@ export interface TransportOptions {
   scopes: string[];
   retry?: RetryPolicy;
   signal?: AbortSignal;
+  /** Time a registry has to send response headers (http-client's responseTimeoutMs); 0: no limit. */
+  responseTimeoutMs?: number;
   /** Told of every exchange (tests count requests with it). */
   onExchange?: (method: string, url: URL, status: number) => void;
 }
@@ -79,7 +81,10 @@ export class RegistryTransport {
       try {
         res = await this.follow(method, req.url ?? this.url(req.endpoint, req.path), req);
       } catch (err) {
-        if (err instanceof LadingError || !retries || !req.lastHost || !isRetryableNetworkError(err) || attempt >= this.retry.maxAttempts) throw err;
+        // A registry silent for the whole response time gets one more chance, not a policy's worth.
+        const maxAttempts = isResponseTimeout(err) ? Math.min(2, this.retry.maxAttempts) : this.retry.maxAttempts;
+        const retryable = isRetryableNetworkError(err) || isResponseTimeout(err);
+        if (err instanceof LadingError || !retries || !req.lastHost || !retryable || attempt >= maxAttempts) throw err;
         await this.retry.sleep(backoffDelay(attempt++, this.retry), this.options.signal);
         continue;
       }
@@ -144,7 +149,15 @@ export class RegistryTransport {
     const headers: Record<string, string> = { ...req.headers };
     if (authorization) headers.Authorization = authorization;
     const exchange = (u: URL): Promise<HttpResult> =>
-      send({ method, url: u, headers, tls, ...bodyOf(body), ...(this.options.signal ? { signal: this.options.signal } : {}) });
+      send({
+        method,
+        url: u,
+        headers,
+        tls,
+        ...bodyOf(body),
+        ...(this.options.signal ? { signal: this.options.signal } : {}),
+        ...(this.options.responseTimeoutMs !== undefined ? { responseTimeoutMs: this.options.responseTimeoutMs } : {}),
+      });
     try {
       const res = await exchange(target);
       this.options.onExchange?.(method, target, res.status);

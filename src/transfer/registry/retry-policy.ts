@@ -1,7 +1,8 @@
 /**
  * When a registry request is tried again, and after how long. containerd retries 408, 429 and (on
  * the last host) 500/503/504 once; Lading retries these, 502 and dropped connections a few times
- * with exponential backoff and jitter, honouring Retry-After.
+ * with exponential backoff and jitter, honouring Retry-After. A registry that sends no answer
+ * within --registry-response-timeout is tried once more only (registry-transport.ts).
  */
 export interface RetryPolicy {
   /** Attempts in all, the first one included. */
