@@ -38,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = resolveConfig(flags);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, undefined, config.logFormat);
   const daemon = await startDaemon(config, log, version);
   for (const address of daemon.addresses) {
     if (address.kind === 'unix') {
@@ -89,7 +89,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   const removed = await content.cleanIngest();
   if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
   const metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'));
-  const images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}));
+  const images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}), log);
   const startupCheck = await StartupCheck.open(config.dataRoot, images, log);
 
   const info = daemonInfo(config, version, log);
