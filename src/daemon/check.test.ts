@@ -176,17 +176,38 @@ describe('ladingd check', () => {
     assert.deepEqual(messages(await checkDataRoot(s.root, { repair: false })), []);
   });
 
-  it('refuses while a daemon holds the data root', async () => {
+  it('beside a daemon: reads only, reports what is stable, leaves out writes in progress; --repair refuses', async () => {
     const s = await store();
     const lock = await lockDataRoot(s.root);
     try {
-      await assert.rejects(checkDataRoot(s.root, { repair: false }), /another ladingd is already running/);
+      // A load in flight: a file in the ingest area and a committed blob no image names yet.
+      writeFileSync(path.join(s.root, 'content', 'ingest', 'in-flight'), 'partial');
+      const pending = await s.withService(async (images) => (await images.content.writeBytes(Buffer.from('leased, not yet named'))).digest);
+      const clean = await checkDataRoot(s.root, { repair: false });
+      assert.deepEqual(messages(clean), []);
+      assert.equal(clean.live, true);
+
+      const layer = s.app.layerBlobs[0]!.desc.digest;
+      writeFileSync(s.blob(layer), 'damaged');
+      const found = messages(await checkDataRoot(s.root, { repair: false }));
+      assert.equal(found.length, 2, found.join('\n'));
+      assert.match(found[0]!, new RegExp(`^corrupt blob ${layer}: its 7 bytes hash to sha256:`));
+      assert.match(found[1]!, new RegExp(`^image app:1 \\(${s.app.manifest.desc.digest}\\): layer ${layer} of manifest .* is corrupt$`));
+      assert.ok(!found.some((m) => m.includes(pending) || m.includes('ingest')), 'writes in progress are not problems');
+
+      await assert.rejects(checkDataRoot(s.root, { repair: true }), /another ladingd is already running/);
       const out: string[] = [];
       const err: string[] = [];
-      const code = await runCheck(['--data-root', s.root], (l) => out.push(l), (l) => err.push(l));
-      assert.equal(code, 2);
+      assert.equal(await runCheck(['--repair', '--data-root', s.root], (l) => out.push(l), (l) => err.push(l)), 2);
       assert.deepEqual(out, []);
-      assert.match(err.join(''), /^ladingd check: another ladingd is already running with data root .*; stop it before checking\n$/);
+      assert.match(err.join(''), /^ladingd check: another ladingd is already running with data root .*; stop it before repairing\n$/);
+      assert.equal(readdirSync(path.join(s.root, 'content', 'ingest')).length, 1, 'nothing removed');
+
+      const liveOut: string[] = [];
+      const liveErr: string[] = [];
+      assert.equal(await runCheck(['--data-root', s.root], (l) => liveOut.push(l), (l) => liveErr.push(l)), 1);
+      assert.equal(liveOut.length, 2);
+      assert.match(liveErr.join(''), /a daemon is running: read-only check; ingest files, unused blobs, the blob graph and layer records are not checked/);
     } finally {
       await lock.release();
     }
