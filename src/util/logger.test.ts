@@ -26,7 +26,7 @@ test('json: one object a line, keys sorted as Go marshals a map, RFC3339Nano (fi
   assert.ok(line.endsWith('}\n'));
   assert.deepEqual(Object.keys(JSON.parse(line)), ['error', 'fields.msg', 'level', 'msg', 'ref', 'time']);
   const parsed = JSON.parse(line) as Record<string, string>;
-  assert.equal(parsed.level, 'warn');
+  assert.equal(parsed.level, 'warning', "logrus' name");
   assert.equal(parsed.msg, 'Registry refused the push');
   assert.equal(parsed['fields.msg'], 'clash');
   assert.match(parsed.time!, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);

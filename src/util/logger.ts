@@ -1,6 +1,7 @@
 /**
  * A leveled logger writing to stderr as dockerd's logrus does: text (`time="…" level=info msg="…" k=v`)
  * or, with `--log-format json`, one JSON object a line (`{"k":…,"level":"info","msg":"…","time":"…"}`).
+ * The warn level is written `warning`, as logrus names it.
  */
 import { goMarshal } from './go-json.js';
 
@@ -40,7 +41,9 @@ export function createLogger(
   const emit = (at: LogLevel, msg: string, fields: LogFields | undefined): void => {
     if (ORDER[at] < ORDER[level]) return;
     const time = rfc3339NanoFixed(new Date());
-    write(format === 'json' ? jsonLine(time, at, msg, fields) : textLine(time, at, msg, fields));
+    // logrus names the warn level `warning`.
+    const name = at === 'warn' ? 'warning' : at;
+    write(format === 'json' ? jsonLine(time, name, msg, fields) : textLine(time, name, msg, fields));
   };
   return {
     debugEnabled: level === 'debug',
@@ -62,7 +65,7 @@ function present(fields: LogFields | undefined): [string, Exclude<LogFields[stri
 }
 
 /** logrus' TextFormatter: fields after msg, sorted; a value quoted when it needs to be. */
-function textLine(time: string, level: LogLevel, msg: string, fields: LogFields | undefined): string {
+function textLine(time: string, level: string, msg: string, fields: LogFields | undefined): string {
   const parts = [`time="${time}"`, `level=${level}`, `msg=${JSON.stringify(msg)}`];
   for (const [key, value] of present(fields).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const text = Array.isArray(value) ? `[${value.join(' ')}]` : String(value);
@@ -72,7 +75,7 @@ function textLine(time: string, level: LogLevel, msg: string, fields: LogFields 
 }
 
 /** logrus' JSONFormatter: one object, keys sorted as Go marshals a map. */
-function jsonLine(time: string, level: LogLevel, msg: string, fields: LogFields | undefined): string {
+function jsonLine(time: string, level: string, msg: string, fields: LogFields | undefined): string {
   const entry = new Map<string, unknown>(present(fields));
   // A field named like a built-in key keeps its value under `fields.<key>`, as logrus does.
   for (const [key, value] of [['level', level], ['msg', msg], ['time', time]] as const) {

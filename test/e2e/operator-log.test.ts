@@ -106,7 +106,7 @@ describe('operator log', { timeout: 600_000 }, () => {
         mark = d.output().length;
         assert.equal((await d.docker(['push', ref])).code, 1);
         const warned = textLine(since(d, mark), 'Registry refused the push: authentication failed');
-        assert.match(warned, /level=warn /);
+        assert.match(warned, /level=warning /);
         assert.ok(warned.includes(`ref=${ref}`) && warned.includes('no basic auth credentials'), warned);
         assert.doesNotMatch(d.output().slice(mark), /stack=/, 'no stack trace for a refusal');
       } finally {
