@@ -59,6 +59,21 @@ test('an internal error: an error line with the stack, remembered so the server 
   assert.equal(wasLogged(new InvalidArgumentError('x')), false);
 });
 
+test('a client that went away (a cut or stalled upload, an aborted pull): one info line, no stack', async () => {
+  const log = memoryLog();
+  const cut = Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+  const stalled = Object.assign(new Error('upload stalled: no data for 2s'), { code: 'ERR_UPLOAD_STALLED' });
+  const aborted = new DOMException('client disconnected', 'AbortError');
+  await assert.rejects(new OperationLog(log).run('load', {}, () => Promise.reject(cut)));
+  await assert.rejects(new OperationLog(log).run('load', {}, () => Promise.reject(stalled)));
+  await assert.rejects(new OperationLog(log).run('pull', {}, () => Promise.reject(new LadingError('internal', 'x', { cause: aborted }))));
+  assert.deepEqual(log.lines.map((l) => [l.level, l.msg, l.fields.stack]), [
+    ['info', 'Load cancelled: the client went away', undefined],
+    ['info', 'Load cancelled: the client went away', undefined],
+    ['info', 'Pull cancelled: the client went away', undefined],
+  ]);
+});
+
 test("Go's Duration.String for log lines", () => {
   assert.equal(goDuration(850n), '850ns');
   assert.equal(goDuration(12_500n), '12.5µs');

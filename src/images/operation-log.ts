@@ -50,6 +50,10 @@ export class OperationLog {
 
   private failed(op: Operation, fields: LogFields, err: unknown): void {
     const error = err instanceof Error ? err.message : String(err);
+    if (isCancelled(err)) {
+      this.log.info(`${capitalized(op)} cancelled: the client went away`, { ...fields, error });
+      return;
+    }
     if (isAuthRefusal(err)) {
       this.log.warn(`Registry refused the ${op}: authentication failed`, { ...fields, error });
       return;
@@ -62,6 +66,17 @@ export class OperationLog {
     this.log.error(`${capitalized(op)} failed`, { ...fields, error, stack: err instanceof Error ? err.stack : undefined });
     if (typeof err === 'object' && err !== null) logged.add(err);
   }
+}
+
+/** Codes of a request stream the client cut, or stalled, and of an operation it aborted. */
+const CANCELLED = new Set(['ECONNRESET', 'ERR_STREAM_PREMATURE_CLOSE', 'ERR_UPLOAD_STALLED', 'ABORT_ERR']);
+
+/** The client went away or stopped sending: no bug, nothing the operator must act on. */
+function isCancelled(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 16; e = e.cause, depth++) {
+    if (e.name === 'AbortError' || CANCELLED.has(String((e as { code?: unknown }).code))) return true;
+  }
+  return false;
 }
 
 /** containerd's ErrInvalidAuthorization, or a registry's UNAUTHORIZED/DENIED, anywhere in the chain. */
