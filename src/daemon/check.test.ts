@@ -12,7 +12,7 @@ import { MediaType } from '../oci/media-types.js';
 import { hexOf } from '../oci/digest.js';
 import { buildImage, buildIndex, imageEntries, indexEntries, named, type BuiltImage, type BuiltIndex } from '../transfer/testing/sample-images.js';
 import { blob, ociManifest } from '../transfer/testing/image-builder.js';
-import { checkDataRoot, runCheck } from './check.js';
+import { checkDataRoot, checkStore, runCheck } from './check.js';
 import { lockDataRoot } from './data-root-lock.js';
 import { DIRTY_MARKER } from './startup-check.js';
 
@@ -210,6 +210,28 @@ describe('ladingd check', () => {
       assert.match(liveErr.join(''), /a daemon is running: read-only check; ingest files, unused blobs, the blob graph and layer records are not checked/);
     } finally {
       await lock.release();
+    }
+  });
+
+  it('beside a daemon: an image removed between reading the records and scanning the blobs is no problem', async () => {
+    const s = await store();
+    const metadata = new SqliteMetadataStore(path.join(s.root, 'metadata.db'), { readonly: true });
+    try {
+      // The records as read before the scan still name app:1; by the time of the scan an rmi had removed
+      // it and its blobs (here: its manifest gone, its record gone from the database).
+      const stale = metadata.listImages();
+      const app = stale.find((r) => r.name === 'docker.io/library/app:1')!;
+      rmSync(s.blob(app.target.digest));
+      const removed = Object.create(metadata, {
+        listImages: { value: () => stale },
+        imagesByTarget: { value: (digest: string) => metadata.imagesByTarget(digest).filter((r) => r.name !== app.name) },
+      }) as SqliteMetadataStore;
+      assert.deepEqual(messages(await checkStore(s.root, removed, { repair: false, live: true })), []);
+      // Still named after the scan: the missing manifest is a real problem, reported.
+      const found = messages(await checkStore(s.root, metadata, { repair: false, live: true }));
+      assert.deepEqual(found, [`image app:1 (${app.target.digest}): its manifest ${app.target.digest} is missing`]);
+    } finally {
+      metadata.close();
     }
   });
 

@@ -131,10 +131,13 @@ export async function checkStore(
     let issues: string[];
     try {
       issues = await walker.image(group[0]!.target);
-      if (live && issues.length > 0) issues = await confirmedIssues(contentRoot, metadata, group, present, corrupt);
     } catch (err) {
       walkFailed = true;
       issues = [`could not be read: ${(err as Error).message}`];
+    }
+    // Beside a daemon, a blob may have gone with an image removed since the records were read.
+    if (live && issues.length > 0) {
+      issues = await confirmedIssues(contentRoot, metadata, group, present, corrupt).catch((err: Error) => [`could not be read: ${err.message}`]);
     }
     const who = `image ${group.map((r) => displayName(r)).join(', ')} (${digest})`;
     for (const issue of issues) report(`${who}: ${issue}${done('kept, with its content incomplete')}`);
