@@ -5,7 +5,8 @@ import type { Logger } from '../util/logger.js';
 import { MAX_API_VERSION, requestVersion } from './api-version.js';
 import { clientGone, createGuardedServer, refuseRestOfUpload, type ApiServerOptions } from './connection-guards.js';
 import type { DaemonInfo } from './daemon-info.js';
-import { statusOf, writeError } from './http-errors.js';
+import { errorMessage, statusOf, writeError } from './http-errors.js';
+import { wasLogged } from '../images/operation-log.js';
 import { InspectResponses } from './inspect-cache.js';
 import { addImageListRoutes } from './routes/image-list-routes.js';
 import { addImageRoutes } from './routes/image-routes.js';
@@ -65,12 +66,15 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
       await route.handler({ req, res, version, params: route.params, query });
     } catch (err) {
       const status = statusOf(err);
+      const error = errorMessage(err);
       // Store corruption was logged at error, with the images it breaks, where it was read (corrupt-blob-report.ts).
-      if (errorKind(err) === 'data-loss') log.debug(`${req.method} ${req.url}: ${(err as Error).message}`);
-      else if (clientGone(req, res, err)) log.info(`${req.method} ${req.url}: client went away: ${(err as Error)?.message ?? String(err)}`);
+      if (errorKind(err) === 'data-loss') log.debug(`${req.method} ${req.url}: ${error}`);
+      else if (clientGone(req, res, err)) log.info(`${req.method} ${req.url}: client went away: ${error}`);
       // A 501 is an answer (what Lading does not do), not a failure: no stack in the log.
-      else if (status === 501) log.info(`${req.method} ${req.url}: ${(err as Error)?.message ?? String(err)}`);
-      else if (status >= 500) log.error(`${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
+      else if (status === 501) log.info(`${req.method} ${req.url}: ${error}`);
+      // A 5xx is a bug: its stack, unless the operation log gave it already. A client's mistake is one line.
+      else if (status >= 500 && !wasLogged(err)) log.error(`Handler for ${req.method} ${req.url} returned error`, { status, error, stack: (err as Error)?.stack });
+      else if (status < 500) log.debug(`Handler for ${req.method} ${req.url} returned error`, { status, error });
       // A refused upload: the rest of the body is discarded for a moment while the client reads the answer.
       refuseRestOfUpload(req, res);
       writeError(res, err);

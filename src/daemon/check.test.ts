@@ -12,7 +12,7 @@ import { MediaType } from '../oci/media-types.js';
 import { hexOf } from '../oci/digest.js';
 import { buildImage, buildIndex, imageEntries, indexEntries, named, type BuiltImage, type BuiltIndex } from '../transfer/testing/sample-images.js';
 import { blob, ociManifest } from '../transfer/testing/image-builder.js';
-import { checkDataRoot, runCheck } from './check.js';
+import { checkDataRoot, checkStore, runCheck } from './check.js';
 import { lockDataRoot } from './data-root-lock.js';
 import { DIRTY_MARKER } from './startup-check.js';
 
@@ -176,19 +176,62 @@ describe('ladingd check', () => {
     assert.deepEqual(messages(await checkDataRoot(s.root, { repair: false })), []);
   });
 
-  it('refuses while a daemon holds the data root', async () => {
+  it('beside a daemon: reads only, reports what is stable, leaves out writes in progress; --repair refuses', async () => {
     const s = await store();
     const lock = await lockDataRoot(s.root);
     try {
-      await assert.rejects(checkDataRoot(s.root, { repair: false }), /another ladingd is already running/);
+      // A load in flight: a file in the ingest area and a committed blob no image names yet.
+      writeFileSync(path.join(s.root, 'content', 'ingest', 'in-flight'), 'partial');
+      const pending = await s.withService(async (images) => (await images.content.writeBytes(Buffer.from('leased, not yet named'))).digest);
+      const clean = await checkDataRoot(s.root, { repair: false });
+      assert.deepEqual(messages(clean), []);
+      assert.equal(clean.live, true);
+
+      const layer = s.app.layerBlobs[0]!.desc.digest;
+      writeFileSync(s.blob(layer), 'damaged');
+      const found = messages(await checkDataRoot(s.root, { repair: false }));
+      assert.equal(found.length, 2, found.join('\n'));
+      assert.match(found[0]!, new RegExp(`^corrupt blob ${layer}: its 7 bytes hash to sha256:`));
+      assert.match(found[1]!, new RegExp(`^image app:1 \\(${s.app.manifest.desc.digest}\\): layer ${layer} of manifest .* is corrupt$`));
+      assert.ok(!found.some((m) => m.includes(pending) || m.includes('ingest')), 'writes in progress are not problems');
+
+      await assert.rejects(checkDataRoot(s.root, { repair: true }), /another ladingd is already running/);
       const out: string[] = [];
       const err: string[] = [];
-      const code = await runCheck(['--data-root', s.root], (l) => out.push(l), (l) => err.push(l));
-      assert.equal(code, 2);
+      assert.equal(await runCheck(['--repair', '--data-root', s.root], (l) => out.push(l), (l) => err.push(l)), 2);
       assert.deepEqual(out, []);
-      assert.match(err.join(''), /^ladingd check: another ladingd is already running with data root .*; stop it before checking\n$/);
+      assert.match(err.join(''), /^ladingd check: another ladingd is already running with data root .*; stop it before repairing\n$/);
+      assert.equal(readdirSync(path.join(s.root, 'content', 'ingest')).length, 1, 'nothing removed');
+
+      const liveOut: string[] = [];
+      const liveErr: string[] = [];
+      assert.equal(await runCheck(['--data-root', s.root], (l) => liveOut.push(l), (l) => liveErr.push(l)), 1);
+      assert.equal(liveOut.length, 2);
+      assert.match(liveErr.join(''), /a daemon is running: read-only check; ingest files, unused blobs, the blob graph and layer records are not checked/);
     } finally {
       await lock.release();
+    }
+  });
+
+  it('beside a daemon: an image removed between reading the records and scanning the blobs is no problem', async () => {
+    const s = await store();
+    const metadata = new SqliteMetadataStore(path.join(s.root, 'metadata.db'), { readonly: true });
+    try {
+      // The records as read before the scan still name app:1; by the time of the scan an rmi had removed
+      // it and its blobs (here: its manifest gone, its record gone from the database).
+      const stale = metadata.listImages();
+      const app = stale.find((r) => r.name === 'docker.io/library/app:1')!;
+      rmSync(s.blob(app.target.digest));
+      const removed = Object.create(metadata, {
+        listImages: { value: () => stale },
+        imagesByTarget: { value: (digest: string) => metadata.imagesByTarget(digest).filter((r) => r.name !== app.name) },
+      }) as SqliteMetadataStore;
+      assert.deepEqual(messages(await checkStore(s.root, removed, { repair: false, live: true })), []);
+      // Still named after the scan: the missing manifest is a real problem, reported.
+      const found = messages(await checkStore(s.root, metadata, { repair: false, live: true }));
+      assert.deepEqual(found, [`image app:1 (${app.target.digest}): its manifest ${app.target.digest} is missing`]);
+    } finally {
+      metadata.close();
     }
   });
 

@@ -28,7 +28,13 @@ import { DIRTY_MARKER } from './startup-check.js';
  * - blobs that no image reaches (orphans), with the garbage collector's notion of reaching;
  * - a metadata database that fails SQLite's integrity check.
  *
- * `--repair` removes leftovers, corrupt blobs, stray files, stale layer records and orphans.
+ * Beside a running daemon the check reads only (SQLite read-only, no lock) and reports only what
+ * writes in flight cannot fake: corrupt blobs, stray files, images whose content is missing (seen
+ * twice: before the scan and again after it), the database's integrity. Ingest files, unused blobs,
+ * the blob graph and layer records are the daemon's work in progress then, and are left out.
+ *
+ * `--repair` removes leftovers, corrupt blobs, stray files, stale layer records and orphans; it needs
+ * the daemon stopped.
  * Images whose content is missing are kept as they are: their records stay, inspect still answers
  * (with `Available: false` for what is gone), a load or pull of the image fills the content in
  * again, and `docker rmi` removes them; until then every check reports them.
@@ -45,10 +51,14 @@ export interface CheckResult {
   blobs: number;
   images: number;
   problems: CheckProblem[];
+  /** A daemon was running: a read-only check of what is stable while it writes (see above). */
+  live?: boolean;
 }
 
 export interface CheckOptions {
   repair: boolean;
+  /** A daemon is running on the data root (never with `repair`). */
+  live?: boolean;
 }
 
 /** The manifests and indexes of an image nest at most this deep, as the garbage collector walks them. */
@@ -61,6 +71,7 @@ export async function checkStore(
   options: CheckOptions,
 ): Promise<CheckResult> {
   const { repair } = options;
+  const live = options.live === true && !repair;
   const contentRoot = path.join(dataRoot, 'content');
   const problems: CheckProblem[] = [];
   const report = (message: string, repaired = false): void => {
@@ -69,8 +80,16 @@ export async function checkStore(
   const rel = (file: string): string => path.relative(dataRoot, file);
   const done = (what: string): string => (repair ? `: ${what}` : '');
 
-  // Interrupted writes.
-  for (const left of await ingestLeftovers(contentRoot)) {
+  // Image records first: beside a daemon, every blob they name was committed before they were.
+  let records: ImageRecord[] | undefined;
+  try {
+    records = metadata.listImages();
+  } catch (err) {
+    report(`the image records cannot be read: ${(err as Error).message}`);
+  }
+
+  // Interrupted writes (beside a daemon: writes in progress).
+  for (const left of live ? [] : await ingestLeftovers(contentRoot)) {
     if (repair) await fs.rm(left.file, { force: true, recursive: true });
     report(`leftover of an interrupted write: ${rel(left.file)} (${left.size} bytes)${done('removed')}`, repair);
   }
@@ -99,12 +118,6 @@ export async function checkStore(
   }
 
   // Images: every target walked; what they reach is not an orphan.
-  let records: ImageRecord[] | undefined;
-  try {
-    records = metadata.listImages();
-  } catch (err) {
-    report(`the image records cannot be read: ${(err as Error).message}`);
-  }
   const reachable = new Set<string>();
   const walker = new ImageWalker(contentRoot, present, corrupt, reachable);
   let walkFailed = false;
@@ -122,9 +135,15 @@ export async function checkStore(
       walkFailed = true;
       issues = [`could not be read: ${(err as Error).message}`];
     }
+    // Beside a daemon, a blob may have gone with an image removed since the records were read.
+    if (live && issues.length > 0) {
+      issues = await confirmedIssues(contentRoot, metadata, group, present, corrupt).catch((err: Error) => [`could not be read: ${err.message}`]);
+    }
     const who = `image ${group.map((r) => displayName(r)).join(', ')} (${digest})`;
     for (const issue of issues) report(`${who}: ${issue}${done('kept, with its content incomplete')}`);
   }
+
+  if (live) return { blobs: findings.filter((f) => f.kind !== 'stray').length, images: byTarget.size, problems, live };
 
   // The blob graph (garbage collection's view of what reaches what) against the walk.
   if (records && !walkFailed) checkGraph(metadata, walker, present, corrupt, repair, report);
@@ -152,6 +171,32 @@ export async function checkStore(
   if (repair && problems.some((p) => p.repaired)) metadata.clearTargetFacts();
 
   return { blobs: findings.filter((f) => f.kind !== 'stray').length, images: byTarget.size, problems };
+}
+
+/**
+ * Beside a daemon, an image's issues found against the scan, confirmed: the image is still named so
+ * (else an rmi removed it meanwhile: no issue), and walked again against the blob files there now (a
+ * blob committed since the scan was verified by the store). What is still wrong is stable.
+ */
+async function confirmedIssues(
+  contentRoot: string,
+  metadata: MetadataStore,
+  group: ImageRecord[],
+  scanned: ReadonlyMap<string, number>,
+  corrupt: ReadonlySet<string>,
+): Promise<string[]> {
+  const target = group[0]!.target;
+  const still = metadata.imagesByTarget(target.digest).filter((r) => group.some((g) => g.name === r.name));
+  if (still.length === 0) return [];
+  const now = new Map<string, number>();
+  const dir = blobDir(contentRoot);
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    const digest = `sha256:${name}`;
+    if (corrupt.has(digest)) continue;
+    const size = scanned.get(digest) ?? (await fs.stat(path.join(dir, name)).catch(() => undefined))?.size;
+    if (size !== undefined) now.set(digest, size);
+  }
+  return new ImageWalker(contentRoot, now, corrupt, new Set()).image(target);
 }
 
 /**
@@ -360,7 +405,7 @@ function displayName(record: ImageRecord): string {
 
 /** SQLite's own integrity check of the metadata database; its complaints, one per line. */
 export function metadataIntegrity(file: string): string[] {
-  const db = new Database(file, { fileMustExist: true });
+  const db = new Database(file, { fileMustExist: true, readonly: true });
   try {
     const rows = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
     return rows.map((r) => r.integrity_check).filter((line) => line !== 'ok');
@@ -370,8 +415,9 @@ export function metadataIntegrity(file: string): string[] {
 }
 
 /**
- * Checks the data root as a whole: refuses while a daemon holds it, and holds it meanwhile so no
- * daemon starts. After a --repair that left nothing to repair, the next start skips its recovery.
+ * Checks the data root as a whole, holding it meanwhile so no daemon starts; beside a running daemon
+ * a check reads only (see checkStore) and a repair is refused. After a --repair that left nothing to
+ * repair, the next start skips its recovery.
  */
 export async function checkDataRoot(dataRoot: string, options: CheckOptions): Promise<CheckResult> {
   let st;
@@ -381,7 +427,13 @@ export async function checkDataRoot(dataRoot: string, options: CheckOptions): Pr
     throw new InvalidArgumentError(`${dataRoot}: no such directory`);
   }
   if (!st.isDirectory()) throw new InvalidArgumentError(`${dataRoot}: not a directory`);
-  const lock = await lockDataRoot(dataRoot);
+  let lock: { release(): Promise<void> };
+  try {
+    lock = await lockDataRoot(dataRoot);
+  } catch (err) {
+    if (options.repair || !(err instanceof LadingError && err.kind === 'unavailable')) throw err;
+    return checkBesideDaemon(dataRoot);
+  }
   try {
     const file = path.join(dataRoot, 'metadata.db');
     const exists = existsSync(file);
@@ -404,12 +456,28 @@ export async function checkDataRoot(dataRoot: string, options: CheckOptions): Pr
   }
 }
 
+/** The read-only check while a daemon runs: the database opened read-only, no lock taken. */
+async function checkBesideDaemon(dataRoot: string): Promise<CheckResult> {
+  const file = path.join(dataRoot, 'metadata.db');
+  const integrity = metadataIntegrity(file).map((message) => ({ message: `metadata.db fails SQLite's integrity check: ${message}`, repaired: false }));
+  const metadata = new SqliteMetadataStore(file, { readonly: true });
+  try {
+    const result = await checkStore(dataRoot, metadata, { repair: false, live: true });
+    result.problems.unshift(...integrity);
+    return result;
+  } finally {
+    metadata.close();
+  }
+}
+
 export const CHECK_USAGE = `Usage:  ladingd check [OPTIONS]
 
 Verifies the image store: every blob against its digest, every image's content, the metadata
 against the blobs, leftovers of interrupted writes. Prints each problem on a line of its own.
 Exits 0 when there is none, 1 when there are (with --repair, after fixing what can be fixed),
-2 when it could not check. It refuses to run while a daemon uses the data root.
+2 when it could not check. While a daemon uses the data root it checks what writes in progress
+cannot fake (blobs, stray files, images' content, the database) and leaves out ingest files, unused
+blobs, the blob graph and layer records; --repair needs the daemon stopped.
 
 Options:
       --config-file string   Daemon configuration file, for its data-root
@@ -453,13 +521,16 @@ export async function runCheck(argv: string[], out: (line: string) => void = (l)
     for (const p of result.problems) out(`${p.message}\n`);
     const repaired = result.problems.filter((p) => p.repaired).length;
     const n = result.problems.length;
+    if (result.live) {
+      err('ladingd check: a daemon is running: read-only check; ingest files, unused blobs, the blob graph and layer records are not checked (stop it for a full check)\n');
+    }
     err(
       `ladingd check: ${dataRoot}: ${result.blobs} blob(s), ${result.images} image(s): ` +
         (n === 0 ? 'no problems\n' : `${n} problem(s)${repair ? `, ${repaired} repaired` : ''}\n`),
     );
     return n === 0 ? 0 : 1;
   } catch (e) {
-    const message = e instanceof LadingError && e.kind === 'unavailable' ? `${e.message}; stop it before checking` : (e as Error).message;
+    const message = e instanceof LadingError && e.kind === 'unavailable' ? `${e.message}; stop it before repairing` : (e as Error).message;
     err(`ladingd check: ${message}\n`);
     return 2;
   }

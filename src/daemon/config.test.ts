@@ -49,3 +49,16 @@ test('listen addresses parse as dockerd parses -H', () => {
   assert.throws(() => parseListenAddress('unix://relative.sock'), /must be absolute/);
   assert.throws(() => parseListenAddress('ftp://x'), /unsupported proto/);
 });
+
+test('--log-format text|json, or daemon.json log-format; text by default', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lading-config-'));
+  assert.equal(resolveConfig(parseFlags([]), { HOME: dir }).logFormat, 'text');
+  assert.equal(resolveConfig(parseFlags(['--log-format', 'json']), { HOME: dir }).logFormat, 'json');
+  assert.equal(resolveConfig(parseFlags(['--log-format=text']), { HOME: dir }).logFormat, 'text');
+  assert.throws(() => parseFlags(['--log-format', 'xml']), /unknown log format: xml/);
+  const file = path.join(dir, 'daemon.json');
+  writeFileSync(file, JSON.stringify({ 'log-format': 'json' }));
+  assert.equal(resolveConfig(parseFlags(['--config-file', file]), { HOME: dir }).logFormat, 'json');
+  writeFileSync(file, JSON.stringify({ 'log-format': 'yaml' }));
+  assert.throws(() => resolveConfig(parseFlags(['--config-file', file]), { HOME: dir }), /unknown log format: yaml/);
+});

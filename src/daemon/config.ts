@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
-import type { LogLevel } from '../util/logger.js';
-import { checkLogLevel, type Flags } from './flags.js';
+import type { LogFormat, LogLevel } from '../util/logger.js';
+import { checkLogFormat, checkLogLevel, type Flags } from './flags.js';
 import { resolveSecurity, SECURITY_FILE_KEYS, type SecurityConfig } from './security-options.js';
 import { REGISTRY_FILE_KEYS, resolveRegistry, type RegistrySettings } from './registry-options.js';
 
@@ -14,6 +14,7 @@ export interface DaemonConfig {
   defaultSocketDir?: string;
   dataRoot: string;
   logLevel: LogLevel;
+  logFormat: LogFormat;
   configFile?: string;
   /** Socket group, TLS, input limits; the defaults when absent. */
   security?: SecurityConfig;
@@ -26,10 +27,11 @@ interface DaemonJson {
   hosts?: string[];
   'data-root'?: string;
   'log-level'?: string;
+  'log-format'?: string;
   debug?: boolean;
 }
 
-const KNOWN_KEYS = new Set(['hosts', 'data-root', 'log-level', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS]);
+const KNOWN_KEYS = new Set(['hosts', 'data-root', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS]);
 
 /** XDG base directories, falling back to the spec's defaults under the home directory. */
 export function xdgDirs(env: NodeJS.ProcessEnv = process.env): { data: string; config: string; runtime: string } {
@@ -55,9 +57,11 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
   const defaultSocketDir = path.join(xdg.runtime, 'lading');
   const hosts = flags.hosts.length > 0 ? flags.hosts : (file.hosts ?? [`unix://${path.join(defaultSocketDir, 'lading.sock')}`]);
   const logLevel = flags.debug || file.debug ? 'debug' : (flags.logLevel ?? (file['log-level'] ? checkLogLevel(file['log-level']) : 'info'));
+  const logFormat = flags.logFormat ?? (file['log-format'] !== undefined ? checkLogFormat(String(file['log-format'])) : 'text');
   return {
     hosts,
     defaultSocketDir,
+    logFormat,
     dataRoot: path.resolve(flags.dataRoot ?? file['data-root'] ?? path.join(xdg.data, 'lading')),
     logLevel,
     ...(configFile ? { configFile } : {}),

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
-import { isLogLevel, type LogLevel } from '../util/logger.js';
+import { isLogFormat, isLogLevel, type LogFormat, type LogLevel } from '../util/logger.js';
 import { isSecurityFlag, parseSecurityFlag, SECURITY_USAGE, type SecurityFlags } from './security-options.js';
 import { isRegistryFlag, parseRegistryFlag, REGISTRY_USAGE, type RegistryFlags } from './registry-options.js';
 
@@ -9,6 +9,7 @@ export interface Flags {
   dataRoot?: string;
   configFile?: string;
   logLevel?: LogLevel;
+  logFormat?: LogFormat;
   debug: boolean;
   help: boolean;
   version: boolean;
@@ -31,17 +32,19 @@ Options:
   -H, --host list            Daemon socket(s) to connect to: unix:///path or tcp://127.0.0.1:2375
                              (default: unix://$XDG_RUNTIME_DIR/lading/lading.sock)
   -h, --help                 Print usage
+      --log-format string    Set the logging format ("text"|"json") (default "text")
   -l, --log-level string     Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -v, --version              Print version information and quit
 ${SECURITY_USAGE}${REGISTRY_USAGE}`;
 
-const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'configFile' | 'logLevel'> = {
+const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'configFile' | 'logLevel' | 'logFormat'> = {
   '-H': 'host',
   '--host': 'host',
   '--data-root': 'dataRoot',
   '--config-file': 'configFile',
   '-l': 'logLevel',
   '--log-level': 'logLevel',
+  '--log-format': 'logFormat',
 };
 
 /** Parses dockerd-style flags: `--flag value`, `--flag=value`, `-H value`. */
@@ -60,6 +63,7 @@ export function parseFlags(argv: string[]): Flags {
       const key = VALUE_FLAGS[name];
       if (key === 'host') flags.hosts.push(value);
       else if (key === 'logLevel') flags.logLevel = checkLogLevel(value);
+      else if (key === 'logFormat') flags.logFormat = checkLogFormat(value);
       else if (key === 'dataRoot') flags.dataRoot = value;
       else if (key === 'configFile') flags.configFile = value;
     } else if (isSecurityFlag(name)) {
@@ -75,5 +79,11 @@ export function parseFlags(argv: string[]): Flags {
 
 export function checkLogLevel(value: string): LogLevel {
   if (!isLogLevel(value)) throw new InvalidArgumentError(`unable to parse logging level: ${value}`);
+  return value;
+}
+
+/** containerd/log's SetFormat, which dockerd calls: text or json. */
+export function checkLogFormat(value: string): LogFormat {
+  if (!isLogFormat(value)) throw new InvalidArgumentError(`unknown log format: ${value}`);
   return value;
 }

@@ -46,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = resolveConfig(flags);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, undefined, config.logFormat);
   const daemon = await startDaemon(config, log, version);
   for (const address of daemon.addresses) {
     if (address.kind === 'unix') {

@@ -54,15 +54,20 @@ export interface ImagePullSources {
   eventAttributes(imageId: string, refName: string): Promise<Record<string, string>>;
 }
 
+/** What one pulled tag became, for the operator's log. */
+export interface PulledTag {
+  name: string;
+  digest: string;
+  /** Bytes this pull wrote into the store (blobs already here are not fetched). */
+  bytes: number;
+}
+
 /**
  * Pulls `ref`; a reference with neither tag nor digest pulls every tag of the repository (`docker
  * pull --all-tags`), one after another.
  */
-export async function pullImage(src: ImagePullSources, ref: Reference, options: PullImageOptions): Promise<void> {
-  if (ref.tag || ref.digest) {
-    await pullTag(src, ref, options);
-    return;
-  }
+export async function pullImage(src: ImagePullSources, ref: Reference, options: PullImageOptions): Promise<PulledTag[]> {
+  if (ref.tag || ref.digest) return [await pullTag(src, ref, options)];
   const repo = await src.registry.repository(ref.domain, ref.path, {
     ...(options.auth ? { auth: options.auth } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
@@ -73,6 +78,7 @@ export async function pullImage(src: ImagePullSources, ref: Reference, options: 
   } catch (err) {
     throw translateRegistryError(err);
   }
+  const pulled: PulledTag[] = [];
   for (const tag of tags) {
     let tagged: Reference;
     try {
@@ -81,14 +87,15 @@ export async function pullImage(src: ImagePullSources, ref: Reference, options: 
       continue; // Docker: "invalid tag, won't pull"
     }
     try {
-      await pullTag(src, tagged, options);
+      pulled.push(await pullTag(src, tagged, options));
     } catch (err) {
       throw wrapError(`error pulling ${referenceString(tagged)}`, err);
     }
   }
+  return pulled;
 }
 
-async function pullTag(src: ImagePullSources, ref: Reference, options: PullImageOptions): Promise<void> {
+async function pullTag(src: ImagePullSources, ref: Reference, options: PullImageOptions): Promise<PulledTag> {
   const name = referenceString(ref);
   const held: string[] = [];
   const leasing = src.leasingStore(held);
@@ -131,6 +138,8 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
     options.progress(statusMessage('', `Digest: ${target.digest}`));
     const newer = old?.target.digest !== target.digest;
     options.progress(statusMessage('', `Status: ${newer ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarString(ref)}`));
+    const written = await Promise.all(pulled.written.map((digest) => src.content.info(digest)));
+    return { name: familiarString(ref), digest: target.digest, bytes: written.reduce((sum, info) => sum + (info?.size ?? 0), 0) };
   } finally {
     // What no image reaches now (all of it, after a failure) goes.
     await src.release(held);

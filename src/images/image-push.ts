@@ -48,19 +48,25 @@ export interface ImagePushSources {
 /** `tag`: the tags of `name:` in the store (Docker's getAllImagesWithRepository). */
 const TAG = /^[\w][\w.-]{0,127}$/;
 
+/** What one push sent, for the operator's log. */
+export interface PushedRef {
+  name: string;
+  digest: string;
+  /** Bytes of every blob the repository now has of the image (sent, mounted or there already). */
+  bytes: number;
+}
+
 /**
  * Pushes `ref`; a reference with neither tag nor digest pushes every tag of the repository that is
  * here (`docker push --all-tags`), one after another.
  */
-export async function pushImage(src: ImagePushSources, ref: Reference, options: PushImageOptions): Promise<void> {
+export async function pushImage(src: ImagePushSources, ref: Reference, options: PushImageOptions): Promise<PushedRef[]> {
   options.progress(statusMessage('', `The push refers to repository [${repositoryName(ref)}]`));
-  if (ref.tag || ref.digest) {
-    await pushRef(src, ref, options);
-    return;
-  }
+  if (ref.tag || ref.digest) return [await pushRef(src, ref, options)];
   const prefix = `${repositoryName(ref)}:`;
   const records = src.metadata.listImages().filter((r) => r.name.startsWith(prefix) && TAG.test(r.name.slice(prefix.length)));
   if (records.length === 0) throw new LadingError('internal', `An image does not exist locally with the tag: ${familiarName(ref)}`);
+  const pushed: PushedRef[] = [];
   for (const record of records) {
     let named: Reference;
     try {
@@ -68,11 +74,12 @@ export async function pushImage(src: ImagePushSources, ref: Reference, options: 
     } catch {
       continue; // Docker logs "refusing to push an invalid tag" and goes on.
     }
-    await pushRef(src, named, options);
+    pushed.push(await pushRef(src, named, options));
   }
+  return pushed;
 }
 
-async function pushRef(src: ImagePushSources, ref: Reference, options: PushImageOptions): Promise<void> {
+async function pushRef(src: ImagePushSources, ref: Reference, options: PushImageOptions): Promise<PushedRef> {
   const record = src.metadata.getImage(referenceString(ref));
   if (!record) throw new NotFoundError(`tag does not exist: ${familiarString(ref)}`);
   let target = record.target;
@@ -122,7 +129,13 @@ async function pushRef(src: ImagePushSources, ref: Reference, options: PushImage
 
   // containerd's appendDistributionSourceLabel: this repository now has all of it.
   const sources: BlobSource[] = [];
-  for (const digest of pushed) if (await src.content.has(digest)) sources.push({ digest, registry: ref.domain, repository: ref.path });
+  let bytes = 0;
+  for (const digest of pushed) {
+    const info = await src.content.info(digest);
+    if (!info) continue;
+    bytes += info.size;
+    sources.push({ digest, registry: ref.domain, repository: ref.path });
+  }
   src.metadata.addBlobSources(sources);
   src.events.emit('image', 'push', familiarString(ref), await src.eventAttributes(referenceString(ref), familiarName(ref)));
 
@@ -131,6 +144,7 @@ async function pushRef(src: ImagePushSources, ref: Reference, options: PushImage
     // The PushResult Docker's graph-driver store (and plugin push) sends; its containerd store does not.
     options.progress(aux({ Tag: ref.tag, Digest: target.digest, Size: target.size }));
   }
+  return { name: familiarString(ref), digest: target.digest, bytes };
 }
 
 async function push(src: ImagePushSources, ref: Reference, target: Descriptor, progress: PushProgress, options: PushImageOptions): Promise<string[]> {

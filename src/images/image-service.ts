@@ -4,7 +4,7 @@ import { EventBus } from '../events/event-bus.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
-import { familiarString, parseNormalizedNamed, tagNameOnly, type Reference } from '../reference/reference.js';
+import { familiarString, parseNormalizedNamed, referenceString, tagNameOnly, type Reference } from '../reference/reference.js';
 import { importArchive } from '../transfer/archive/import-archive.js';
 import { GO_ZERO_TIME, nowRfc3339Nano } from '../util/time.js';
 import { ContentReader } from './content-reader.js';
@@ -29,8 +29,9 @@ import { platformNotFound } from './platform-not-found.js';
 import { checkProvidesPlatform, mustBeWhole } from './load-platform.js';
 import type { ProgressSink } from '../transfer/registry/progress-message.js';
 import { remoteInspectFacts, type RemoteInspectOptions } from './remote-inspect.js';
-import type { Logger } from '../util/logger.js';
 import { describeCorruptBlob, reportingCorruption } from './corrupt-blob-report.js';
+import { OperationLog, type Note } from './operation-log.js';
+import { silentLogger, type LogFields, type Logger } from '../util/logger.js';
 
 export interface InspectOptions {
   manifests: boolean;
@@ -77,6 +78,8 @@ export class ImageService {
   private readonly leases = new Leases();
   /** Deletes blobs no image uses; its `reading` sections see no blob vanish (garbage-collector.ts). */
   readonly gc: GarbageCollector;
+  /** The operator's line for each change of the store (operation-log.ts). */
+  private readonly ops: OperationLog;
 
   /** The content store, read through `reportingCorruption`: a blob that fails its digest is logged with its images. */
   readonly content: ContentStore;
@@ -86,9 +89,10 @@ export class ImageService {
     readonly metadata: MetadataStore,
     /** Registries: endpoints, credentials, tokens, shared fetches (src/transfer/registry/). */
     readonly registry: RegistryService = new RegistryService(),
-    log?: Logger,
+    log: Logger = silentLogger,
   ) {
-    this.content = reportingCorruption(content, (err) => log?.error(describeCorruptBlob(metadata, err)));
+    this.ops = new OperationLog(log);
+    this.content = reportingCorruption(content, (err) => log.error(describeCorruptBlob(metadata, err)));
     this.reader = new ContentReader(this.content);
     this.gc = new GarbageCollector(this.content, metadata, this.reader, this.leases);
   }
@@ -171,7 +175,15 @@ export class ImageService {
   }
 
   /** `docker load`: imports an archive, then names its images, all or nothing. */
-  async load(body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, options: LoadOptions = {}): Promise<LoadedImage[]> {
+  load(body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, options: LoadOptions = {}): Promise<LoadedImage[]> {
+    return this.ops.run('load', {}, async (note) => {
+      const loaded = await this.loadNow(body, options, note);
+      note({ images: loaded.map((l) => l.name) });
+      return loaded;
+    });
+  }
+
+  private async loadNow(body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, options: LoadOptions, note: Note): Promise<LoadedImage[]> {
     // Every blob the import writes or relies on stays leased until its image has a name.
     const held: string[] = [];
     let garbage: string[] = [];
@@ -181,6 +193,7 @@ export class ImageService {
         ...(options.progress ? { progress: options.progress } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
+      note({ digests: result.images.map((i) => i.target.digest), bytes: result.blobs.reduce((sum, b) => sum + b.size, 0) });
       return await this.gc.reading(async () => {
         if (options.platform) await checkProvidesPlatform(this.reader, this.layerSizes, result.images, options.platform);
         const now = nowRfc3339Nano();
@@ -245,7 +258,7 @@ export class ImageService {
   }
 
   /** `docker pull`: fetches `ref` (every tag when it has neither tag nor digest) and names it (image-pull.ts). */
-  pull(ref: Reference, options: PullImageOptions): Promise<void> {
+  async pull(ref: Reference, options: PullImageOptions): Promise<void> {
     const { content, metadata, events, registry, gc } = this;
     const sources = {
       content,
@@ -261,11 +274,14 @@ export class ImageService {
       graphOf: (targets: Descriptor[]) => gc.graphOf(targets),
       eventAttributes: (imageId: string, refName: string) => imageEventAttributes(this, imageId, refName),
     };
-    return pullImage(sources, ref, options);
+    await this.ops.run('pull', { ref: familiarString(ref) }, async (note) => {
+      const pulled = await pullImage(sources, ref, options);
+      note(transferFields(pulled));
+    });
   }
 
   /** `docker push`: sends `ref` (every tag of the repository when it has neither tag nor digest) to its registry (image-push.ts). */
-  push(ref: Reference, options: PushImageOptions): Promise<void> {
+  async push(ref: Reference, options: PushImageOptions): Promise<void> {
     const { content, reader, metadata, events, registry, gc, leases } = this;
     const sources = {
       content,
@@ -286,23 +302,51 @@ export class ImageService {
         }),
       eventAttributes: (imageId: string, refName: string) => imageEventAttributes(this, imageId, refName),
     };
-    return pushImage(sources, ref, options);
+    await this.ops.run('push', { ref: familiarString(ref) }, async (note) => {
+      const pushed = await pushImage(sources, ref, options);
+      note(transferFields(pushed));
+    });
   }
 
   /** `docker tag`: `source` gets the name `newTag` (image-tag.ts). */
   tag(source: string, newTag: Reference): Promise<void> {
-    return tagImage(this, source, newTag);
+    const name = familiarString(newTag);
+    return this.ops.run('tag', { source, tag: name }, async (note) => {
+      await tagImage(this, source, newTag);
+      note({ digest: this.metadata.getImage(referenceString(newTag))?.target.digest });
+    });
   }
 
   /** `docker rmi`: untags or deletes what `refOrId` names (image-remove.ts). */
   remove(refOrId: string, options: RemoveOptions): Promise<DeleteResponse[]> {
-    return removeImage(this, refOrId, options);
+    return this.ops.run('remove', { ref: refOrId, force: options.force || undefined }, async (note) => {
+      const report = await removeImage(this, refOrId, options);
+      note(deleteFields(report));
+      return report;
+    });
   }
 
   /** `docker image prune` (image-prune.ts). */
   prune(filters: FilterArgs): Promise<PruneReport> {
-    return pruneImages(this, filters);
+    return this.ops.run('prune', {}, async (note) => {
+      const report = await pruneImages(this, filters);
+      note({ ...deleteFields(report.ImagesDeleted ?? []), bytes: report.SpaceReclaimed });
+      return report;
+    });
   }
+}
+
+/** The log fields of pulled or pushed tags: their names, digests and bytes. */
+function transferFields(tags: Array<{ name: string; digest: string; bytes: number }>): LogFields {
+  return { names: tags.map((t) => t.name), digests: tags.map((t) => t.digest), bytes: tags.reduce((sum, t) => sum + t.bytes, 0) };
+}
+
+/** The log fields of an rmi or prune report: what was untagged, what deleted. */
+function deleteFields(report: DeleteResponse[]): LogFields {
+  return {
+    untagged: report.flatMap((r) => ('Untagged' in r ? [r.Untagged] : [])),
+    deleted: report.flatMap((r) => ('Deleted' in r ? [r.Deleted] : [])),
+  };
 }
 
 function latest(times: string[]): string {

@@ -74,6 +74,8 @@ interface ImageRow {
 export interface SqliteMetadataOptions {
   /** Space a removal may take when the disk is full (space-reserve.ts); the daemon's store has one. */
   reserve?: SpaceReserve;
+  /** Opens an existing file for reading only. */
+  readonly?: boolean;
 }
 
 /** The default metadata store: one SQLite file in WAL mode, written with full sync. */
@@ -85,19 +87,26 @@ export class SqliteMetadataStore implements MetadataStore {
   private built: boolean;
   private factsDropped = 0;
 
+  /**
+   * `readonly`: a reader beside the daemon that owns the file (`ladingd check` while it runs). WAL lets
+   * it read committed states while the daemon writes; it changes nothing, the schema included.
+   */
   constructor(
     private readonly file: string,
     options: SqliteMetadataOptions = {},
   ) {
     this.reserve = options.reserve;
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
+    this.db = new Database(file, options.readonly ? { readonly: true, fileMustExist: true } : {});
+    if (!options.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+    }
     this.db.pragma('busy_timeout = 5000');
     const existing = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'images'").get() !== undefined;
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw new Error(`${file}: metadata schema ${version} is newer than this ladingd's (${SCHEMA_VERSION})`);
-    this.db.exec(SCHEMA);
+    if (options.readonly && version < SCHEMA_VERSION) throw new Error(`${file}: metadata schema ${version} is older than this ladingd's (${SCHEMA_VERSION}); its daemon upgrades it at start`);
+    if (!options.readonly) this.db.exec(SCHEMA);
     // A new store, or an old one without images, has its (empty) graph already.
     this.built = version >= SCHEMA_VERSION || !existing || this.db.prepare('SELECT 1 FROM images LIMIT 1').get() === undefined;
     if (this.built && version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);

@@ -8,7 +8,7 @@ import type { RunResult } from '../support/exec.js';
 import { apiBelow } from '../support/expect.js';
 import { hex, multiPlatformImage, ociArchive, singlePlatformImage, type ImageFixture } from '../support/images.js';
 import { humanSize, listFixture, type ListFixture, type ListImage } from '../support/list-images.js';
-import { definitionValidator, schemaErrors } from '../support/schema.js';
+import { definitionValidator, schemaErrors, specMissing } from '../support/schema.js';
 
 const SPEC = 'docker-engine-api-v1.51.yaml';
 const VERSIONS = ['1.24', '1.30', '1.40', '1.41', '1.42', '1.43', '1.44', '1.47', '1.48', '1.50', '1.51'];
@@ -407,7 +407,9 @@ describe('image list and disk usage', { timeout: 600_000 }, () => {
     assert.equal(ids, single.id);
   });
 
-  it('every summary seen validates against ImageSummary of the v1.51 spec', () => {
+  it('every summary seen validates against ImageSummary of the v1.51 spec', (t) => {
+    const noSpec = specMissing(SPEC);
+    if (noSpec !== undefined) return t.skip(noSpec);
     const validate = definitionValidator(SPEC, 'ImageSummary');
     assert.ok(seen.length > 100, `collected ${seen.length} summaries`);
     const failures = seen.flatMap(({ where, doc, nullAt }) => schemaErrors(validate, doc, nullAt).map((e) => `${where}: ${e}`));

@@ -15,7 +15,7 @@ import {
   type ImageFixture,
   type Platform,
 } from '../support/images.js';
-import { definitionValidator, schemaErrors } from '../support/schema.js';
+import { definitionValidator, schemaErrors, specMissing } from '../support/schema.js';
 
 const SPEC = 'docker-engine-api-v1.49.yaml';
 const VERSIONS = ['1.24', '1.30', '1.40', '1.41', '1.43', '1.44', '1.47', '1.48', '1.49', '1.50', '1.51'];
@@ -35,8 +35,10 @@ describe('image inspect over HTTP: schema and API versions', { timeout: 300_000 
   let multi: ImageFixture;
   let nocreated: ImageFixture;
   let partial: ImageFixture;
-  const inspectValidator = definitionValidator(SPEC, 'ImageInspect');
-  const errorValidator = definitionValidator(SPEC, 'ErrorResponse');
+  // Without the spec, error bodies are still compared exactly; only the schema checks go.
+  const noSpec = specMissing(SPEC);
+  const inspectValidator = noSpec === undefined ? definitionValidator(SPEC, 'ImageInspect') : undefined;
+  const errorValidator = noSpec === undefined ? definitionValidator(SPEC, 'ErrorResponse') : undefined;
   /** Every 200 inspect document this file sees, validated at the end. */
   const seen: Array<{ path: string; doc: unknown }> = [];
 
@@ -97,7 +99,7 @@ describe('image inspect over HTTP: schema and API versions', { timeout: 300_000 
     if (method === 'HEAD') return;
     assert.equal(res.headers['content-type'], 'application/json', `${method} ${path}: Content-Type`);
     assert.equal(res.text, JSON.stringify({ message }) + '\n', `${method} ${path}: body`);
-    assert.deepEqual(schemaErrors(errorValidator, res.json()), []);
+    if (errorValidator) assert.deepEqual(schemaErrors(errorValidator, res.json()), []);
   }
 
   it('every image at every API version, with manifests=1 and platform=, matches the contract', async () => {
@@ -230,7 +232,8 @@ describe('image inspect over HTTP: schema and API versions', { timeout: 300_000 
     await assertError(inspectPath('Foo'), 400, 'invalid reference format: repository name (library/Foo) must be lowercase');
   });
 
-  it('every inspect document seen validates against ImageInspect of the v1.49 spec', () => {
+  it('every inspect document seen validates against ImageInspect of the v1.49 spec', (t) => {
+    if (!inspectValidator) return t.skip(noSpec);
     assert.ok(seen.length > 50, `collected ${seen.length} documents`);
     const failures = seen.flatMap(({ path, doc }) => schemaErrors(inspectValidator, doc, NULL_AT).map((e) => `${path}: ${e}`));
     assert.deepEqual(failures, []);

@@ -1,4 +1,4 @@
-// `ladingd check` as a command against a real data root: refused beside a running daemon, clean
+// `ladingd check` as a command against a real data root: read-only beside a running daemon, clean
 // after loads, a damaged blob found and repaired, the image kept and still answering inspect.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -25,12 +25,67 @@ async function loadedDaemon(seed: number) {
   return { archives, daemon, names };
 }
 
+/** The config digest of the image `target` names (its first manifest's, for an index). */
+function configOf(blobs: string, target: string): string {
+  let doc = JSON.parse(readFileSync(path.join(blobs, target.slice(7)), 'utf8')) as { manifests?: Array<{ digest: string }>; config?: { digest: string } };
+  if (doc.manifests) doc = JSON.parse(readFileSync(path.join(blobs, doc.manifests[0]!.digest.slice(7)), 'utf8'));
+  return doc.config!.digest;
+}
+
 describe('ladingd check', { timeout: 300_000 }, () => {
-  it('refuses beside a daemon, is clean after loads, finds and repairs a damaged layer', async () => {
+  it('beside a running daemon: clean while loads and removals go on, a damaged blob found, --repair refused', async () => {
+    const { archives, daemon, names } = await loadedDaemon(21);
+    try {
+      // Loads (ingest files, blobs not yet named) and removals (blobs going) while the checks run.
+      const more = (await buildArchives(new Rng(22), 6)).filter((a) => a.names.size > 0);
+      const writes = (async () => {
+        for (const archive of more) {
+          const res = await daemon.request('/v1.51/images/load?quiet=1', { method: 'POST', body: archive.tar, headers: { 'Content-Type': 'application/x-tar' } });
+          assert.equal(res.status, 200, res.text);
+          const [name] = [...archive.names.keys()];
+          const rm = await daemon.request(`/v1.51/images/${encodeURIComponent(name!)}`, { method: 'DELETE' });
+          assert.equal(rm.status, 200, rm.text);
+        }
+      })();
+      let checks = 0;
+      let done = false;
+      void writes.finally(() => (done = true)).catch(() => undefined);
+      while (!done || checks < 2) {
+        const live = await check(daemon.dataRoot);
+        assert.equal(live.code, 0, live.stdout + live.stderr);
+        assert.equal(live.stdout, '');
+        assert.match(live.stderr, /a daemon is running: read-only check/);
+        assert.match(live.stderr, /: \d+ blob\(s\), \d+ image\(s\): no problems\n$/);
+        checks++;
+      }
+      await writes;
+
+      const name = names[0]!;
+      const target = archives[0]!.names.get(name)!;
+      const blobs = path.join(daemon.dataRoot, 'content', 'blobs', 'sha256');
+      const config = configOf(blobs, target);
+      const original = readFileSync(path.join(blobs, config.slice(7)));
+      writeFileSync(path.join(blobs, config.slice(7)), 'damaged');
+      const found = await check(daemon.dataRoot);
+      assert.equal(found.code, 1, found.stdout + found.stderr);
+      assert.match(found.stdout, new RegExp(`^corrupt blob ${config}: its 7 bytes hash to sha256:`));
+      assert.ok(found.stdout.split('\n').some((l) => l.startsWith('image ') && l.includes(`config ${config}`) && l.endsWith('is corrupt')), found.stdout);
+
+      const refused = await check(daemon.dataRoot, '--repair');
+      assert.equal(refused.code, 2);
+      assert.equal(refused.stdout, '');
+      assert.match(refused.stderr, /^ladingd check: another ladingd is already running with data root .*; stop it before repairing\n$/);
+      writeFileSync(path.join(blobs, config.slice(7)), original);
+      // The daemon was not disturbed: it still answers for the image.
+      const res = await daemon.request(`/v1.51/images/${encodeURIComponent(name)}/json`);
+      assert.equal(res.status, 200, res.text);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('stopped: clean after loads, finds and repairs a damaged layer', async () => {
     const { archives, daemon, names } = await loadedDaemon(6);
-    const busy = await check(daemon.dataRoot);
-    assert.equal(busy.code, 2);
-    assert.match(busy.stderr, /^ladingd check: another ladingd is already running with data root .*; stop it before checking\n$/);
     await daemon.stop();
 
     const clean = await check(daemon.dataRoot);

@@ -185,6 +185,11 @@ export class Daemon {
     throw new Error(`ladingd did not answer GET /_ping within ${START_TIMEOUT_MS} ms (last: ${last})\n${this.logs()}`);
   }
 
+  /** What the daemon has written to stdout and stderr (its log), the last 256 KiB. */
+  output(): string {
+    return this.log;
+  }
+
   /** The tail of the daemon's output, for failure messages. */
   logs(limit = 8 * 1024): string {
     return `--- ladingd output (last ${limit} bytes) ---\n${this.log.slice(-limit)}\n--- end ---`;

@@ -14,9 +14,13 @@ export const repoRoot: string = (() => {
   return dir;
 })();
 
-/** shared/ lies beside the checkout, in development and in CI. */
+/**
+ * Docker's published API specs: `LADING_TEST_REFERENCE_DIR`, else shared/reference beside the checkout
+ * (this team's layout and CI). A clean clone elsewhere has neither; tests that need them skip.
+ */
 export function sharedReference(name: string): string {
-  return path.join(repoRoot, '..', 'shared', 'reference', name);
+  const dir = process.env.LADING_TEST_REFERENCE_DIR || path.join(repoRoot, '..', 'shared', 'reference');
+  return path.join(dir, name);
 }
 
 const made: string[] = [];
