@@ -11,6 +11,7 @@ import { TaskGroup } from './task-group.js';
 import type { ContentStore } from '../../content/content-store.js';
 import { LadingError, NotFoundError } from '../../errors.js';
 import type { LayerFacts } from '../../metadata/metadata-store.js';
+import { MAX_INDEX_DEPTH } from '../../oci/image-graph-walk.js';
 import { MediaType, isIndexType, isLayerType, isManifestType } from '../../oci/media-types.js';
 import { hostPreferenceMatcher, strictMatcher, type PlatformMatcher } from '../../oci/platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../../oci/types.js';
@@ -70,8 +71,6 @@ export async function pullReference(
   return pull.run(root);
 }
 
-const MAX_DEPTH = 8;
-
 class Pull {
   private readonly written: string[] = [];
   private readonly handled = new Set<string>();
@@ -123,7 +122,7 @@ class Pull {
   }
 
   private async handle(desc: Descriptor, depth: number): Promise<void> {
-    if (depth > MAX_DEPTH) throw new LadingError('invalid-argument', `image ${desc.digest} nests indexes too deeply`);
+    if (depth > MAX_INDEX_DEPTH) throw new LadingError('invalid-argument', `image ${desc.digest} nests indexes too deeply`);
     this.handled.add(desc.digest);
     const isIndex = isIndexType(desc.mediaType);
     const isManifest = isManifestType(desc.mediaType);
