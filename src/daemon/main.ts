@@ -4,7 +4,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DaemonInfo } from '../api/daemon-info.js';
 import { createApiServer } from '../api/server.js';
-import { configureImportLimits } from '../transfer/archive/import-archive.js';
 import { FsContentStore } from '../content/fs-content-store.js';
 import { InvalidArgumentError, LadingError } from '../errors.js';
 import { ImageService, SNAPSHOTTER } from '../images/image-service.js';
@@ -96,7 +95,6 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   const socketGid = addresses.some((a) => a.kind === 'unix')
     ? socketGroupId(security.socketGroup, security.socketGroupExplicit, log)
     : undefined;
-  configureImportLimits({ maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio });
   // Refusals that need nothing on disk come before anything is created.
   await checkUnixSockets(addresses, config.defaultSocketDir);
   // The first directory this start created, if any: removed again if the start fails.
@@ -115,7 +113,8 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
     const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
     metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
-    images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}), log);
+    const limits = { maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio };
+    images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}), log, limits);
     startupCheck = await StartupCheck.open(config.dataRoot, images, log);
 
     const info = daemonInfo(config, version, log);

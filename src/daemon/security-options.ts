@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
-import { DEFAULT_MAX_DECOMPRESSION_RATIO, DEFAULT_MAX_UNPACKED_LAYER_SIZE } from '../transfer/archive/import-archive.js';
+import { DEFAULT_MAX_DECOMPRESSION_RATIO, DEFAULT_MAX_UNPACKED_LAYER_SIZE } from '../transfer/compression.js';
 
 /** What the command line says about these options; unset ones fall to daemon.json, then defaults. */
 export interface SecurityFlags {

@@ -14,6 +14,7 @@ import {
   withTag,
   type Reference,
 } from '../reference/reference.js';
+import type { ImportLimits } from '../transfer/compression.js';
 import type { AuthConfig } from '../transfer/registry/auth-config.js';
 import { listTags } from '../transfer/registry/manifest-fetch.js';
 import { statusMessage, type ProgressSink } from '../transfer/registry/progress-message.js';
@@ -42,6 +43,8 @@ export interface ImagePullSources {
   metadata: MetadataStore;
   events: EventBus;
   registry: RegistryService;
+  /** The daemon's decompression limits, for the pulled layers. */
+  limits: ImportLimits;
   /** The store as a pull writes to it: every blob committed or found present is leased into `held`. */
   leasingStore(held: string[]): ContentStore;
   /** Drops the leases of `held`, then deletes what of it no image reaches. */
@@ -110,6 +113,7 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
         ...(options.onExchange ? { onExchange: options.onExchange } : {}),
         progress: options.progress,
         blobs: src.registry.blobFetcher(src.content),
+        limits: src.limits,
         knownLayer: (digest) => src.metadata.getLayerFacts(digest),
       });
     } catch (err) {

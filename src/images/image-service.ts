@@ -6,6 +6,7 @@ import { hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed, referenceString, tagNameOnly, type Reference } from '../reference/reference.js';
 import { importArchive } from '../transfer/archive/import-archive.js';
+import { DEFAULT_IMPORT_LIMITS, type ImportLimits } from '../transfer/compression.js';
 import { GO_ZERO_TIME, nowRfc3339Nano } from '../util/time.js';
 import { ContentReader } from './content-reader.js';
 import { imageDiskUsage, type ImageDiskUsage } from './disk-usage.js';
@@ -90,6 +91,8 @@ export class ImageService {
     /** Registries: endpoints, credentials, tokens, shared fetches (src/transfer/registry/). */
     readonly registry: RegistryService = new RegistryService(),
     log: Logger = silentLogger,
+    /** How far what a load or pull decompresses may expand (--max-unpacked-layer-size, --max-decompression-ratio). */
+    readonly limits: ImportLimits = DEFAULT_IMPORT_LIMITS,
   ) {
     this.ops = new OperationLog(log);
     this.content = reportingCorruption(content, (err) => log.error(describeCorruptBlob(metadata, err)));
@@ -189,6 +192,7 @@ export class ImageService {
     let garbage: string[] = [];
     try {
       const result = await importArchive(body, this.gc.leasingStore(held), {
+        limits: this.limits,
         mustBeWhole: mustBeWhole(options.platform),
         ...(options.progress ? { progress: options.progress } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
@@ -265,6 +269,7 @@ export class ImageService {
       metadata,
       events,
       registry,
+      limits: this.limits,
       leasingStore: (held: string[]) => gc.leasingStore(held),
       release: async (held: string[]) => {
         this.leases.release(held);

@@ -11,19 +11,25 @@ import { isIndexType, isManifestType } from './media-types.js';
 import type { Descriptor } from './types.js';
 
 /**
- * Indexes nest at most this deep below a walk's root (the root is depth 0); a deeper index is not
- * entered. The importer refuses deeper archives (verify-image.ts), so only a pull meets the limit.
+ * Indexes nest at most this deep below a walk's root (the root is depth 0): the one depth limit of
+ * every walk. A deeper index is not entered, or fails the walk (`tooDeep`: the importer and the
+ * pusher refuse such an image, so a stored graph meets the limit only through a pull).
  */
 export const MAX_INDEX_DEPTH = 8;
 
-/** What to walk under `desc` (met at `depth`); none, or undefined, to stop there. */
-export type ChildrenHandler = (desc: Descriptor, depth: number) => Promise<readonly Descriptor[] | undefined>;
+/**
+ * What to walk under `desc` (met at `depth`, listed by `parent`, undefined for a root); none, or
+ * undefined, to stop there.
+ */
+export type ChildrenHandler = (desc: Descriptor, depth: number, parent: Descriptor | undefined) => Promise<readonly Descriptor[] | undefined>;
 
 export interface WalkOptions {
   /** Digests already handled, shared across walks (several roots, several targets); filled as it goes. */
   seen?: Set<string>;
   /** A descriptor to pass by without marking it seen (GC's detached manifests below a target). */
   skip?: (desc: Descriptor, depth: number) => boolean;
+  /** The error an index deeper than MAX_INDEX_DEPTH fails the walk with; absent, it is passed by. */
+  tooDeep?: (desc: Descriptor) => Error;
 }
 
 /** Walks `roots` and what `handler` returns below them; returns the digests handled. */
@@ -33,15 +39,18 @@ export async function walkImageGraph(
   options: WalkOptions = {},
 ): Promise<Set<string>> {
   const seen = options.seen ?? new Set<string>();
-  const visit = async (desc: Descriptor, depth: number): Promise<void> => {
+  const visit = async (desc: Descriptor, depth: number, parent: Descriptor | undefined): Promise<void> => {
     if (typeof desc?.digest !== 'string' || seen.has(desc.digest)) return;
-    if (depth > MAX_INDEX_DEPTH && isIndexType(desc.mediaType)) return;
+    if (depth > MAX_INDEX_DEPTH && isIndexType(desc.mediaType)) {
+      if (options.tooDeep) throw options.tooDeep(desc);
+      return;
+    }
     if (options.skip?.(desc, depth)) return;
     seen.add(desc.digest);
-    const children = await handler(desc, depth);
-    for (const child of children ?? []) await visit(child, depth + 1);
+    const children = await handler(desc, depth, parent);
+    for (const child of children ?? []) await visit(child, depth + 1, desc);
   };
-  for (const root of Array.isArray(roots) ? (roots as readonly Descriptor[]) : [roots as Descriptor]) await visit(root, 0);
+  for (const root of Array.isArray(roots) ? (roots as readonly Descriptor[]) : [roots as Descriptor]) await visit(root, 0, undefined);
   return seen;
 }
 

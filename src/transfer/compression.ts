@@ -57,6 +57,39 @@ export interface ExpansionLimits {
 
 export const DEFAULT_RATIO_FLOOR = 1024 ** 3;
 
+/**
+ * The daemon's decompression limits (--max-unpacked-layer-size, --max-decompression-ratio), handed
+ * explicitly to everything that decompresses what a client or a registry sent: a load's body and
+ * layers, a pull's layers.
+ */
+export interface ImportLimits {
+  /** Bytes a layer's uncompressed tar may have. */
+  maxUnpackedLayerSize?: number;
+  /** Output bytes per input byte, past `ratioFloor`, for layers and a compressed body; 0: none. */
+  maxDecompressionRatio?: number;
+  /** Output below which the ratio is not looked at (default 1 GiB). */
+  ratioFloor?: number;
+}
+
+export const DEFAULT_MAX_UNPACKED_LAYER_SIZE = 64 * 1024 ** 3;
+export const DEFAULT_MAX_DECOMPRESSION_RATIO = 1000;
+
+/** The flags' defaults. */
+export const DEFAULT_IMPORT_LIMITS: Readonly<ImportLimits> = Object.freeze({
+  maxUnpackedLayerSize: DEFAULT_MAX_UNPACKED_LAYER_SIZE,
+  maxDecompressionRatio: DEFAULT_MAX_DECOMPRESSION_RATIO,
+});
+
+/** How far one layer may expand: both limits. */
+export function layerExpansion(limits: ImportLimits): ExpansionLimits {
+  return { maxBytes: limits.maxUnpackedLayerSize, ...bodyExpansion(limits) };
+}
+
+/** How far a compressed archive body may expand: the ratio only (the archive holds many layers). */
+export function bodyExpansion(limits: ImportLimits): ExpansionLimits {
+  return { maxRatio: limits.maxDecompressionRatio, ratioFloor: limits.ratioFloor };
+}
+
 /** A stream refused for expanding too far: the input's fault, so a 4xx. */
 export class ExpansionError extends InvalidArgumentError {}
 

@@ -32,7 +32,7 @@ describe('layer analysis pool (worker thread)', () => {
     const pool = new LayerAnalysisPool(2);
     try {
       const files = [file('a.gz', gzipSync(tar)), file('b.zst', zstdStored(tar)), file('c.tar', tar), file('d.gz', gzipSync(tar))];
-      const results = await Promise.all(files.map((f) => pool.analyze(f)));
+      const results = await Promise.all(files.map((f) => pool.analyze(f, {})));
       assert.deepEqual(
         results.map((r) => [r.diffId, r.unpackedSize, r.compression]),
         [
@@ -52,14 +52,14 @@ describe('layer analysis pool (worker thread)', () => {
     try {
       const gz = gzipSync(tar);
       const cut = gz.subarray(0, gz.length - 10);
-      await assert.rejects(pool.analyze(file('cut.gz', cut)), (err: Error) => !(err instanceof InvalidArgumentError) && /unexpected end/i.test(err.message));
+      await assert.rejects(pool.analyze(file('cut.gz', cut), {}), (err: Error) => !(err instanceof InvalidArgumentError) && /unexpected end/i.test(err.message));
       await assert.rejects(
         pool.analyze(file('bomb.gz', gzipZeroLayer(4_000_000)), { maxBytes: 1_000_000 }),
         (err: Error) => err instanceof InvalidArgumentError && /more than 1000000 bytes/.test(err.message),
       );
-      await assert.rejects(pool.analyze(path.join(dir, 'missing')), /ENOENT/);
+      await assert.rejects(pool.analyze(path.join(dir, 'missing'), {}), /ENOENT/);
       // The worker survives what it refused.
-      assert.equal((await pool.analyze(file('ok.gz', gzipSync(tar)))).diffId, sha256(tar));
+      assert.equal((await pool.analyze(file('ok.gz', gzipSync(tar)), {})).diffId, sha256(tar));
     } finally {
       await pool.close();
     }
@@ -75,7 +75,7 @@ describe('layer analysis pool (worker thread)', () => {
       abort.abort(new Error('pull cancelled'));
       await assert.rejects(running, /pull cancelled/);
       await assert.rejects(queued, /pull cancelled/);
-      assert.equal((await pool.analyze(file('after.tar', tar))).diffId, sha256(tar));
+      assert.equal((await pool.analyze(file('after.tar', tar), {})).diffId, sha256(tar));
     } finally {
       await pool.close();
     }
@@ -83,7 +83,7 @@ describe('layer analysis pool (worker thread)', () => {
 
   it('close refuses what is still running', async () => {
     const pool = new LayerAnalysisPool(1);
-    const refused = assert.rejects(pool.analyze(file('slow.gz', gzipZeroLayer(200_000_000))), /closed/);
+    const refused = assert.rejects(pool.analyze(file('slow.gz', gzipZeroLayer(200_000_000)), {}), /closed/);
     await pool.close();
     await refused;
   });

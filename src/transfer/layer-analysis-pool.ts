@@ -41,7 +41,7 @@ export class LayerAnalysisPool {
 
   constructor(private readonly parallel: number = Math.max(1, Math.min(4, availableParallelism()))) {}
 
-  analyze(file: string, limits: ExpansionLimits = {}, signal?: AbortSignal): Promise<LayerAnalysis> {
+  analyze(file: string, limits: ExpansionLimits, signal?: AbortSignal): Promise<LayerAnalysis> {
     signal?.throwIfAborted();
     return new Promise((resolve, reject) => {
       const job: Job = { id: this.nextId++, file, limits, resolve, reject };
@@ -148,7 +148,7 @@ const WORKER_FROM_BYTES = 1024 * 1024;
 export function analyzeStoredLayer(
   store: ContentStore,
   blob: { digest: string; size: number },
-  limits: ExpansionLimits = {},
+  limits: ExpansionLimits,
   signal?: AbortSignal,
 ): Promise<LayerAnalysis> {
   const file = blob.size >= WORKER_FROM_BYTES ? store.blobFile?.(blob.digest) : undefined;

@@ -4,6 +4,7 @@ import {
   COMPRESSION_MAGIC_BYTES,
   createDecompressor,
   detectCompression,
+  ExpansionError,
   ExpansionGuard,
   type Compression,
   type ExpansionLimits,
@@ -61,8 +62,13 @@ export class LayerAnalyzer {
   /** Refuses a layer that expands too far (a decompression bomb) once it has. */
   private readonly guard: ExpansionGuard;
 
-  constructor(limits: ExpansionLimits = {}) {
+  constructor(limits: ExpansionLimits) {
     this.guard = new ExpansionGuard(limits, 'layer');
+  }
+
+  /** Set once the layer has expanded past the limits: a caller still reading its blob should stop. */
+  get refusal(): ExpansionError | undefined {
+    return this.failure instanceof ExpansionError ? this.failure : undefined;
   }
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -222,7 +228,7 @@ export class LayerAnalyzer {
 }
 
 /** Analyzes a whole blob from a stream: a stored layer, on the analysis worker or on this thread. */
-export async function analyzeLayer(source: AsyncIterable<Uint8Array | string>, limits: ExpansionLimits = {}): Promise<LayerAnalysis> {
+export async function analyzeLayer(source: AsyncIterable<Uint8Array | string>, limits: ExpansionLimits): Promise<LayerAnalysis> {
   const analyzer = new LayerAnalyzer(limits);
   try {
     for await (const chunk of source) {

@@ -79,8 +79,8 @@ describe('hostile input', { timeout: 600_000 }, () => {
     }
     assert.deepEqual(ingest, [], `${what}: nothing left in ingest`);
     assert.deepEqual(blobs(), baselineBlobs, `${what}: no blob kept, none lost`);
-    // Blobs, SQLite's files and the daemon's own markers (ladingd.lock and the like); nothing else.
-    const unexpected = walk(d.dataRoot).filter((f) => !/^(content\/blobs\/sha256\/[0-9a-f]{64}|metadata\.db(-wal|-shm|-journal)?|ladingd\.[a-z]+)$/.test(f));
+    // Blobs, SQLite's files, the full-disk reserve and the daemon's own markers (ladingd.lock and the like); nothing else.
+    const unexpected = walk(d.dataRoot).filter((f) => !/^(content\/blobs\/sha256\/[0-9a-f]{64}|metadata\.(db(-wal|-shm|-journal)?|reserve)|ladingd\.[a-z]+)$/.test(f));
     assert.deepEqual(unexpected, [], `${what}: nothing else in the data root`);
     const ping = await d.request('/_ping');
     assert.equal(ping.text, 'OK', `${what}: still serving\n${d.logs()}`);

@@ -86,6 +86,8 @@ export interface ProxyRequestRecord {
   location: string | undefined;
   /** The fault applied, if any. */
   fault: Fault['kind'] | undefined;
+  /** Body bytes passed on to the client (passed-through answers only): how far a client read before it stopped. */
+  bytesSent: number;
 }
 
 export interface RedirectRecord {
@@ -380,6 +382,7 @@ export class FaultProxy {
       status: 0,
       location: undefined,
       fault: undefined,
+      bytesSent: 0,
     };
     this.requests.push(record);
     const fault = this.pick(method, url.pathname);
@@ -541,6 +544,9 @@ export class FaultProxy {
         const headers = rewrite(copyHeaders(upRes.headers));
         record.location = headerText(headers.location);
         res.writeHead(upRes.statusCode ?? 502, headers);
+        upRes.on('data', (chunk: Buffer) => {
+          record.bytesSent += chunk.length;
+        });
         upRes.pipe(res);
         upRes.on('end', () => resolve());
         upRes.on('error', (err) => {

@@ -29,7 +29,7 @@ class BodyError extends Error {
  */
 export async function* readArchiveEntries(
   body: ArchiveBody,
-  limits: ExpansionLimits = {},
+  limits: ExpansionLimits,
   signal?: AbortSignal,
 ): AsyncGenerator<ArchiveEntry> {
   signal?.throwIfAborted();

@@ -29,9 +29,9 @@ export interface ArchiveContents {
 export interface ReadArchiveOptions {
   maxJsonBytes: number;
   /** How far a layer may expand while its facts are computed. */
-  layerLimits?: ExpansionLimits;
+  layerLimits: ExpansionLimits;
   /** How far a compressed archive body may expand. */
-  bodyLimits?: ExpansionLimits;
+  bodyLimits: ExpansionLimits;
   onBlobCommitted?: (blob: BlobInfo) => void;
   /** Stops the layer analyses still running. */
   signal?: AbortSignal;
@@ -206,7 +206,7 @@ async function ingestEntry(
   entry: ArchiveEntry,
   path: string,
   store: ContentStore,
-  { layerLimits: limits = {}, signal, progress }: ReadArchiveOptions,
+  { layerLimits: limits, signal, progress }: ReadArchiveOptions,
 ): Promise<{ finished: Promise<IngestResult> }> {
   const named = BLOB_PATH.exec(path);
   // The store hashes with sha256 anyway: a blob named by it is checked at commit, hashed once.

@@ -20,7 +20,8 @@ import {
   zstdZeroLayer,
 } from '../testing/hostile-archives.js';
 import { OCI_LAYOUT, blob, blobEntry, configJson, indexJson, layer, ociManifest } from '../testing/image-builder.js';
-import { importArchive, type ImportLimits, type ImportResult } from './import-archive.js';
+import type { ImportLimits } from '../compression.js';
+import { importArchive, type ImportResult } from './import-archive.js';
 
 const cleanups: Array<() => void> = [];
 after(() => cleanups.forEach((c) => c()));

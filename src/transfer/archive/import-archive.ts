@@ -5,7 +5,7 @@
  */
 import type { BlobInfo, ContentStore } from '../../content/content-store.js';
 import { InvalidArgumentError } from '../../errors.js';
-import type { ExpansionLimits } from '../compression.js';
+import { bodyExpansion, DEFAULT_IMPORT_LIMITS, layerExpansion, type ImportLimits } from '../compression.js';
 import type { Descriptor } from '../../oci/types.js';
 import { readArchive } from './archive-reader.js';
 import type { ArchiveBody } from './archive-entries.js';
@@ -38,33 +38,10 @@ export interface ImportResult {
   layers: LayerFacts[];
 }
 
-/** How far the import lets compressed data expand (see ExpansionLimits). */
-export interface ImportLimits {
-  /** Bytes a layer's uncompressed tar may have. */
-  maxUnpackedLayerSize?: number;
-  /** Output bytes per input byte, past `ratioFloor`, for layers and a compressed body; 0: none. */
-  maxDecompressionRatio?: number;
-  /** Output below which the ratio is not looked at (default 1 GiB). */
-  ratioFloor?: number;
-}
-
-export const DEFAULT_MAX_UNPACKED_LAYER_SIZE = 64 * 1024 ** 3;
-export const DEFAULT_MAX_DECOMPRESSION_RATIO = 1000;
-
-let defaultLimits: ImportLimits = {
-  maxUnpackedLayerSize: DEFAULT_MAX_UNPACKED_LAYER_SIZE,
-  maxDecompressionRatio: DEFAULT_MAX_DECOMPRESSION_RATIO,
-};
-
-/** The daemon's limits (--max-unpacked-layer-size, --max-decompression-ratio), for imports that name none. */
-export function configureImportLimits(limits: ImportLimits): void {
-  defaultLimits = { ...limits };
-}
-
 export interface ImportOptions {
   /** Cap for the JSON documents (manifest.json, index.json, manifests, configs). */
   maxJsonBytes?: number;
-  /** Decompression limits; the daemon's (configureImportLimits) when absent. */
+  /** Decompression limits: the daemon's (ImageService.limits); the flags' defaults when absent. */
   limits?: ImportLimits;
   /**
    * Told of each blob as soon as it is committed, so that a caller can clean up after a failed
@@ -90,9 +67,7 @@ export async function importArchive(
   options: ImportOptions = {},
 ): Promise<ImportResult> {
   const maxJsonBytes = options.maxJsonBytes ?? DEFAULT_MAX_JSON_BYTES;
-  const limits = options.limits ?? defaultLimits;
-  const ratio = { maxRatio: limits.maxDecompressionRatio, ratioFloor: limits.ratioFloor };
-  const layerLimits: ExpansionLimits = { maxBytes: limits.maxUnpackedLayerSize, ...ratio };
+  const layerLimits = layerExpansion(options.limits ?? DEFAULT_IMPORT_LIMITS);
   // Layer analyses run on beside the archive's reading; those nobody awaits (a failed import, a
   // layer no image uses) are stopped when the import ends.
   const analyses = new AbortController();
@@ -103,7 +78,7 @@ export async function importArchive(
     const contents = await readArchive(body as ArchiveBody, store, {
       maxJsonBytes,
       layerLimits,
-      bodyLimits: ratio,
+      bodyLimits: bodyExpansion(options.limits ?? DEFAULT_IMPORT_LIMITS),
       onBlobCommitted: options.onBlobCommitted,
       signal: analyses.signal,
       ...(options.signal ? { bodySignal: options.signal } : {}),

@@ -22,8 +22,8 @@ export class ImportContext {
     readonly store: ContentStore,
     readonly contents: ArchiveContents,
     readonly maxJsonBytes: number,
-    private readonly onBlobCommitted?: (blob: BlobInfo) => void,
-    private readonly layerLimits: ExpansionLimits = {},
+    private readonly onBlobCommitted: ((blob: BlobInfo) => void) | undefined,
+    private readonly layerLimits: ExpansionLimits,
     /**
      * Whether a platform manifest of an index must have all its content here. The others may lack
      * some, as containerd's import WithSkipMissing lets them (Docker 28's LoadImage).

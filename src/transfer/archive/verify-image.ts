@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../../errors.js';
 import { isDigest } from '../../oci/digest.js';
 import { MediaType, isIndexType, isLayerType, isManifestType } from '../../oci/media-types.js';
+import { MAX_INDEX_DEPTH, walkImageGraph } from '../../oci/image-graph-walk.js';
 import type { Descriptor, Platform } from '../../oci/types.js';
 import type { ImportContext } from './import-context.js';
 
@@ -88,12 +89,6 @@ function isPlatform(value: unknown): boolean {
 }
 
 /**
- * Indexes may nest this deep below the image's target, as far as inspect walks them. Digests make
- * real cycles impossible; this bounds a long chain.
- */
-const MAX_INDEX_DEPTH = 8;
-
-/**
  * Checks an image's top-level target: an index or manifest that is present (in the archive or
  * already in the store) and complete, see verifyContent.
  */
@@ -111,35 +106,55 @@ export async function verifyTarget(ctx: ImportContext, target: Descriptor, what:
  * platforms of a multi-platform image and not the others, and may hold some of a platform's content
  * and not the rest when `ctx.mustBeWhole` lets it (that platform is then not Available).
  */
-async function verifyContent(ctx: ImportContext, desc: Descriptor, what: string, depth = 0): Promise<void> {
-  if (ctx.verified.has(desc.digest)) return;
-  if (isIndexType(desc.mediaType) && depth > MAX_INDEX_DEPTH) {
-    throw new InvalidArgumentError(`${what}: indexes nest more than ${MAX_INDEX_DEPTH} levels deep`);
-  }
+async function verifyContent(ctx: ImportContext, target: Descriptor, what: string): Promise<void> {
+  // Below the target, a document whose content is missing is let be when it, or a document above
+  // it, need not be whole (the index's child that need not be whole is let be with what is under
+  // it); those on the way up to that child are then not taken for verified, so that another path
+  // checks them again.
+  const parents = new Map<string, Descriptor | undefined>();
+  const lenient = (desc: Descriptor): boolean => {
+    for (let at: Descriptor | undefined = desc; at && parents.get(at.digest); at = parents.get(at.digest)) {
+      if (!ctx.mustBeWhole(at)) return true;
+    }
+    return false;
+  };
+  const check = async (desc: Descriptor, _depth: number, parent: Descriptor | undefined): Promise<Descriptor[] | undefined> => {
+    parents.set(desc.digest, parent);
+    try {
+      return await checkDocument(ctx, desc, parent ? `manifest ${desc.digest} of index ${parent.digest}` : what);
+    } catch (err) {
+      if (!(err instanceof MissingContentError) || !lenient(desc)) throw err;
+      for (let at: Descriptor | undefined = desc; at; at = ctx.mustBeWhole(at) ? parents.get(at.digest) : undefined) {
+        ctx.verified.delete(at.digest);
+      }
+      return undefined;
+    }
+  };
+  await walkImageGraph(target, check, {
+    seen: ctx.verified,
+    tooDeep: () => new InvalidArgumentError(`${what}: indexes nest more than ${MAX_INDEX_DEPTH} levels deep`),
+  });
+}
+
+/** One manifest or index; for an index, the children the archive carries, to check in turn. */
+async function checkDocument(ctx: ImportContext, desc: Descriptor, what: string): Promise<Descriptor[]> {
   await requireBlob(ctx, desc, what);
   const kind = isIndexType(desc.mediaType) ? 'index' : 'manifest';
   const doc = await ctx.readJson(desc.digest, `${kind} ${desc.digest}`);
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
     throw new InvalidArgumentError(`${kind} ${desc.digest} is not a JSON object`);
   }
-  if (kind === 'index') await verifyIndex(ctx, desc.digest, doc as Record<string, unknown>, depth);
-  else await verifyManifest(ctx, desc.digest, doc as Record<string, unknown>);
-  ctx.verified.add(desc.digest);
+  if (kind === 'index') return carriedChildren(ctx, desc.digest, doc as Record<string, unknown>);
+  await verifyManifest(ctx, desc.digest, doc as Record<string, unknown>);
+  return [];
 }
 
-async function verifyIndex(ctx: ImportContext, digest: string, index: Record<string, unknown>, depth: number): Promise<void> {
+function carriedChildren(ctx: ImportContext, digest: string, index: Record<string, unknown>): Descriptor[] {
   const manifests = index.manifests ?? [];
   if (!Array.isArray(manifests)) throw new InvalidArgumentError(`index ${digest}: manifests is not a list`);
-  for (const [i, value] of manifests.entries()) {
-    const child = checkDescriptor(value, `index ${digest}, manifests[${i}]`);
-    if (!isIndexType(child.mediaType) && !isManifestType(child.mediaType)) continue;
-    if (!ctx.archiveDigests.has(child.digest)) continue;
-    try {
-      await verifyContent(ctx, child, `manifest ${child.digest} of index ${digest}`, depth + 1);
-    } catch (err) {
-      if (!(err instanceof MissingContentError) || ctx.mustBeWhole(child)) throw err;
-    }
-  }
+  return manifests
+    .map((value, i) => checkDescriptor(value, `index ${digest}, manifests[${i}]`))
+    .filter((child) => (isIndexType(child.mediaType) || isManifestType(child.mediaType)) && ctx.archiveDigests.has(child.digest));
 }
 
 async function verifyManifest(ctx: ImportContext, digest: string, manifest: Record<string, unknown>): Promise<void> {

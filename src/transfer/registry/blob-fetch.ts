@@ -8,6 +8,7 @@
 import type { BlobInfo, ContentStore } from '../../content/content-store.js';
 import { InvalidArgumentError, LadingError } from '../../errors.js';
 import type { Descriptor } from '../../oci/types.js';
+import { layerExpansion, type ImportLimits } from '../compression.js';
 import { LayerAnalyzer, type LayerAnalysis } from '../layer-facts.js';
 import { readBody, type HttpResult } from './http-client.js';
 import { acceptFor, refKey, type Repository } from './manifest-fetch.js';
@@ -28,7 +29,12 @@ export interface FetchStatus {
 }
 
 export interface BlobFetchOptions {
-  analyze: boolean;
+  /**
+   * For a layer, the daemon's limits it is analysed under: once it expands past them, the download
+   * stops there and the fetch fails (a decompression bomb is never read whole nor stored). False for
+   * other blobs.
+   */
+  analyze: false | ImportLimits;
   signal?: AbortSignal;
   /**
    * The store as the caller sees it (a leasing view): the blob is committed through it, and a
@@ -87,7 +93,7 @@ export class BlobFetcher {
   private async fetchOnce(repo: Repository, desc: Descriptor, options: BlobFetchOptions, status: FetchStatus): Promise<FetchedBlob> {
     const release = await this.downloads.acquire(options.signal);
     const writer = await (options.store ?? this.store).openWriter();
-    const analyzer = options.analyze ? new LayerAnalyzer() : undefined;
+    const analyzer = options.analyze ? new LayerAnalyzer(layerExpansion(options.analyze)) : undefined;
     try {
       const retry = repo.transport.retry;
       let failures = 0;
@@ -124,6 +130,7 @@ export class BlobFetcher {
           writing = writing.then(async () => {
             await Promise.all([writer.write(data), analyzer?.write(data)]);
             writingBytes -= data.length;
+            if (analyzer?.refusal) throw analyzer.refusal;
           });
           // Awaited by flush; this keeps a failure from counting as unhandled meanwhile.
           writing.catch(() => undefined);
@@ -149,6 +156,8 @@ export class BlobFetcher {
                   `failed commit on ref "${refKey(desc)}": unexpected commit size ${writer.written + pendingBytes + data.length}, expected ${desc.size}: failed precondition`,
                 );
               }
+              // A layer past the limits: stop reading (the loop's exit closes the response).
+              if (analyzer?.refusal) throw analyzer.refusal;
               pending.push(data);
               pendingBytes += data.length;
               status.offset += data.length;

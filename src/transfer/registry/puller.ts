@@ -11,10 +11,12 @@ import { TaskGroup } from './task-group.js';
 import type { ContentStore } from '../../content/content-store.js';
 import { LadingError, NotFoundError } from '../../errors.js';
 import type { LayerFacts } from '../../metadata/metadata-store.js';
+import { MAX_INDEX_DEPTH } from '../../oci/image-graph-walk.js';
 import { MediaType, isIndexType, isLayerType, isManifestType } from '../../oci/media-types.js';
 import { hostPreferenceMatcher, strictMatcher, type PlatformMatcher } from '../../oci/platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../../oci/types.js';
 import { referenceString, type Reference } from '../../reference/reference.js';
+import { ExpansionError, layerExpansion, type ImportLimits } from '../compression.js';
 import { analyzeStoredLayer } from '../layer-analysis-pool.js';
 import type { LayerAnalysis } from '../layer-facts.js';
 import type { AuthConfig } from './auth-config.js';
@@ -35,6 +37,8 @@ export interface PullOptions {
   onExchange?: (method: string, url: URL, status: number) => void;
   /** The daemon's fetcher for this store (registry.blobFetcher(store)), shared by all pulls. */
   blobs: BlobFetcher;
+  /** The daemon's decompression limits, which every layer is held to as it downloads. */
+  limits: ImportLimits;
 }
 
 export interface PulledImage {
@@ -66,8 +70,6 @@ export async function pullReference(
   const pull = new Pull(content, options.blobs, repo, ref, options, group);
   return pull.run(root);
 }
-
-const MAX_DEPTH = 8;
 
 class Pull {
   private readonly written: string[] = [];
@@ -120,7 +122,7 @@ class Pull {
   }
 
   private async handle(desc: Descriptor, depth: number): Promise<void> {
-    if (depth > MAX_DEPTH) throw new LadingError('invalid-argument', `image ${desc.digest} nests indexes too deeply`);
+    if (depth > MAX_INDEX_DEPTH) throw new LadingError('invalid-argument', `image ${desc.digest} nests indexes too deeply`);
     this.handled.add(desc.digest);
     const isIndex = isIndexType(desc.mediaType);
     const isManifest = isManifestType(desc.mediaType);
@@ -228,7 +230,13 @@ class Pull {
       }
       return this.noteLayer(desc, await this.analyze(desc));
     }
-    const fetched = await this.blobs.fetch(this.repo, desc, { analyze, signal: this.group.signal, store: this.content });
+    let fetched;
+    try {
+      fetched = await this.blobs.fetch(this.repo, desc, { analyze: analyze && this.options.limits, signal: this.group.signal, store: this.content });
+    } catch (err) {
+      // A layer refused mid-download (a decompression bomb) is named as one refused after it.
+      throw err instanceof ExpansionError ? extractFailure(desc, err) : err;
+    }
     this.written.push(fetched.info.digest);
     this.states.set(desc.digest, 'fetched');
     if (!analyze) return undefined;
@@ -237,13 +245,11 @@ class Pull {
 
   /** The facts of a layer that is stored already (or whose fetch, shared with another pull, did not analyse it). */
   private analyze(desc: Descriptor): Promise<LayerAnalysis | Error> {
-    return analyzeStoredLayer(this.content, desc, {}, this.group.signal).catch((err: Error) => err);
+    return analyzeStoredLayer(this.content, desc, layerExpansion(this.options.limits), this.group.signal).catch((err: Error) => err);
   }
 
   private noteLayer(desc: Descriptor, analysis: LayerAnalysis | Error): LayerAnalysis {
-    if (analysis instanceof Error) {
-      throw new LadingError('invalid-argument', `failed to extract layer ${desc.digest} (${refKey(desc)}): ${analysis.message}`, { cause: analysis });
-    }
+    if (analysis instanceof Error) throw extractFailure(desc, analysis);
     this.layers.set(desc.digest, { digest: desc.digest, diffId: analysis.diffId, unpackedSize: analysis.unpackedSize });
     return analysis;
   }
@@ -261,6 +267,11 @@ class Pull {
     for (const d of needed) if (!d || !(await this.content.has(d.digest))) return false;
     return true;
   }
+}
+
+/** containerd's unpacker's words for a layer it cannot apply. */
+function extractFailure(desc: Descriptor, cause: Error): LadingError {
+  return new LadingError('invalid-argument', `failed to extract layer ${desc.digest} (${refKey(desc)}): ${cause.message}`, { cause });
 }
 
 function parseDocument<T>(data: Buffer, desc: Descriptor): T {

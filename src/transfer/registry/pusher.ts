@@ -12,6 +12,7 @@ import type { ContentStore } from '../../content/content-store.js';
 import { LadingError, NotFoundError } from '../../errors.js';
 import type { BlobSource } from '../../metadata/metadata-store.js';
 import { isIndexType, isManifestType } from '../../oci/media-types.js';
+import { walkImageGraph } from '../../oci/image-graph-walk.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../../oci/types.js';
 import type { Reference } from '../../reference/reference.js';
 import type { AuthConfig } from './auth-config.js';
@@ -42,8 +43,6 @@ interface Plan {
   indexes: Descriptor[];
   documents: Map<string, Buffer>;
 }
-
-const MAX_DEPTH = 8;
 
 export async function pushTarget(
   content: ContentStore,
@@ -118,24 +117,28 @@ async function planPush(content: ContentStore, target: Descriptor): Promise<Plan
       throw new LadingError('invalid-argument', `content ${desc.digest} is not valid JSON: ${(err as Error).message}`);
     }
   };
-  const visit = async (desc: Descriptor, parents: string[], depth: number): Promise<void> => {
-    if (depth > MAX_DEPTH) throw new LadingError('invalid-argument', `image ${target.digest} nests indexes too deeply`);
+  // The documents on the path by which each document was first met, for mount candidates.
+  const chains = new Map<string, string[]>();
+  const documents = async (desc: Descriptor, _depth: number, parent: Descriptor | undefined): Promise<Descriptor[] | undefined> => {
+    const parents = parent ? [...(chains.get(parent.digest) ?? []), parent.digest] : [];
     if (isIndexType(desc.mediaType)) {
-      if (plan.documents.has(desc.digest)) return;
       const index = (await read(desc)) as Partial<ImageIndex>;
       plan.indexes.push(desc);
-      for (const child of Array.isArray(index.manifests) ? index.manifests : []) await visit(child, [...parents, desc.digest], depth + 1);
-    } else if (isManifestType(desc.mediaType)) {
-      if (plan.documents.has(desc.digest)) return;
+      chains.set(desc.digest, parents);
+      return Array.isArray(index.manifests) ? index.manifests : [];
+    }
+    if (isManifestType(desc.mediaType)) {
       const manifest = (await read(desc)) as Partial<ImageManifest>;
       plan.manifests.push(desc);
-      const children = [...(manifest.config ? [manifest.config] : []), ...(Array.isArray(manifest.layers) ? manifest.layers : [])];
-      for (const child of children) await visit(child, [...parents, desc.digest], depth + 1);
-    } else if (!plan.blobs.has(desc.digest)) {
-      plan.blobs.set(desc.digest, { desc, parents });
+      chains.set(desc.digest, parents);
+      return [...(manifest.config ? [manifest.config] : []), ...(Array.isArray(manifest.layers) ? manifest.layers : [])];
     }
+    plan.blobs.set(desc.digest, { desc, parents });
+    return undefined;
   };
-  await visit(target, [], 0);
+  await walkImageGraph(target, documents, {
+    tooDeep: () => new LadingError('invalid-argument', `image ${target.digest} nests indexes too deeply`),
+  });
   return plan;
 }
 

@@ -6,6 +6,7 @@
  * for the caller, which builds an inspect document from them (src/images/remote-inspect.ts).
  */
 import { LadingError, NotFoundError } from '../../errors.js';
+import { MAX_INDEX_DEPTH } from '../../oci/image-graph-walk.js';
 import { MediaType, isIndexType, isLayerType, isManifestType } from '../../oci/media-types.js';
 import { hostPreferenceMatcher, strictMatcher } from '../../oci/platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../../oci/types.js';
@@ -35,8 +36,6 @@ export interface RemoteImage {
   layers: Descriptor[];
 }
 
-const MAX_DEPTH = 8;
-
 /** Resolves `ref` at its registry and reads its index, platform manifest and config. */
 export async function fetchRemoteImage(registry: RegistryService, ref: Reference, options: RemoteImageOptions = {}): Promise<RemoteImage> {
   const name = referenceString(ref);
@@ -65,7 +64,7 @@ export async function fetchRemoteImage(registry: RegistryService, ref: Reference
   const documents = new Map<string, unknown>();
   let desc = root;
   for (let depth = 0; ; depth++) {
-    if (depth > MAX_DEPTH) throw new LadingError('invalid-argument', `image ${desc.digest} nests indexes too deeply`);
+    if (depth > MAX_INDEX_DEPTH) throw new LadingError('invalid-argument', `image ${desc.digest} nests indexes too deeply`);
     const doc = parseObject(await fetchOnce(desc), desc);
     documents.set(desc.digest, doc);
     if (isIndexType(desc.mediaType)) {
