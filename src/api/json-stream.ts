@@ -48,7 +48,8 @@ export async function streamMessages(
 ): Promise<void> {
   const abort = new AbortController();
   res.on('close', () => {
-    if (!res.writableFinished) abort.abort(new Error('client disconnected'));
+    // An AbortError, as Node's own cancellations: the operation log takes it as the client's doing, not a bug.
+    if (!res.writableFinished) abort.abort(new DOMException('client disconnected', 'AbortError'));
   });
   if (!readsBody) req.resume();
   const stream = new JsonMessageStream(res);
