@@ -61,6 +61,11 @@ export function configureImportLimits(limits: ImportLimits): void {
   defaultLimits = { ...limits };
 }
 
+/** The daemon's limits, for the other importers of layers (`docker import`). */
+export function importLimits(): ImportLimits {
+  return defaultLimits;
+}
+
 export interface ImportOptions {
   /** Cap for the JSON documents (manifest.json, index.json, manifests, configs). */
   maxJsonBytes?: number;
