@@ -4,6 +4,34 @@ import { InvalidArgumentError } from '../errors.js';
 export const MIN_API_VERSION = '1.24';
 export const MAX_API_VERSION = '1.51';
 
+/** The lowest minimum `DOCKER_MIN_API_VERSION` may set: Docker 20.10's (28.5 stops at 1.24). */
+export const LOWEST_MIN_API_VERSION = '1.12';
+
+let minApiVersion = MIN_API_VERSION;
+
+/** The minimum in force: MIN_API_VERSION, or what the daemon's `DOCKER_MIN_API_VERSION` set. */
+export function currentMinApiVersion(): string {
+  return minApiVersion;
+}
+
+/**
+ * `DOCKER_MIN_API_VERSION` as dockerd reads it (cmd/dockerd, config.ValidateMinAPIVersion), with
+ * Docker 20.10's floor: an invalid value refuses the start in dockerd's words.
+ */
+export function configureMinApiVersion(value: string | undefined): void {
+  if (value === undefined || value === '') {
+    minApiVersion = MIN_API_VERSION;
+    return;
+  }
+  const invalid = (why: string): never => {
+    throw new Error(`invalid DOCKER_MIN_API_VERSION: ${why}`);
+  };
+  if (value[0]?.toLowerCase() === 'v') invalid('API version must be provided without "v" prefix');
+  if (versionLessThan(value, LOWEST_MIN_API_VERSION)) invalid(`minimum supported API version is ${LOWEST_MIN_API_VERSION}: ${value}`);
+  if (compareVersions(value, MAX_API_VERSION) > 0) invalid(`maximum supported API version is ${MAX_API_VERSION}: ${value}`);
+  minApiVersion = value;
+}
+
 /** Compares dotted versions numerically, part by part, as moby's versions.Compare. */
 export function compareVersions(a: string, b: string): number {
   const pa = a.split('.');
@@ -22,9 +50,9 @@ export const versionAtLeast = (v: string, other: string): boolean => compareVers
 /** The version a request runs as: the one in its path, or the maximum; out of range is refused. */
 export function requestVersion(fromPath: string | undefined): string {
   if (fromPath === undefined || fromPath === '') return MAX_API_VERSION;
-  if (versionLessThan(fromPath, MIN_API_VERSION)) {
+  if (versionLessThan(fromPath, minApiVersion)) {
     throw new InvalidArgumentError(
-      `client version ${fromPath} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`,
+      `client version ${fromPath} is too old. Minimum supported API version is ${minApiVersion}, please upgrade your client to a newer version`,
     );
   }
   if (compareVersions(fromPath, MAX_API_VERSION) > 0) {

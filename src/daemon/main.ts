@@ -2,6 +2,7 @@ import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { configureMinApiVersion } from '../api/api-version.js';
 import type { DaemonInfo } from '../api/daemon-info.js';
 import { createApiServer } from '../api/server.js';
 import { FsContentStore } from '../content/fs-content-store.js';
@@ -45,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const config = resolveConfig(flags);
+  configureMinApiVersion(process.env.DOCKER_MIN_API_VERSION);
   const log = createLogger(config.logLevel, undefined, config.logFormat);
   const daemon = await startDaemon(config, log, version);
   for (const address of daemon.addresses) {

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { ContentStore } from '../content/content-store.js';
 import { EventBus } from '../events/event-bus.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
-import { hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
+import { hostPlatform, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed, referenceString, tagNameOnly, type Reference } from '../reference/reference.js';
 import { importArchive } from '../transfer/archive/import-archive.js';
@@ -25,6 +25,7 @@ import { tagImage } from './image-tag.js';
 import { resolveImage } from './resolve.js';
 import { pullImage, type PullImageOptions } from './image-pull.js';
 import { pushImage, type PushImageOptions } from './image-push.js';
+import { writeImportedImage } from './image-import.js';
 import { RegistryService } from '../transfer/registry/registry-service.js';
 import { platformNotFound } from './platform-not-found.js';
 import { checkProvidesPlatform, mustBeWhole } from './load-platform.js';
@@ -57,6 +58,17 @@ export interface LoadOptions {
   /** Where `Loading layer` lines go while the archive is read (docker load without quiet). */
   progress?: ProgressSink;
   /** Gives the load up (its client went away): it stops and fails, leaving nothing behind. */
+  signal?: AbortSignal;
+}
+
+export interface ImportOptions {
+  /** `repo:tag`; the image is dangling without. */
+  ref?: Reference;
+  platform?: Platform;
+  /** The history comment. */
+  message: string;
+  /** Dockerfile instructions applied to the config (import-changes.ts). */
+  changes: readonly string[];
   signal?: AbortSignal;
 }
 
@@ -234,6 +246,44 @@ export class ImageService {
       this.leases.release(held);
       await this.gc.collect(garbage).catch(() => undefined);
     }
+  }
+
+  /**
+   * `docker import`: the body (a tar, plain, gzip or zstd) made a one-layer image named `ref`
+   * (dangling without), as Docker 28's ImportImage; returns the image ID.
+   */
+  importImage(body: AsyncIterable<Uint8Array>, options: ImportOptions): Promise<string> {
+    const name = options.ref ? referenceString(options.ref) : undefined;
+    return this.ops.run('import', { ref: options.ref ? familiarString(options.ref) : undefined }, async (note) => {
+      const held: string[] = [];
+      let imported: Descriptor | undefined;
+      try {
+        const result = await writeImportedImage(this.gc.leasingStore(held), body, {
+          platform: options.platform ?? hostPlatform(),
+          message: options.message,
+          changes: options.changes,
+          limits: this.limits,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        const target = result.target;
+        await this.gc.reading(async () => {
+          const graph = await this.gc.graphOf([target]);
+          this.metadata.transaction(() => {
+            this.metadata.putLayerFacts(result.layer);
+            this.metadata.putBlobEdges(graph.edges);
+            this.setName(name ?? danglingName(target.digest), target, nowRfc3339Nano());
+          });
+          imported = target;
+          // Docker's LogImageEvent(id, id, "import").
+          this.events.emit('image', 'import', target.digest, await imageEventAttributes(this, target.digest, target.digest));
+        });
+        note({ digest: target.digest, bytes: result.layer.unpackedSize });
+        return target.digest;
+      } finally {
+        this.leases.release(held);
+        if (!imported) await this.gc.collect(held).catch(() => undefined);
+      }
+    });
   }
 
   /**

@@ -9,13 +9,14 @@ import { errorKind, type ErrorKind } from '../errors.js';
 import { RegistryError } from '../transfer/registry/registry-errors.js';
 import type { LogFields, Logger } from '../util/logger.js';
 
-export type Operation = 'load' | 'pull' | 'push' | 'tag' | 'remove' | 'prune';
+export type Operation = 'load' | 'import' | 'pull' | 'push' | 'tag' | 'remove' | 'prune';
 
 /** Adds fields to the operation's line as they become known (a digest, bytes written). */
 export type Note = (fields: LogFields) => void;
 
 const DONE: Record<Operation, string> = {
   load: 'Image loaded',
+  import: 'Image imported',
   pull: 'Image pulled',
   push: 'Image pushed',
   tag: 'Image tagged',

@@ -108,6 +108,8 @@ export interface StartOptions {
   /** A data root of the test's own (a small tmpfs, say) instead of a fresh folder. */
   dataRoot?: string;
   extraArgs?: string[];
+  /** Variables added to the daemon's environment (DOCKER_MIN_API_VERSION). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class Daemon {
@@ -153,7 +155,11 @@ export class Daemon {
       '--log-level', opts.logLevel ?? 'debug',
       ...(opts.extraArgs ?? []),
     ];
-    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+    });
     const daemon = new Daemon(child, socket, dataRoot, dockerConfig);
     try {
       await daemon.waitReady();

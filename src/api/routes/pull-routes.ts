@@ -3,7 +3,10 @@
  * (api/server/router/image/image_routes.go) reads it. Errors before the first progress line are
  * HTTP errors; after it they travel in the stream, the status being 200 already.
  */
-import { LadingError, NotImplementedError } from '../../errors.js';
+import { InvalidArgumentError, LadingError } from '../../errors.js';
+import type { ImportOptions } from '../../images/image-service.js';
+import { openUrl } from '../../transfer/url-source.js';
+import { progressMessage, statusMessage } from '../../transfer/registry/progress-message.js';
 import type { PullImageOptions } from '../../images/image-pull.js';
 import type { RegistryService } from '../../transfer/registry/registry-service.js';
 import { hostPlatform } from '../../oci/platform.js';
@@ -12,6 +15,7 @@ import {
   familiarName,
   parseAnyReference,
   parseNormalizedNamed,
+  tagNameOnly,
   trimNamed,
   withDigest,
   withTag,
@@ -30,6 +34,7 @@ import type { RequestContext, Router } from '../router.js';
 export interface PullService {
   readonly registry: RegistryService;
   pull(ref: Reference, options: PullImageOptions): Promise<void>;
+  importImage(body: AsyncIterable<Uint8Array>, options: ImportOptions): Promise<string>;
 }
 
 export function addPullRoutes(router: Router, images: PullService): void {
@@ -56,7 +61,7 @@ export function addPullRoutes(router: Router, images: PullService): void {
       const p = query.get('platform') ?? '';
       if (p !== '') platform = parsePlatformSpecifier(p, hostPlatform());
     }
-    if (fromImage === '') throw new NotImplementedError('importing an image from a tarball (fromSrc) is not supported');
+    if (fromImage === '') return importImage(req, res, images, query, platform);
 
     const ref = pullReference(fromImage, tag);
     if (familiarName(ref) === 'scratch') throw new LadingError('forbidden', "'scratch' is a reserved name");
@@ -66,6 +71,72 @@ export function addPullRoutes(router: Router, images: PullService): void {
       images.pull(ref, { ...(platform ? { platform } : {}), auth, progress: write, signal }),
     );
   });
+}
+
+/**
+ * `docker import`: postImagesCreate's import branch. `fromSrc=-` reads the body; otherwise `fromSrc`
+ * is a URL (`http://` added when it has no scheme) whose download is reported as Docker reports it.
+ * The answer's last line is the image ID.
+ */
+async function importImage(
+  req: RequestContext['req'],
+  res: RequestContext['res'],
+  images: PullService,
+  query: RequestContext['query'],
+  platform: Platform | undefined,
+): Promise<void> {
+  const src = query.get('fromSrc') ?? '';
+  const ref = repoTagReference(query.get('repo') ?? '', query.get('tag') ?? '');
+  const message = query.get('message') || `Imported from ${src}`;
+  const options = { ...(ref ? { ref } : {}), ...(platform ? { platform } : {}), message, changes: query.getAll('changes') };
+  if (src === '-') {
+    await streamMessages(req, res, async (write, signal) => {
+      const id = await images.importImage(req, { ...options, signal });
+      write(statusMessage('', id));
+    }, { readsBody: true });
+    return;
+  }
+  let url: URL;
+  try {
+    url = new URL(src.includes('://') ? src : `http://${src}`);
+  } catch {
+    throw new InvalidArgumentError(`parse "${src}": invalid URL`);
+  }
+  const download = await openUrl(url);
+  await streamMessages(req, res, async (write, signal) => {
+    write(statusMessage('', `Downloading from ${url.href}`));
+    const id = await images.importImage(counted(download.body, download.length, write), { ...options, signal });
+    write(statusMessage('', id));
+  });
+}
+
+/** progress.NewProgressReader's `Importing` lines, at most one per 100 ms and one at the end. */
+async function* counted(body: AsyncIterable<Uint8Array>, total: number, write: (m: object) => void): AsyncGenerator<Uint8Array> {
+  let current = 0;
+  let last = 0;
+  const report = (): void => write(progressMessage({ id: '', action: 'Importing', current, ...(total > 0 ? { total } : {}) }));
+  for await (const chunk of body) {
+    current += chunk.length;
+    if (Date.now() - last >= 100) {
+      last = Date.now();
+      report();
+    }
+    yield chunk;
+  }
+  report();
+}
+
+/** httputils.RepoTagReference: `repo` with `tag`, `latest` without; none without `repo`. */
+export function repoTagReference(repo: string, tag: string): Reference | undefined {
+  if (repo === '') return undefined;
+  try {
+    const ref = parseNormalizedNamed(repo);
+    if (ref.digest) throw new InvalidArgumentError('cannot import digest reference');
+    return tag !== '' ? withTag(ref, tag) : tagNameOnly(ref);
+  } catch (err) {
+    if (err instanceof LadingError) throw err;
+    throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { DaemonInfo } from '../daemon-info.js';
 import type { ImageService } from '../../images/image-service.js';
-import { MAX_API_VERSION, MIN_API_VERSION } from '../api-version.js';
+import { currentMinApiVersion, MAX_API_VERSION } from '../api-version.js';
 import { sendJson } from '../json-response.js';
 import type { RequestContext, Router } from '../router.js';
 
@@ -33,7 +33,7 @@ export function addSystemRoutes(router: Router, images: ImageService, info: Daem
       ...(info.gitCommit ? { GitCommit: info.gitCommit } : {}),
       GoVersion: info.runtimeVersion,
       KernelVersion: info.kernelVersion,
-      MinAPIVersion: MIN_API_VERSION,
+      MinAPIVersion: currentMinApiVersion(),
       Os: 'linux',
     };
     sendJson(res, {
@@ -41,7 +41,7 @@ export function addSystemRoutes(router: Router, images: ImageService, info: Daem
       Components: [{ Name: 'Engine', Version: info.version, Details: details }],
       Version: info.version,
       ApiVersion: MAX_API_VERSION,
-      MinAPIVersion: MIN_API_VERSION,
+      MinAPIVersion: currentMinApiVersion(),
       GitCommit: info.gitCommit,
       GoVersion: info.runtimeVersion,
       Os: 'linux',
