@@ -1,8 +1,11 @@
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, NotFoundError } from '../errors.js';
 
-/** The API versions Lading speaks: Docker Engine 28.5's range. */
+/**
+ * The API versions Lading speaks: up to 1.51 as Docker Engine 28.5 answers, 1.52 to 1.55 as
+ * Docker 29.7 (README, "API versions"). Clients of 28 (1.51) still negotiate down to their own.
+ */
 export const MIN_API_VERSION = '1.24';
-export const MAX_API_VERSION = '1.51';
+export const MAX_API_VERSION = '1.55';
 
 /** The lowest minimum `DOCKER_MIN_API_VERSION` may set: Docker 20.10's (28.5 stops at 1.24). */
 export const LOWEST_MIN_API_VERSION = '1.12';
@@ -62,3 +65,15 @@ export function requestVersion(fromPath: string | undefined): string {
   }
   return fromPath;
 }
+
+/**
+ * A route Docker 29 added at `since`: Docker 28.5 (the rule up to 1.51) has no such page; 29.7's
+ * WithMinimumAPIVersion refuses the versions between with a 400.
+ */
+export function checkRouteVersion(version: string, route: string, since: string): void {
+  if (versionLessThan(version, DOCKER_29_API)) throw new NotFoundError('page not found');
+  if (versionLessThan(version, since)) throw new InvalidArgumentError(`${route} requires minimum API version ${since}`);
+}
+
+/** The first API version answered as Docker 29.7 rather than 28.5. */
+export const DOCKER_29_API = '1.52';

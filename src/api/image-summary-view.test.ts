@@ -104,3 +104,23 @@ test('system df: the summaries unshaped but for VirtualSize, lists not asked for
     '{"LayersSize":0,"Images":null,"Containers":[],"Volumes":null,"BuildCache":null}\n',
   );
 });
+
+test('identity=1 (1.54): each available image manifest carries the image\'s Identity after its Platform; others none', () => {
+  const image = {
+    id: ID,
+    descriptor,
+    available: true,
+    contentSize: 10,
+    totalSize: 30,
+    kind: 'image' as const,
+    imageData: { platform: { architecture: 'amd64', os: 'linux' }, unpackedSize: 20 },
+  };
+  const absent = { ...image, id: 'sha256:' + 'c'.repeat(64), available: false };
+  const identity = { pull: [{ repository: '127.0.0.1:5000/x' }] };
+  const body = renderImageList([{ ...tagged, manifests: [image, absent], identity }], '1.54').toString();
+  assert.ok(body.includes('"ImageData":{"Platform":{"architecture":"amd64","os":"linux"},"Identity":{"Pull":[{"Repository":"127.0.0.1:5000/x"}]},"Size"'), body);
+  const docs = JSON.parse(body) as Array<{ Manifests: Array<{ ImageData: Record<string, unknown> }> }>;
+  assert.equal('Identity' in (docs[0]?.Manifests[1]?.ImageData ?? {}), false);
+  // Without identity the manifests are as before.
+  assert.doesNotMatch(renderImageList([{ ...tagged, manifests: [image] }], '1.54').toString(), /Identity/);
+});

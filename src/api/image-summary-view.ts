@@ -57,7 +57,7 @@ function renderedOnce<T extends object>(value: T, render: (value: T) => unknown)
 }
 
 const labelsView = (labels: Record<string, string>): unknown => new Map(Object.entries(labels));
-const manifestsView = (manifests: ManifestSummary[]): unknown => manifests.map(manifestView);
+const manifestsView = (manifests: ManifestSummary[]): unknown => manifests.map((m) => manifestView(m));
 
 function summaryDoc(s: ImageSummary, f: SummaryFields): object {
   return {
@@ -67,7 +67,12 @@ function summaryDoc(s: ImageSummary, f: SummaryFields): object {
     Labels: s.labels && renderedOnce(s.labels, labelsView),
     ParentId: s.parentId,
     Descriptor: f.descriptor ? renderedOnce<Descriptor>(s.descriptor, descriptorView) : undefined,
-    Manifests: s.manifests?.length ? renderedOnce(s.manifests, manifestsView) : undefined,
+    // Kept rendered with the target's facts, but for an Identity, which a push may change.
+    Manifests: s.manifests?.length
+      ? s.identity
+        ? s.manifests.map((m) => manifestView(m, s.identity))
+        : renderedOnce(s.manifests, manifestsView)
+      : undefined,
     RepoDigests: f.repoDigests,
     RepoTags: f.repoTags,
     SharedSize: s.sharedSize,

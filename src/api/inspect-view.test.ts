@@ -96,3 +96,35 @@ test('an image without an available platform has empty fields and the bare Confi
     Cmd: null, Entrypoint: null, Env: null, Labels: null, OnBuild: null, User: '', Volumes: null, WorkingDir: '',
   });
 });
+
+const pulled: ImageInspect = { ...image, comment: '', identity: { pull: [{ repository: 'docker.io/library/alpine' }] } };
+
+test('1.51 -> 1.52: empty Parent/Comment/DockerVersion/Author and unset Config keys left out, no GraphDriver, Docker 29 key order', () => {
+  assert.deepEqual(Object.keys(parse('1.51', pulled)), [
+    'Id', 'RepoTags', 'RepoDigests', 'Parent', 'Comment', 'DockerVersion', 'Author', 'Architecture', 'Variant',
+    'Os', 'Size', 'GraphDriver', 'RootFS', 'Metadata', 'Descriptor', 'Config',
+  ]);
+  assert.deepEqual(Object.keys(parse('1.52', pulled)), [
+    'Id', 'RepoTags', 'RepoDigests', 'Config', 'Architecture', 'Variant', 'Os', 'Size', 'RootFS', 'Metadata', 'Descriptor',
+  ]);
+  // A Comment that says something is still sent.
+  assert.equal(parse('1.52').Comment, 'c<1>');
+  // DockerOCIImageConfig's struct order, empty fields out, maps sorted; Healthcheck in its struct order.
+  const body = renderInspect(image, '1.52').toString();
+  assert.ok(
+    body.includes(
+      '"Config":{"ExposedPorts":{"80/tcp":{}},"Cmd":["/bin/sh"],"Labels":{"a":"2","b":"1"},' +
+        '"Healthcheck":{"Test":["CMD","true"],"Interval":30000000000}},"Architecture"',
+    ),
+    body,
+  );
+  const bare: ImageInspect = { ...image, config: undefined };
+  assert.deepEqual(parse('1.52', bare).Config, {});
+});
+
+test('1.52 -> 1.53: Identity from where the image came from, left out when nothing is known', () => {
+  assert.equal(parse('1.52', pulled).Identity, undefined);
+  assert.deepEqual(parse('1.53', pulled).Identity, { Pull: [{ Repository: 'docker.io/library/alpine' }] });
+  assert.deepEqual(Object.keys(parse('1.55', pulled)).slice(-2), ['Descriptor', 'Identity']);
+  assert.equal('Identity' in parse('1.55', image), false);
+});

@@ -35,6 +35,7 @@ import { isDangling } from './image-names.js';
 import { collectInspectFacts, type ManifestSummary } from './inspect.js';
 import { bestPresentImage, walkPresent } from './present-content.js';
 import { resolveImage } from './resolve.js';
+import type { ImageIdentity } from './image-identity.js';
 
 export interface ListOptions {
   /** Docker hides intermediate images of the classic builder without it; Lading has none. */
@@ -42,6 +43,8 @@ export interface ListOptions {
   filters: FilterArgs;
   sharedSize: boolean;
   manifests: boolean;
+  /** Each available image manifest carries the image's `Identity` (API 1.54, with `manifests`). */
+  identity?: boolean;
 }
 
 /** One entry of the list before an API version shapes it (api/types/image.Summary). */
@@ -61,6 +64,8 @@ export interface ImageSummary {
   containers: number;
   descriptor: Descriptor;
   manifests?: ManifestSummary[];
+  /** With ListOptions.identity: where the image came from, for its manifests' `ImageData.Identity`. */
+  identity?: ImageIdentity;
 }
 
 export const ACCEPTED_IMAGE_FILTERS: ReadonlySet<string> = new Set([

@@ -11,6 +11,8 @@ import { GO_ZERO_TIME, nowRfc3339Nano } from '../util/time.js';
 import { ContentReader } from './content-reader.js';
 import { imageDiskUsage, type ImageDiskUsage } from './disk-usage.js';
 import { exportImages } from './image-export.js';
+import { imageAttestations, type AttestationOptions, type AttestationStatement } from './image-attestations.js';
+import { imageIdentity, type ImageIdentity } from './image-identity.js';
 import { imageHistory, type HistoryItem } from './image-history.js';
 import { candidateRecords, listImages, TargetFactsStore, type ImageSummary, type ListOptions } from './image-list.js';
 import { danglingName, isDangling, repoTagsAndDigests } from './image-names.js';
@@ -51,6 +53,8 @@ export interface ImageInspect extends ConfigFields {
   lastTagTime: string;
   descriptor: Descriptor;
   manifests?: InspectFacts['manifests'];
+  /** Where the image came from (API 1.53's `Identity`); absent when nothing is known. */
+  identity?: ImageIdentity;
 }
 
 export interface LoadOptions {
@@ -133,9 +137,14 @@ export class ImageService {
    * meanwhile. Only the records a `reference` filter can match are read.
    */
   list(options: ListOptions): Promise<ImageSummary[]> {
-    return this.gc.reading(async () =>
-      listImages(await this.targetFacts.snapshot(candidateRecords(this.metadata, options.filters)), options),
-    );
+    return this.gc.reading(async () => {
+      const summaries = await listImages(await this.targetFacts.snapshot(candidateRecords(this.metadata, options.filters)), options);
+      if (!options.identity) return summaries;
+      return summaries.map((s) => {
+        const identity = imageIdentity(this.metadata.blobSources(s.descriptor.digest));
+        return identity ? { ...s, identity } : s;
+      });
+    });
   }
 
   /** The images part of `docker system df`. */
@@ -153,7 +162,8 @@ export class ImageService {
     const records = this.metadata.imagesByTarget(record.target.digest);
     const matcher = options.platform ? strictMatcher(options.platform) : hostPreferenceMatcher();
     const facts = await collectInspectFacts(this.reader, this.layerSizes, record.target, matcher);
-    return inspectDocument(refOrId, facts, records, latest(records.map((r) => r.updatedAt)), options);
+    const identity = imageIdentity(this.metadata.blobSources(record.target.digest));
+    return { ...inspectDocument(refOrId, facts, records, latest(records.map((r) => r.updatedAt)), options), ...(identity ? { identity } : {}) };
   }
 
   /**
@@ -169,6 +179,12 @@ export class ImageService {
   private readonly layerSizes = {
     unpackedSize: (digest: string): number | undefined => this.metadata.getLayerFacts(digest)?.unpackedSize,
   };
+
+  /** `GET /images/{name}/attestations` (API 1.55): the in-toto statements of one platform (image-attestations.ts). */
+  attestations(refOrId: string, options: AttestationOptions): Promise<AttestationStatement[]> {
+    const sources = { metadata: this.metadata, reader: this.reader, content: this.content };
+    return this.gc.reading(() => imageAttestations(sources, refOrId, options));
+  }
 
   /** `docker history`: the history of the image (of `platform`, else the best for the host), newest first. */
   history(refOrId: string, options: { platform?: Platform } = {}): Promise<HistoryItem[]> {

@@ -231,6 +231,8 @@ export class SqliteMetadataStore implements MetadataStore {
     this.transaction(() => {
       for (const source of sources) this.stmt.putSource.run(source);
     });
+    // A push's sources change what inspect's and the list's `Identity` say (API 1.53+).
+    this.changes++;
   }
 
   blobSources(digest: string): BlobSource[] {

@@ -18,7 +18,7 @@ describe('docker-py', { timeout: 300_000 }, () => {
     await d?.stop();
   });
 
-  it('client.version() negotiates API 1.51', async () => {
+  it('client.version() negotiates the maximum API version', async () => {
     const v = await d.pythonJson<{ api: string; server: string }>(
       'print(json.dumps({"api": client.api.api_version, "server": client.version()["ApiVersion"]}))',
     );

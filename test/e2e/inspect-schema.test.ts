@@ -193,7 +193,7 @@ describe('image inspect over HTTP: schema and API versions', { timeout: 300_000 
       400,
       'client version 1.12 is too old. Minimum supported API version is 1.24, please upgrade your client to a newer version',
     );
-    await assertError(inspectPath(single.familiar, '1.99'), 400, 'client version 1.99 is too new. Maximum supported API version is 1.51');
+    await assertError(inspectPath(single.familiar, '1.99'), 400, 'client version 1.99 is too new. Maximum supported API version is 1.55');
   });
 
   it('unknown paths and HEAD on inspect: 404 page not found', async () => {

@@ -235,26 +235,43 @@ async function buildPlatformImage(lb: LayoutBuilder, spec: PlatformSpec): Promis
   };
 }
 
-/** A buildkit-style provenance attestation for `subject`. */
-function buildAttestation(lb: LayoutBuilder, subject: Descriptor, marker: string): AttestationImage {
-  const statement = {
+/** Predicate types BuildKit writes: an SPDX SBOM and SLSA provenance. */
+export const SPDX_PREDICATE = 'https://spdx.dev/Document';
+export const SLSA_PREDICATE = 'https://slsa.dev/provenance/v0.2';
+
+/**
+ * A buildkit-style attestation manifest for `subject`: SLSA provenance, and with `sbom` first an
+ * SPDX SBOM statement, each layer annotated with its in-toto predicate type.
+ */
+function buildAttestation(lb: LayoutBuilder, subject: Descriptor, marker: string, opts: { sbom?: boolean } = {}): AttestationImage {
+  const statementOf = (predicateType: string, predicate: object): object => ({
     _type: 'https://in-toto.io/Statement/v0.1',
-    predicateType: 'https://slsa.dev/provenance/v0.2',
+    predicateType,
     subject: [{ name: `pkg:docker/lading-${marker}`, digest: { sha256: hex(subject.digest) } }],
-    predicate: { builder: { id: 'lading-tests' } },
-  };
-  const layer = lb.addJson(MT.inToto, statement, {
-    annotations: { 'in-toto.io/predicate-type': 'https://slsa.dev/provenance/v0.2' },
+    predicate,
   });
+  const layers: Descriptor[] = [];
+  if (opts.sbom) {
+    const sbom = statementOf(SPDX_PREDICATE, {
+      spdxVersion: 'SPDX-2.3',
+      dataLicense: 'CC0-1.0',
+      SPDXID: 'SPDXRef-DOCUMENT',
+      name: `sbom-lading-${marker}`,
+      packages: [{ name: 'busybox', SPDXID: 'SPDXRef-Package-busybox', versionInfo: 'static' }],
+    });
+    layers.push(lb.addJson(MT.inToto, sbom, { annotations: { 'in-toto.io/predicate-type': SPDX_PREDICATE } }));
+  }
+  const provenance = statementOf(SLSA_PREDICATE, { builder: { id: 'lading-tests' }, buildType: 'https://mobyproject.org/buildkit@v1' });
+  layers.push(lb.addJson(MT.inToto, provenance, { annotations: { 'in-toto.io/predicate-type': SLSA_PREDICATE } }));
   const config = lb.addJson(MT.config, {
     architecture: 'unknown',
     os: 'unknown',
     config: {},
-    rootfs: { type: 'layers', diff_ids: [layer.digest] },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
   });
   const manifest = lb.addJson(
     MT.manifest,
-    { schemaVersion: 2, mediaType: MT.manifest, config, layers: [layer] },
+    { schemaVersion: 2, mediaType: MT.manifest, config, layers },
     {
       annotations: {
         'vnd.docker.reference.digest': subject.digest,
@@ -263,7 +280,7 @@ function buildAttestation(lb: LayoutBuilder, subject: Descriptor, marker: string
       platform: { architecture: 'unknown', os: 'unknown' },
     },
   );
-  return { manifest, config, layers: [layer], for: subject.digest };
+  return { manifest, config, layers, for: subject.digest };
 }
 
 function names(repo: string, tag: string): Pick<ImageFixture, 'ref' | 'familiar' | 'repo' | 'tag'> {
@@ -341,6 +358,8 @@ export interface MultiOptions {
   tag?: string;
   /** Leave this platform's manifest, config and layers out of the layout (c). */
   omit?: 'arm64';
+  /** The attestation carries an SPDX SBOM statement before its SLSA provenance. */
+  sbom?: boolean;
 }
 
 /**
@@ -350,7 +369,7 @@ export interface MultiOptions {
 export function multiPlatformImage(opts: MultiOptions = {}): Promise<ImageFixture> {
   const repo = opts.repo ?? (opts.omit ? 'lading-partial' : 'lading-multi');
   const tag = opts.tag ?? 'v1';
-  return cached(`multi:${repo}:${tag}:${opts.omit ?? ''}`, async () => {
+  return cached(`multi:${repo}:${tag}:${opts.omit ?? ''}:${opts.sbom ?? ''}`, async () => {
     const lb = new LayoutBuilder();
     const amd64 = await buildPlatformImage(lb, {
       platform: { architecture: 'amd64', os: 'linux' },
@@ -366,7 +385,7 @@ export function multiPlatformImage(opts: MultiOptions = {}): Promise<ImageFixtur
       marker: repo,
       gzipText: false,
     });
-    const attestation = buildAttestation(lb, amd64.manifest, repo);
+    const attestation = buildAttestation(lb, amd64.manifest, repo, { sbom: opts.sbom ?? false });
     const index = lb.addJson(MT.index, indexOf([amd64.manifest, arm64.manifest, attestation.manifest]));
     const missing = opts.omit ? [arm64.manifest, arm64.config, ...arm64.layers].map((d) => d.digest) : [];
     return finish(lb, repo, tag, index, [amd64, arm64], attestation, missing);

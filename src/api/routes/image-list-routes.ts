@@ -20,6 +20,10 @@ export function addImageListRoutes(router: Router, images: ImageService, respons
     const filters = parseFilters(query.get('filters') ?? '');
     const legacyFilter = query.get('filter') ?? '';
     if (versionLessThan(version, '1.41') && legacyFilter !== '') addFilter(filters, 'reference', legacyFilter);
+    const manifests = versionAtLeast(version, '1.47') && boolValue(query.get('manifests'));
+    // getImagesJSON reads `identity` from 1.54 on, and only with `manifests`.
+    const identity = versionAtLeast(version, '1.54') && boolValue(query.get('identity'));
+    if (identity && !manifests) throw new InvalidArgumentError('conflicting options: identity requires manifests=1');
     const generation = images.generation;
     const render = async (): Promise<Buffer> =>
       renderImageList(
@@ -27,7 +31,8 @@ export function addImageListRoutes(router: Router, images: ImageService, respons
           all: boolValue(query.get('all')),
           filters,
           sharedSize: versionAtLeast(version, '1.42') && boolValue(query.get('shared-size')),
-          manifests: versionAtLeast(version, '1.47') && boolValue(query.get('manifests')),
+          manifests,
+          identity,
         }),
         version,
       );

@@ -4,8 +4,9 @@ import type { HistoryItem } from '../../images/image-history.js';
 import type { ImageService } from '../../images/image-service.js';
 import type { Platform } from '../../oci/types.js';
 import { goMarshal } from '../../util/go-json.js';
-import { versionAtLeast } from '../api-version.js';
-import { decodePlatform } from '../query.js';
+import { checkRouteVersion, versionAtLeast } from '../api-version.js';
+import { renderAttestations } from '../attestation-view.js';
+import { boolValue, decodePlatform } from '../query.js';
 import type { RequestContext, Router } from '../router.js';
 
 /** `docker history` and `docker save`: endpoints that read images and change nothing. */
@@ -18,6 +19,23 @@ export function addImageReadRoutes(router: Router, images: ImageService): void {
     const history = await images.history(params[0] ?? '', platform ? { platform } : {});
     // Go writes a nil slice (a config without history) as null; no HTML escaping in responses.
     const body = Buffer.from(goMarshal(history.length > 0 ? history.map(historyView) : null, { escapeHTML: false }) + '\n');
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+    res.end(body);
+  });
+
+  router.add('GET', '/images/(.*)/attestations', async ({ res, version, params, query }: RequestContext) => {
+    checkRouteVersion(version, 'GET /images/{name:.*}/attestations', '1.55');
+    // The spec declares `platform` an array for later; one value only for now.
+    const platforms = query.getAll('platform');
+    if (platforms.length > 1) throw new InvalidArgumentError('only one platform value is currently supported');
+    const platform = platforms[0] ? decodePlatform(platforms[0]) : undefined;
+    const predicateTypes = query.getAll('type').map((t) => t.trim()).filter((t) => t !== '');
+    const statements = await images.attestations(params[0] ?? '', {
+      ...(platform ? { platform } : {}),
+      predicateTypes,
+      statement: boolValue(query.get('statement')),
+    });
+    const body = renderAttestations(statements);
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
     res.end(body);
   });
