@@ -129,7 +129,7 @@ export const gcChecks: Array<ConformanceCheck<StoresUnderTest>> = [
         metadata.addBlobSources([{ digest: layer, registry: 'registry-1.docker.io', repository: 'library/named' }]);
       });
       gc.leases.release(held);
-      assert.deepEqual(await gc.collect(image.digests), []);
+      assert.deepEqual(await gc.collect(image.digests), [], 'a sweep takes nothing a named image reaches');
       assert.deepEqual(await present(content, image.digests), sorted(image.digests));
       await metadata.deleteImage('docker.io/library/named:1');
       assert.deepEqual(sorted(await gc.collect(image.digests)), sorted(image.digests));

@@ -72,7 +72,7 @@ export const blobGraphChecks: Array<ConformanceCheck<BlobGraphUnderTest>> = [
       await store.putBlobEdges(EDGES);
       await store.putBlobEdges([]);
       const byParentChild = (x: BlobEdge, y: BlobEdge): number => (x.parent === y.parent ? (x.child < y.child ? -1 : 1) : x.parent < y.parent ? -1 : 1);
-      assert.deepEqual(await store.listBlobEdges(), [...EDGES].sort(byParentChild));
+      assert.deepEqual(await store.listBlobEdges(), [...EDGES].sort(byParentChild), 'every edge written, once, by parent then child');
       assert.deepEqual(sorted(await store.blobParents(G.L0)), sorted([G.M1, G.M2, G.M3]));
       assert.deepEqual(await store.blobParents(G.I), []);
     },
@@ -200,7 +200,7 @@ export const metadataTransactionChecks: Array<ConformanceCheck<MetadataStore>> =
           throw new Error('halfway');
         }),
       /halfway/);
-      assert.deepEqual(await snapshot(store), empty);
+      assert.deepEqual(await snapshot(store), empty, 'nothing of the failed transaction is left');
       await store.transaction(() => writeAll(store));
       assert.notDeepEqual(await snapshot(store), empty);
     },
@@ -219,7 +219,7 @@ export const metadataTransactionChecks: Array<ConformanceCheck<MetadataStore>> =
           throw new Error('halfway');
         }),
       /halfway/);
-      assert.deepEqual(await snapshot(store), before);
+      assert.deepEqual(await snapshot(store), before, 'nothing of the failed removal happened');
     },
   },
 ];

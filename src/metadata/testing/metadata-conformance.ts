@@ -169,7 +169,7 @@ export const imageRecordsChecks: Array<ConformanceCheck<ImageRecordsUnderTest>> 
           throw new Error('halfway');
         }),
       /halfway/);
-      assert.deepEqual(names(await store.listImages()), ['docker.io/library/kept:1']);
+      assert.deepEqual(names(await store.listImages()), ['docker.io/library/kept:1'], 'nothing of the failed transaction is left');
       assert.equal(await store.transaction(() => (store.putImage(record('docker.io/library/b:1', digest('2'))), 'done')), 'done');
       assert.deepEqual(names(await store.listImages()), ['docker.io/library/b:1', 'docker.io/library/kept:1']);
     },
@@ -184,7 +184,7 @@ export const imageRecordsChecks: Array<ConformanceCheck<ImageRecordsUnderTest>> 
           throw new Error('outer fails');
         }),
       /outer fails/);
-      assert.deepEqual(await store.listImages(), []);
+      assert.deepEqual(await store.listImages(), [], 'the inner transaction went with the outer');
     },
   },
   {
@@ -201,7 +201,7 @@ export const imageRecordsChecks: Array<ConformanceCheck<ImageRecordsUnderTest>> 
           // The caller goes on without the inner part.
         }
       });
-      assert.deepEqual(names(await store.listImages()), ['docker.io/library/outer:1']);
+      assert.deepEqual(names(await store.listImages()), ['docker.io/library/outer:1'], 'the outer writes stay, the failed inner ones go');
     },
   },
   {
@@ -215,7 +215,7 @@ export const imageRecordsChecks: Array<ConformanceCheck<ImageRecordsUnderTest>> 
           throw new Error('halfway');
         }),
       /halfway/);
-      assert.deepEqual(names(await store.listImages()), ['docker.io/library/a:1', 'docker.io/library/b:1']);
+      assert.deepEqual(names(await store.listImages()), ['docker.io/library/a:1', 'docker.io/library/b:1'], 'nothing of the failed removal happened');
     },
   },
 ];
