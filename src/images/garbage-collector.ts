@@ -174,9 +174,10 @@ export class GarbageCollector {
         for (const digest of doomed) {
           this.metadata.forgetBlob(digest);
           this.metadata.deleteLayerFacts(digest);
-          this.metadata.deleteBlobSources(digest);
         }
       });
+      // Hints for mounts, asynchronous (blob-sources.ts): after the records, still before the files.
+      for (const digest of doomed) await this.metadata.deleteBlobSources(digest);
       const deleted: string[] = [];
       for (const digest of doomed) {
         if (await this.content.delete(digest)) deleted.push(digest);

@@ -278,11 +278,12 @@ export class ImageService {
         gc.reading(async () => {
           const held = [...(await gc.reachableFrom([target]))];
           for (const digest of held) leases.hold(digest);
-          return () => {
+          const release = (): void => {
             leases.release(held);
             // What an image removed meanwhile left behind goes now.
             void gc.collect(held).catch(() => undefined);
           };
+          return { blobs: held, release };
         }),
       eventAttributes: (imageId: string, refName: string) => imageEventAttributes(this, imageId, refName),
     };
