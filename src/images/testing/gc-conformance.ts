@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import type { BlobInfo, ContentStore } from '../../content/content-store.js';
+import { overrideContentStore } from '../../content/testing/content-store-override.js';
 import type { MetadataStore } from '../../metadata/metadata-store.js';
 import { MediaType } from '../../oci/media-types.js';
 import type { Descriptor } from '../../oci/types.js';
@@ -38,14 +39,8 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 /** `content` whose next delete of `digest` stops until released: a sweep caught while it deletes. */
 function pausingDeletes(content: ContentStore): { store: ContentStore; pause(digest: string): { reached: Promise<void>; release(): void } } {
   const pauses = new Map<string, { reached: () => void; gate: Promise<void> }>();
-  const store: ContentStore = {
-    info: (d) => content.info(d),
-    has: (d) => content.has(d),
-    readBytes: (d, max) => content.readBytes(d, max),
-    createReadStream: (d) => content.createReadStream(d),
-    openWriter: () => content.openWriter(),
-    writeBytes: (data, expected) => content.writeBytes(data, expected),
-    delete: async (d) => {
+  const store = overrideContentStore(content, {
+    async delete(d) {
       const pause = pauses.get(d);
       if (pause) {
         pauses.delete(d);
@@ -54,9 +49,7 @@ function pausingDeletes(content: ContentStore): { store: ContentStore; pause(dig
       }
       return content.delete(d);
     },
-    list: () => content.list(),
-    cleanIngest: () => content.cleanIngest(),
-  };
+  });
   return {
     store,
     pause(digest) {
