@@ -1,6 +1,6 @@
 /**
  * Conformance suite of ContentStore, after containerd's content/testsuite: written once, run
- * against every implementation (fs-content-store.test.ts; a registry-backed tier next). What it
+ * against every implementation (fs-content-conformance.test.ts; a registry-backed tier next). What it
  * checks is what the importer, the puller, save, push and garbage collection rely on.
  */
 import assert from 'node:assert/strict';

@@ -1,6 +1,6 @@
 /**
  * Conformance suites of the metadata roles, written once against the interfaces and run against
- * every implementation (sqlite-metadata-store.test.ts; PostgreSQL next). Every call is awaited, so
+ * every implementation (sqlite-metadata-conformance.test.ts; PostgreSQL next). Every call is awaited, so
  * the suites hold as the roles become asynchronous. What is checked is what the callers rely on:
  * resolve.ts, image-list.ts, image-tag.ts, image-remove.ts, image-push.ts and the garbage collector.
  */
