@@ -80,10 +80,10 @@ async function pushRef(src: ImagePushSources, ref: Reference, options: PushImage
 
   const progress = new PushProgress(options.progress);
   const { blobs, release } = await src.hold(record.target);
-  const known = await knownSources(src.metadata, blobs);
   progress.start();
   let pushed: string[] = [];
   try {
+    const known = await knownSources(src.metadata, blobs);
     let error: unknown;
     try {
       pushed = await push(src, ref, target, progress, options, known);
