@@ -4,11 +4,12 @@
  *
  * Synchronous today (SQLite's transactions run to the end on one stack). The next step:
  * `transaction(async (tx) => …)`, where `tx` is the roles bound to that transaction, and every
- * write inside goes through `tx`. SQLite honours it with one write queue per store (an async
- * transaction waits for the one before it, since better-sqlite3 has one connection) and
- * `BEGIN IMMEDIATE`, so no other writer slips in between its awaits; PostgreSQL with a pooled
- * connection and `BEGIN … COMMIT`, retried on serialization failure. A nested call given `tx`
- * joins the outer transaction, as today.
+ * write inside goes through `tx`. SQLite honours it with one write queue per store and
+ * `BEGIN IMMEDIATE`: better-sqlite3 has one connection, on which a write made outside `tx` while
+ * the transaction awaits would join it, so every write, in a transaction or not, waits its turn.
+ * PostgreSQL takes a pooled connection for `BEGIN … COMMIT`, retried on serialization failure. A
+ * nested call given `tx` joins the outer transaction (a savepoint, as today: a failed inner part
+ * undoes only its own writes).
  */
 export interface TransactionScope {
   /** Runs `fn` atomically; nested calls join the outer transaction. A full disk fails it with a NoSpaceError. */
