@@ -49,6 +49,17 @@ export interface ContentStore {
   cleanIngest(): Promise<number>;
 }
 
+/** `writeBytes` for a store whose writers come from `openWriter`: one writer, never left open. */
+export async function writeWhole(openWriter: () => Promise<BlobWriter>, data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
+  const writer = await openWriter();
+  try {
+    await writer.write(data);
+    return await writer.commit(expected);
+  } finally {
+    await writer.abort();
+  }
+}
+
 /** What `commit` throws when the bytes written do not hash to the digest the caller expected. */
 export class DigestMismatchError extends InvalidArgumentError {
   constructor(

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, isNoSpaceErrno, NoSpaceError, NotFoundError } from '../errors.js';
 import { hexOf, isDigest } from '../oci/digest.js';
-import { DigestMismatchError, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
+import { DigestMismatchError, writeWhole, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
 import { verifiedBytes, verifiedStream } from './verified-read.js';
 
 /** Manifests and configs are small; a larger "JSON" blob is refused rather than read into memory. */
@@ -83,14 +83,8 @@ export class FsContentStore implements ContentStore {
     return new FsBlobWriter(handle, file, (digest) => this.blobPath(digest), this.blobDir);
   }
 
-  async writeBytes(data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
-    const writer = await this.openWriter();
-    try {
-      await writer.write(data);
-      return await writer.commit(expected);
-    } finally {
-      await writer.abort();
-    }
+  writeBytes(data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
+    return writeWhole(() => this.openWriter(), data, expected);
   }
 
   async delete(digest: string): Promise<boolean> {

@@ -7,7 +7,8 @@
  */
 import type { Readable } from 'node:stream';
 import { BlobCorruptError, type ContentStore } from '../content/content-store.js';
-import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { BlobGraph } from '../metadata/blob-graph.js';
+import type { ImageRecords } from '../metadata/image-records.js';
 import { familiarOfAny, isDangling } from './image-names.js';
 
 /** `content`, with every BlobCorruptError of its reads passed to `report` on its way to the reader. */
@@ -37,7 +38,7 @@ export function reportingCorruption(content: ContentStore, report: (err: BlobCor
 const MAX_NAMED = 20;
 
 /** The log line: the blob, every image whose target reaches it through the blob graph, and the cure. */
-export function describeCorruptBlob(metadata: MetadataStore, err: BlobCorruptError): string {
+export function describeCorruptBlob(metadata: BlobGraph & ImageRecords, err: BlobCorruptError): string {
   const names = new Set<string>();
   for (const digest of metadata.blobAncestors(err.digest)) {
     for (const record of metadata.imagesByTarget(digest)) names.add(isDangling(record) ? record.target.digest : familiarOfAny(record.name));

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ContentGate } from './garbage-collector.js';
-import { layoutArchive, manifestImage, mutationFixture, sharedLayer, digestsOf, type MutationFixture } from './testing/mutation-fixture.js';
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -102,38 +101,5 @@ describe('ContentGate', () => {
   });
 });
 
-describe('GarbageCollector', () => {
-  let fx: MutationFixture;
-  before(async () => {
-    fx = await mutationFixture();
-  });
-  after(() => fx.close());
-
-  it('keeps what an image reaches, shared layers included, and what a lease holds', async () => {
-    const base = await sharedLayer('gc shared base');
-    const a = await manifestImage({ marker: 'gc-a', shared: [base] });
-    const b = await manifestImage({ marker: 'gc-b', shared: [base] });
-    await fx.load(await layoutArchive([{ image: a, name: 'docker.io/library/gc-a:1' }, { image: b, name: 'docker.io/library/gc-b:1' }]));
-    const { service } = fx;
-    assert.deepEqual(await service.collectGarbage(digestsOf(a)), [], 'all of a is still named');
-
-    service.metadata.deleteImage('docker.io/library/gc-a:1');
-    const [manifestA, configA, , ownA] = digestsOf(a);
-    service.gc.leases.hold(ownA!);
-    const deleted = await service.collectGarbage(digestsOf(a));
-    assert.deepEqual(deleted.sort(), [manifestA!, configA!].sort(), 'the shared base and the leased layer stay');
-    service.gc.leases.release([ownA!]);
-    assert.deepEqual(await service.collectGarbage(digestsOf(a)), [ownA!]);
-    const onDisk = fx.blobs();
-    for (const digest of digestsOf(b)) assert.ok(onDisk.has(digest), `${digest} of gc-b stays`);
-    for (const digest of [manifestA!, configA!, ownA!]) assert.ok(!onDisk.has(digest), `${digest} of gc-a went`);
-  });
-
-  it('a detached manifest is garbage wherever an index lists it, unless an image targets it', async () => {
-    const { service } = fx;
-    const a = await manifestImage({ marker: 'gc-detach' });
-    await fx.load(await layoutArchive([{ image: a, name: 'docker.io/library/gc-detach:1' }]));
-    const manifest = a.target.digest;
-    assert.deepEqual(await service.collectGarbage([manifest], { detached: new Set([manifest]) }), [], 'targeted directly');
-  });
-});
+// The collector over the stores (leases, names, shared layers, detached manifests, commits racing
+// sweeps) is checked for every implementation by testing/gc-conformance.ts.

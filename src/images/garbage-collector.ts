@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { BlobInfo, BlobWriter, ContentStore } from '../content/content-store.js';
+import { writeWhole, type BlobWriter, type ContentStore } from '../content/content-store.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { BlobEdge, MetadataStore } from '../metadata/metadata-store.js';
 import { walkImageGraph } from '../oci/image-graph-walk.js';
@@ -174,9 +174,10 @@ export class GarbageCollector {
         for (const digest of doomed) {
           this.metadata.forgetBlob(digest);
           this.metadata.deleteLayerFacts(digest);
-          this.metadata.deleteBlobSources(digest);
         }
       });
+      // Hints for mounts, asynchronous (blob-sources.ts): after the records, still before the files.
+      for (const digest of doomed) await this.metadata.deleteBlobSources(digest);
       const deleted: string[] = [];
       for (const digest of doomed) {
         if (await this.content.delete(digest)) deleted.push(digest);
@@ -337,15 +338,7 @@ export class GarbageCollector {
       createReadStream: (digest): Readable => content.createReadStream(digest),
       ...(content.blobFile ? { blobFile: (digest: string) => content.blobFile!(digest) } : {}),
       openWriter,
-      async writeBytes(data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
-        const writer = await openWriter();
-        try {
-          await writer.write(data);
-          return await writer.commit(expected);
-        } finally {
-          await writer.abort();
-        }
-      },
+      writeBytes: (data, expected) => writeWhole(openWriter, data, expected),
       delete: (digest) => content.delete(digest),
       list: () => content.list(),
       cleanIngest: () => content.cleanIngest(),

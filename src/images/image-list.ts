@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { NoSpaceError } from '../errors.js';
-import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import type { ImageRecord, ImageRecords, MetadataStore } from '../metadata/metadata-store.js';
 import { childrenOf } from '../oci/image-graph-walk.js';
 import { MediaType } from '../oci/media-types.js';
 import { formatPlatformAll, hostPlatform, hostPreferenceMatcher } from '../oci/platform.js';
@@ -244,7 +244,7 @@ export function parseFacts(json: string): TargetFacts {
  * the stored (normalized) name is the familiar one, or it with `docker.io/` or `docker.io/library/`
  * before it. The filters then run on the candidates exactly as on every record.
  */
-export function candidateRecords(metadata: MetadataStore, filters: FilterArgs): ImageRecord[] {
+export function candidateRecords(metadata: ImageRecords, filters: FilterArgs): ImageRecord[] {
   const patterns = filterValues(filters, 'reference');
   if (patterns.length === 0) return metadata.listImages();
   const prefixes = new Set<string>();

@@ -125,7 +125,6 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
       const graph = await src.graphOf([target]);
       src.metadata.transaction(() => {
         for (const layer of pulled.layers) src.metadata.putLayerFacts(layer);
-        src.metadata.addBlobSources(pulled.blobs.map((digest) => ({ digest, registry: ref.domain, repository: ref.path })));
         src.metadata.putBlobEdges(graph.edges);
         // containerd's createNewImage: create, or update the target and the update time.
         const existing = src.metadata.getImage(name);
@@ -137,6 +136,8 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
         }
         src.metadata.deleteImage(danglingName(target.digest));
       });
+      // Hints for later mounts, asynchronous (blob-sources.ts): after the naming, not in it.
+      await src.metadata.addBlobSources(pulled.blobs.map((digest) => ({ digest, registry: ref.domain, repository: ref.path })));
       src.events.emit('image', 'pull', familiarString(ref), await src.eventAttributes(name, familiarName(ref)));
     });
     options.progress(statusMessage('', `Digest: ${target.digest}`));

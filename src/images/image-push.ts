@@ -10,7 +10,7 @@
 import type { ContentStore } from '../content/content-store.js';
 import { LadingError, NotFoundError } from '../errors.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { BlobSource, MetadataStore } from '../metadata/metadata-store.js';
+import type { BlobSource, BlobSources, MetadataStore } from '../metadata/metadata-store.js';
 import { descriptorJson } from '../oci/descriptor-json.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarName, familiarString, parseNamed, referenceString, repositoryName, type Reference } from '../reference/reference.js';
@@ -40,8 +40,8 @@ export interface ImagePushSources {
   metadata: MetadataStore;
   events: EventBus;
   registry: RegistryService;
-  /** Holds every blob `target` reaches against garbage collection until the returned function is called. */
-  hold(target: Descriptor): Promise<() => void>;
+  /** Holds every blob `target` reaches against garbage collection until `release` is called. */
+  hold(target: Descriptor): Promise<{ blobs: readonly string[]; release: () => void }>;
   eventAttributes(imageId: string, refName: string): Promise<Record<string, string>>;
 }
 
@@ -86,13 +86,14 @@ async function pushRef(src: ImagePushSources, ref: Reference, options: PushImage
   if (options.platform) target = await getPushDescriptor(src.reader, record, options.platform);
 
   const progress = new PushProgress(options.progress);
-  const release = await src.hold(record.target);
+  const { blobs, release } = await src.hold(record.target);
   progress.start();
   let pushed: string[] = [];
   try {
+    const known = await knownSources(src.metadata, blobs);
     let error: unknown;
     try {
-      pushed = await push(src, ref, target, progress, options);
+      pushed = await push(src, ref, target, progress, options, known);
     } catch (err) {
       error = err;
     }
@@ -104,7 +105,7 @@ async function pushRef(src: ImagePushSources, ref: Reference, options: PushImage
         target = selected;
         progress.notStartedUnavailable = true;
         try {
-          pushed = await push(src, ref, target, progress, options);
+          pushed = await push(src, ref, target, progress, options, known);
           error = undefined;
           options.progress(aux({
             manifestPushedInsteadOfIndex: true,
@@ -136,7 +137,7 @@ async function pushRef(src: ImagePushSources, ref: Reference, options: PushImage
     bytes += info.size;
     sources.push({ digest, registry: ref.domain, repository: ref.path });
   }
-  src.metadata.addBlobSources(sources);
+  await src.metadata.addBlobSources(sources);
   src.events.emit('image', 'push', familiarString(ref), await src.eventAttributes(referenceString(ref), familiarName(ref)));
 
   if (ref.tag) {
@@ -147,13 +148,33 @@ async function pushRef(src: ImagePushSources, ref: Reference, options: PushImage
   return { name: familiarString(ref), digest: target.digest, bytes };
 }
 
-async function push(src: ImagePushSources, ref: Reference, target: Descriptor, progress: PushProgress, options: PushImageOptions): Promise<string[]> {
+/**
+ * The sources of every blob the push may send or mount (those `hold` found), read before it starts:
+ * the pusher asks for them synchronously, blob by blob, and the role is asynchronous.
+ */
+async function knownSources(metadata: BlobSources, blobs: readonly string[]): Promise<ReadonlyMap<string, BlobSource[]>> {
+  const known = new Map<string, BlobSource[]>();
+  for (const digest of blobs) {
+    const sources = await metadata.blobSources(digest);
+    if (sources.length > 0) known.set(digest, sources);
+  }
+  return known;
+}
+
+async function push(
+  src: ImagePushSources,
+  ref: Reference,
+  target: Descriptor,
+  progress: PushProgress,
+  options: PushImageOptions,
+  known: ReadonlyMap<string, BlobSource[]>,
+): Promise<string[]> {
   const result = await pushTarget(src.content, src.registry, ref, target, {
     ...(options.auth ? { auth: options.auth } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.onExchange ? { onExchange: options.onExchange } : {}),
     progress,
-    sources: (digest) => src.metadata.blobSources(digest),
+    sources: (digest) => known.get(digest) ?? [],
   });
   return result.blobs;
 }

@@ -5,7 +5,7 @@
  * `noprune` changes nothing.
  */
 import { ConflictError, InvalidArgumentError, NotFoundError, wrapError } from '../errors.js';
-import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import type { ImageRecord, ImageRecords } from '../metadata/image-records.js';
 import { isIndexType, isManifestType } from '../oci/media-types.js';
 import { formatPlatform, strictMatcher } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
@@ -64,7 +64,7 @@ type Plan =
   | { kind: 'delete'; imageId: string; image?: ImageRecord; records: ImageRecord[]; activeReferences: boolean };
 
 /** ImageDelete's decision, made in one synchronous step so that no other request changes the world meanwhile. */
-function planRemoval(metadata: MetadataStore, refOrId: string, force: boolean): Plan {
+function planRemoval(metadata: ImageRecords, refOrId: string, force: boolean): Plan {
   const { image, all, parsed } = resolveAllReferences(metadata, refOrId);
   // A soft conflict (several names) stops the removal unless forced or the reference means them all.
   let activeReferences = !force;
@@ -166,7 +166,7 @@ async function deletePlatforms(src: ImageMutationSources, image: ImageRecord, pl
   return report;
 }
 
-function firstRecord(metadata: MetadataStore, imageId: string): ImageRecord {
+function firstRecord(metadata: ImageRecords, imageId: string): ImageRecord {
   const first = metadata.imagesByTarget(imageId)[0];
   if (!first) throw new NotFoundError(`No such image: ${imageId}`);
   return first;
@@ -189,7 +189,7 @@ interface Resolved {
  * image's name must not mean two different targets (`ambiguous reference`); a name matches its
  * record, and a digested name the records of that digest.
  */
-export function resolveAllReferences(metadata: MetadataStore, refOrId: string): Resolved {
+export function resolveAllReferences(metadata: ImageRecords, refOrId: string): Resolved {
   let parsed: Reference | { digestOnly: string };
   try {
     parsed = parseAnyReference(refOrId);

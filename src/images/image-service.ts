@@ -140,10 +140,12 @@ export class ImageService {
     return this.gc.reading(async () => {
       const summaries = await listImages(await this.targetFacts.snapshot(candidateRecords(this.metadata, options.filters)), options);
       if (!options.identity) return summaries;
-      return summaries.map((s) => {
-        const identity = imageIdentity(this.metadata.blobSources(s.descriptor.digest));
-        return identity ? { ...s, identity } : s;
-      });
+      return Promise.all(
+        summaries.map(async (s) => {
+          const identity = imageIdentity(await this.metadata.blobSources(s.descriptor.digest));
+          return identity ? { ...s, identity } : s;
+        }),
+      );
     });
   }
 
@@ -162,7 +164,7 @@ export class ImageService {
     const records = this.metadata.imagesByTarget(record.target.digest);
     const matcher = options.platform ? strictMatcher(options.platform) : hostPreferenceMatcher();
     const facts = await collectInspectFacts(this.reader, this.layerSizes, record.target, matcher);
-    const identity = imageIdentity(this.metadata.blobSources(record.target.digest));
+    const identity = imageIdentity(await this.metadata.blobSources(record.target.digest));
     return { ...inspectDocument(refOrId, facts, records, latest(records.map((r) => r.updatedAt)), options), ...(identity ? { identity } : {}) };
   }
 
@@ -365,11 +367,12 @@ export class ImageService {
         gc.reading(async () => {
           const held = [...(await gc.reachableFrom([target]))];
           for (const digest of held) leases.hold(digest);
-          return () => {
+          const release = (): void => {
             leases.release(held);
             // What an image removed meanwhile left behind goes now.
             void gc.collect(held).catch(() => undefined);
           };
+          return { blobs: held, release };
         }),
       eventAttributes: (imageId: string, refName: string) => imageEventAttributes(this, imageId, refName),
     };

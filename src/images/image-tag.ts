@@ -4,7 +4,8 @@
  * soft_delete.go).
  */
 import { InvalidArgumentError, LadingError, NotFoundError } from '../errors.js';
-import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import type { ImageRecord, ImageRecords } from '../metadata/image-records.js';
+import type { TransactionScope } from '../metadata/metadata-transaction.js';
 import { hostPreferenceMatcher } from '../oci/platform.js';
 import type { Descriptor } from '../oci/types.js';
 import {
@@ -70,7 +71,7 @@ export async function tagImage(src: ImageMutationSources, source: string, newTag
  * has changes nothing (not even the times); a name that moves leaves a dangling record of the image
  * it pointed at when that was its last name; the new target's dangling record goes. One transaction.
  */
-export function createOrReplaceImage(metadata: MetadataStore, name: string, target: Descriptor, now: string): void {
+export function createOrReplaceImage(metadata: ImageRecords & TransactionScope, name: string, target: Descriptor, now: string): void {
   const creatingDangling = name === danglingName(target.digest);
   metadata.transaction(() => {
     const existing = metadata.getImage(name);
@@ -86,7 +87,7 @@ export function createOrReplaceImage(metadata: MetadataStore, name: string, targ
 }
 
 /** A dangling record keeping `from`'s target, unless one exists. */
-function ensureDanglingImage(metadata: MetadataStore, from: ImageRecord, now: string): void {
+function ensureDanglingImage(metadata: ImageRecords, from: ImageRecord, now: string): void {
   const name = danglingName(from.target.digest);
   if (metadata.getImage(name)) return;
   metadata.putImage({ name, target: from.target, createdAt: now, updatedAt: now });

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
-import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import type { ImageRecord, ImageRecords } from '../metadata/image-records.js';
 import {
   familiarString,
   parseAnyReference,
@@ -17,7 +17,7 @@ const TRUNCATED_ID = /^(?:sha256:)?([a-f0-9]{4,64})$/;
  * a digest matches a target; `name@digest` also needs the repository; `name[:tag]` is looked up
  * exactly; failing that, 4-64 hex characters are a prefix of a target digest.
  */
-export function resolveImage(metadata: MetadataStore, refOrId: string): ImageRecord {
+export function resolveImage(metadata: ImageRecords, refOrId: string): ImageRecord {
   let parsed: Reference | { digestOnly: string };
   try {
     parsed = parseAnyReference(refOrId);

@@ -226,7 +226,8 @@ export class SqliteMetadataStore implements MetadataStore {
     return this.stmt.listLayers.all().map((row) => ({ digest: row.digest, diffId: row.diff_id, unpackedSize: row.unpacked_size }));
   }
 
-  addBlobSources(sources: readonly BlobSource[]): void {
+  // Asynchronous as the role is (blob-sources.ts); SQLite answers at once.
+  async addBlobSources(sources: readonly BlobSource[]): Promise<void> {
     if (sources.length === 0) return;
     this.transaction(() => {
       for (const source of sources) this.stmt.putSource.run(source);
@@ -235,11 +236,11 @@ export class SqliteMetadataStore implements MetadataStore {
     this.changes++;
   }
 
-  blobSources(digest: string): BlobSource[] {
+  async blobSources(digest: string): Promise<BlobSource[]> {
     return this.stmt.getSources.all(digest);
   }
 
-  deleteBlobSources(digest: string): void {
+  async deleteBlobSources(digest: string): Promise<void> {
     this.removal(() => this.stmt.deleteSources.run(digest));
   }
 

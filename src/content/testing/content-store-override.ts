@@ -1,0 +1,21 @@
+import { writeWhole, type ContentStore } from '../content-store.js';
+
+/**
+ * `inner` with some methods replaced, for tests that pause or break a store; `writeBytes` goes
+ * through the (possibly replaced) `openWriter` unless replaced itself.
+ */
+export function overrideContentStore(inner: ContentStore, overrides: Partial<ContentStore>): ContentStore {
+  const openWriter = overrides.openWriter ?? (() => inner.openWriter());
+  return {
+    info: (d) => inner.info(d),
+    has: (d) => inner.has(d),
+    readBytes: (d, max) => inner.readBytes(d, max),
+    createReadStream: (d) => inner.createReadStream(d),
+    writeBytes: (data, expected) => writeWhole(openWriter, data, expected),
+    delete: (d) => inner.delete(d),
+    list: () => inner.list(),
+    cleanIngest: () => inner.cleanIngest(),
+    ...overrides,
+    openWriter,
+  };
+}

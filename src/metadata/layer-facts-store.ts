@@ -1,0 +1,15 @@
+/** What we learnt of a layer blob while it streamed in: Docker reads these from its snapshotter. */
+export interface LayerFacts {
+  digest: string;
+  diffId: string;
+  unpackedSize: number;
+}
+
+/** Layer facts by layer digest; a put replaces. Async in the next step, as every role (metadata-store.ts). */
+export interface LayerFactsStore {
+  putLayerFacts(facts: LayerFacts): void;
+  getLayerFacts(digest: string): LayerFacts | undefined;
+  deleteLayerFacts(digest: string): void;
+  /** Every layer's facts, in digest order, for consistency checks (`ladingd check`, the start-up check). */
+  listLayerFacts(): LayerFacts[];
+}
