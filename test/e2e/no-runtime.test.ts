@@ -10,6 +10,7 @@ import { Daemon } from '../support/daemon.js';
 import { FaultProxy } from '../support/fault-proxy.js';
 import { multiPlatformImage, ociArchive, singlePlatformImage, type ImageFixture } from '../support/images.js';
 import { sharedReference } from '../support/paths.js';
+import { specMissing } from '../support/schema.js';
 import { Registry } from '../support/registry.js';
 
 const NO_RUNTIME = 'Lading stores images and runs no containers';
@@ -73,7 +74,7 @@ describe('endpoints of a container runtime', { timeout: 300_000 }, () => {
     assert.deepEqual(proxy.requests, [], 'no request reached the registry');
   });
 
-  it('every container, exec, volume, network, plugin, swarm and build endpoint is routed, none as "page not found"', async () => {
+  it('every container, exec, volume, network, plugin, swarm and build endpoint of the spec is routed, none as "page not found"', { skip: specMissing('docker-engine-api-v1.51.yaml') ?? false }, async () => {
     const seen: string[] = [];
     for (const { method, path } of specEndpoints()) {
       if (IMAGE_ENDPOINTS.test(path)) continue;
@@ -90,7 +91,9 @@ describe('endpoints of a container runtime', { timeout: 300_000 }, () => {
       } else assert.equal(res.status, 200, what);
     }
     assert.equal(seen.length, 87, "the v1.51 spec's runtime endpoints, all checked");
-    // What a client would write: the CLI's own commands.
+  });
+
+  it('the CLI\'s own container, volume, network and swarm commands print the 501; search and unknown paths stay 404', async () => {
     for (const [args, op] of [
       [['exec', 'c1', 'true'], null],
       [['start', 'c1'], 'start a container'],
