@@ -3,7 +3,7 @@ import type { EngineEvent, EventBus } from '../../events/event-bus.js';
 import { eventFilter } from '../../events/event-filter.js';
 import { parseFilters } from '../../images/image-filters.js';
 import { parseTimestamps } from '../../util/go-time-parse.js';
-import { renderEvent, sentAtVersion } from '../event-view.js';
+import { eventStreamFormat, renderEvent, sentAtVersion } from '../event-view.js';
 import type { RequestContext, Router } from '../router.js';
 
 const NANOS = 1_000_000_000n;
@@ -13,8 +13,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const SHUTDOWN_POLL_MS = 500;
 
 /**
- * `GET /events` (docker events), as Docker 28's getEvents: headers at once and then nothing until
- * an event; kept events replayed when `since` or `until` is given; the stream ends at `until`.
+ * `GET /events` (docker events), as Docker 28's getEvents (29's from API 1.52: the format `Accept`
+ * asks for): headers at once and then nothing until an event; kept events replayed when `since` or
+ * `until` is given; the stream ends at `until`.
  */
 export function addEventRoutes(router: Router, events: EventBus): void {
   router.add('GET', '/events', ({ req, res, version, query }: RequestContext) => {
@@ -31,12 +32,13 @@ export function addEventRoutes(router: Router, events: EventBus): void {
     }
     const include = eventFilter(parseFilters(query.get('filters') ?? ''));
 
-    res.writeHead(200, { 'Content-Type': 'application/json' });
+    const format = eventStreamFormat(version, req.headers.accept);
+    res.writeHead(200, { 'Content-Type': format.contentType });
     res.flushHeaders();
     const send = (event: EngineEvent): void => {
       if (res.writableEnded || !sentAtVersion(event, version)) return;
       if (res.writableLength > MAX_BUFFERED_BYTES) return;
-      res.write(renderEvent(event, version));
+      res.write(format.recordPrefix + renderEvent(event, version));
     };
 
     let timer: NodeJS.Timeout | undefined;
