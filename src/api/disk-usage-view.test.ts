@@ -1,23 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ImageSummary } from '../images/image-list.js';
+import { imageSummary, SUMMARY_ID } from '../images/testing/image-summary-fixture.js';
 import { renderDiskUsage, type DiskUsageReport } from './disk-usage-view.js';
 
-const ID = 'sha256:' + 'a'.repeat(64);
-const descriptor = { mediaType: 'application/vnd.oci.image.index.v1+json', digest: ID, size: 500 };
-const tagged: ImageSummary = {
-  id: ID,
-  parentId: '',
-  repoTags: ['app:1'],
-  repoDigests: [`app@${ID}`],
-  created: 1700000000,
-  size: 1234,
-  sharedSize: -1,
-  labels: null,
-  containers: 0,
-  descriptor,
-};
-const dangling: ImageSummary = { ...tagged, repoTags: null, repoDigests: null, size: 0 };
+const ID = SUMMARY_ID;
+const tagged = imageSummary();
+const dangling = imageSummary({ repoTags: null, repoDigests: null, size: 0 });
 const SUMMARY =
   `{"Containers":0,"Created":1700000000,"Id":"${ID}","Labels":null,"ParentId":"",` +
   `"Descriptor":{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"${ID}","size":500},` +

@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ImageSummary } from '../images/image-list.js';
+import { imageSummary, SUMMARY_ID } from '../images/testing/image-summary-fixture.js';
 import { renderImageList } from './image-summary-view.js';
 
-const ID = 'sha256:' + 'a'.repeat(64);
+const ID = SUMMARY_ID;
 const descriptor = { mediaType: 'application/vnd.oci.image.index.v1+json', digest: ID, size: 500 };
 
-const tagged: ImageSummary = {
-  id: ID,
-  parentId: '',
-  repoTags: ['app:1'],
-  repoDigests: [`app@${ID}`],
-  created: 1700000000,
-  size: 1234,
-  sharedSize: -1,
-  labels: { 'z.last': '1', 'a.first': '<b>&</b>' },
-  containers: 0,
-  descriptor,
-};
+const tagged: ImageSummary = imageSummary({ labels: { 'z.last': '1', 'a.first': '<b>&</b>' } });
 const dangling: ImageSummary = { ...tagged, repoTags: null, repoDigests: null, labels: null, size: 0 };
 
 const list = (images: ImageSummary[], version: string): Array<Record<string, unknown>> =>

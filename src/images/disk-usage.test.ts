@@ -1,20 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { usageCounts } from './disk-usage.js';
-import type { ImageSummary } from './image-list.js';
+import { imageSummary } from './testing/image-summary-fixture.js';
 
-const image = (size: number, sharedSize: number, containers: number): ImageSummary => ({
-  id: 'sha256:' + 'a'.repeat(64),
-  parentId: '',
-  repoTags: null,
-  repoDigests: null,
-  created: 0,
-  size,
-  sharedSize,
-  labels: null,
-  containers,
-  descriptor: { mediaType: 'application/vnd.oci.image.index.v1+json', digest: 'sha256:' + 'a'.repeat(64), size: 1 },
-});
+const image = (size: number, sharedSize: number, containers: number) => imageSummary({ size, sharedSize, containers });
 
 test('usageCounts (Docker 29 imageDiskUsage): no container, no active image; each frees its unique size', () => {
   assert.deepEqual(usageCounts([image(100, 40, 0), image(50, 0, 0)]), { activeCount: 0, reclaimable: 110 });
