@@ -94,6 +94,20 @@ describe('API 1.52 system endpoints as Docker 29.7', { timeout: 180_000 }, () =>
     assert.ok(!('status' in message));
   });
 
+  it('events at 1.52: a since or until that does not parse is a 400 with Docker 29.7\'s text (500 at 1.51)', async () => {
+    const bad = await d.request('/v1.52/events?since=yesterday');
+    assert.deepEqual([bad.status, bad.json()], [
+      400,
+      { message: 'invalid value for \'since\': invalid timestamp "yesterday": invalid seconds "yesterday": invalid syntax' },
+    ]);
+    const fraction = await d.request('/v1.52/events?until=10.5x');
+    assert.deepEqual([fraction.status, fraction.json()], [
+      400,
+      { message: 'invalid value for \'until\': invalid timestamp "10.5x": invalid nanoseconds: invalid character \'x\' at position 1' },
+    ]);
+    assert.equal((await d.request('/v1.51/events?since=yesterday')).status, 500);
+  });
+
   it('df at 1.51 (Docker 28.5): the legacy document only', async () => {
     const doc = await df('/v1.51/system/df');
     assert.deepEqual(Object.keys(doc), LEGACY);

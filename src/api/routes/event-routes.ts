@@ -2,7 +2,8 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { EngineEvent, EventBus } from '../../events/event-bus.js';
 import { eventFilter } from '../../events/event-filter.js';
 import { parseFilters } from '../../images/image-filters.js';
-import { parseTimestamps } from '../../util/go-time-parse.js';
+import { parseTimestamps, parseUnixTimestamp } from '../../util/go-time-parse.js';
+import { versionAtLeast } from '../api-version.js';
 import { eventStreamFormat, renderEvent, sentAtVersion } from '../event-view.js';
 import type { RequestContext, Router } from '../router.js';
 
@@ -21,8 +22,9 @@ export function addEventRoutes(router: Router, events: EventBus): void {
   router.add('GET', '/events', ({ req, res, version, query }: RequestContext) => {
     const sinceText = query.get('since') ?? '';
     const untilText = query.get('until') ?? '';
-    const since = eventTime(sinceText);
-    const until = eventTime(untilText);
+    const parse = versionAtLeast(version, '1.52') ? eventTime29 : eventTime;
+    const since = parse('since', sinceText);
+    const until = parse('until', untilText);
     let onlyPast = false;
     if (until !== undefined) {
       if (since !== undefined && until < since) {
@@ -78,12 +80,21 @@ export function addEventRoutes(router: Router, events: EventBus): void {
 }
 
 /**
- * eventTime: `seconds[.nanoseconds]`; "" (and seconds of -1) mean not given. A value that does not
- * parse is Go's strconv error, which Docker 28 answers with 500.
+ * Docker 28's eventTime: `seconds[.nanoseconds]`; "" (and seconds of -1) mean not given. A value that
+ * does not parse is Go's strconv error, which Docker 28 answers with 500.
  */
-function eventTime(value: string): bigint | undefined {
+function eventTime(_name: string, value: string): bigint | undefined {
   if (value === '') return undefined;
   const t = parseTimestamps(value);
   const seconds = t >= 0n ? t / NANOS : -((-t + NANOS - 1n) / NANOS);
   return seconds === -1n ? undefined : t;
+}
+
+/** Docker 29's (API 1.52+): only "" means not given (-1 is a second before the epoch); a bad value is a 400. */
+function eventTime29(name: string, value: string): bigint | undefined {
+  try {
+    return parseUnixTimestamp(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`invalid value for '${name}': ${(err as Error).message}`);
+  }
 }
