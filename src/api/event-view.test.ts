@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { EngineEvent } from '../events/event-bus.js';
-import { renderEvent, sentAtVersion } from './event-view.js';
+import { eventStreamFormat, renderEvent, sentAtVersion } from './event-view.js';
 
 const ID = 'sha256:' + 'd'.repeat(64);
 const tag: EngineEvent = {
@@ -35,5 +35,26 @@ describe('renderEvent: events.Message as json.Encoder writes it', () => {
     assert.equal(sentAtVersion(create, '1.45'), false);
     assert.equal(sentAtVersion(create, '1.46'), true);
     assert.equal(sentAtVersion(tag, '1.24'), true);
+  });
+});
+
+describe('eventStreamFormat: the stream type Accept asks for, from API 1.52', () => {
+  const JSONL = 'application/jsonl';
+  it('up to 1.51 always application/json (Docker 28.5), whatever Accept says', () => {
+    assert.deepEqual(eventStreamFormat('1.51', undefined), { contentType: 'application/json', recordPrefix: '' });
+    assert.equal(eventStreamFormat('1.51', 'application/json-seq').contentType, 'application/json');
+  });
+  it('1.52: application/jsonl by default; x-ndjson and json-seq (records after 0x1E) on request', () => {
+    assert.deepEqual(eventStreamFormat('1.52', undefined), { contentType: JSONL, recordPrefix: '' });
+    assert.deepEqual(eventStreamFormat('1.52', 'application/x-ndjson'), { contentType: 'application/x-ndjson', recordPrefix: '' });
+    assert.deepEqual(eventStreamFormat('1.55', 'application/json-seq'), { contentType: 'application/json-seq', recordPrefix: '\x1e' });
+  });
+  it('1.52: the highest q wins, wildcards and unknown types fall back to the default', () => {
+    // What Docker 29's client sends.
+    assert.equal(eventStreamFormat('1.52', 'application/jsonl, application/x-ndjson;q=0.9, application/json-seq;q=0.5').contentType, JSONL);
+    assert.equal(eventStreamFormat('1.52', 'application/jsonl;q=0.2, application/json-seq;q=0.5').contentType, 'application/json-seq');
+    assert.equal(eventStreamFormat('1.52', '*/*').contentType, JSONL);
+    assert.equal(eventStreamFormat('1.52', 'application/json').contentType, JSONL);
+    assert.equal(eventStreamFormat('1.52', 'application/json-seq;q=0').contentType, JSONL);
   });
 });

@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ImageSummary } from '../images/image-list.js';
-import { renderDiskUsage, renderImageList } from './image-summary-view.js';
+import { imageSummary, SUMMARY_ID } from '../images/testing/image-summary-fixture.js';
+import { renderImageList } from './image-summary-view.js';
 
-const ID = 'sha256:' + 'a'.repeat(64);
+const ID = SUMMARY_ID;
 const descriptor = { mediaType: 'application/vnd.oci.image.index.v1+json', digest: ID, size: 500 };
 
-const tagged: ImageSummary = {
-  id: ID,
-  parentId: '',
-  repoTags: ['app:1'],
-  repoDigests: [`app@${ID}`],
-  created: 1700000000,
-  size: 1234,
-  sharedSize: -1,
-  labels: { 'z.last': '1', 'a.first': '<b>&</b>' },
-  containers: 0,
-  descriptor,
-};
+const tagged: ImageSummary = imageSummary({ labels: { 'z.last': '1', 'a.first': '<b>&</b>' } });
 const dangling: ImageSummary = { ...tagged, repoTags: null, repoDigests: null, labels: null, size: 0 };
 
 const list = (images: ImageSummary[], version: string): Array<Record<string, unknown>> =>
@@ -83,26 +73,6 @@ test('Manifests when the summary carries them', () => {
       ImageData: { Platform: { architecture: 'amd64', os: 'linux' }, Size: { Unpacked: 20 }, Containers: null },
     },
   ]);
-});
-
-test('system df: the summaries unshaped but for VirtualSize, lists not asked for null', () => {
-  const all = { images: { layersSize: 99, images: [dangling] }, containers: true, volumes: true, buildCache: true };
-  assert.equal(
-    renderDiskUsage(all, '1.51').toString(),
-    `{"LayersSize":99,"Images":[{"Containers":0,"Created":1700000000,"Id":"${ID}","Labels":null,"ParentId":"",` +
-      `"Descriptor":{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"${ID}","size":500},` +
-      `"RepoDigests":null,"RepoTags":null,"SharedSize":-1,"Size":0}],"Containers":[],"Volumes":[],"BuildCache":[]}\n`,
-  );
-  const old = JSON.parse(renderDiskUsage({ ...all, images: { layersSize: 1, images: [tagged] } }, '1.41').toString()) as {
-    Images: Array<Record<string, unknown>>;
-  };
-  assert.equal(old.Images[0]?.VirtualSize, 1234);
-  assert.equal(old.Images[0]?.Containers, 0);
-  assert.ok('Descriptor' in (old.Images[0] ?? {}));
-  assert.equal(
-    renderDiskUsage({ containers: true, volumes: false, buildCache: false }, '1.51').toString(),
-    '{"LayersSize":0,"Images":null,"Containers":[],"Volumes":null,"BuildCache":null}\n',
-  );
 });
 
 test('identity=1 (1.54): each available image manifest carries the image\'s Identity after its Platform; others none', () => {

@@ -1,4 +1,3 @@
-import type { ImageDiskUsage } from '../images/disk-usage.js';
 import type { ImageSummary } from '../images/image-list.js';
 import type { ManifestSummary } from '../images/inspect.js';
 import type { Descriptor } from '../oci/types.js';
@@ -30,7 +29,7 @@ export function listShape(version: string): ListShape {
   };
 }
 
-interface SummaryFields {
+export interface SummaryFields {
   repoTags: string[] | null;
   repoDigests: string[] | null;
   containers: number;
@@ -59,7 +58,7 @@ function renderedOnce<T extends object>(value: T, render: (value: T) => unknown)
 const labelsView = (labels: Record<string, string>): unknown => new Map(Object.entries(labels));
 const manifestsView = (manifests: ManifestSummary[]): unknown => manifests.map((m) => manifestView(m));
 
-function summaryDoc(s: ImageSummary, f: SummaryFields): object {
+export function summaryDoc(s: ImageSummary, f: SummaryFields): object {
   return {
     Containers: f.containers,
     Created: s.created,
@@ -81,7 +80,8 @@ function summaryDoc(s: ImageSummary, f: SummaryFields): object {
   };
 }
 
-function body(doc: unknown): Buffer {
+/** A JSON answer as Docker's image and system routers write it, newline-terminated. */
+export function body(doc: unknown): Buffer {
   return Buffer.from(goMarshal(doc, NO_HTML) + '\n');
 }
 
@@ -107,30 +107,4 @@ export function renderImageList(images: readonly ImageSummary[], version: string
       });
     }),
   );
-}
-
-/** What `GET /system/df` was asked for; Lading runs no containers, has no volumes and no build cache. */
-export interface DiskUsageReport {
-  images?: ImageDiskUsage;
-  containers: boolean;
-  volumes: boolean;
-  buildCache: boolean;
-}
-
-/**
- * The body of `GET /system/df` (api/types.DiskUsage): the summaries as the image service made them
- * (no version shaping but VirtualSize below 1.44), lists not asked for as null.
- */
-export function renderDiskUsage(report: DiskUsageReport, version: string): Buffer {
-  const virtualSize = versionLessThan(version, '1.44');
-  return body({
-    LayersSize: report.images?.layersSize ?? 0,
-    Images:
-      report.images?.images.map((s) =>
-        summaryDoc(s, { repoTags: s.repoTags, repoDigests: s.repoDigests, containers: s.containers, descriptor: true, virtualSize }),
-      ) ?? null,
-    Containers: report.containers ? [] : null,
-    Volumes: report.volumes ? [] : null,
-    BuildCache: report.buildCache ? [] : null,
-  });
 }

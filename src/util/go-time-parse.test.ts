@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatGoDuration, getTimestamp, goParseTime, parseGoDuration, parseTimestamps, rfc3339Nanos, RFC3339, unixSecondsOf } from './go-time-parse.js';
+import { formatGoDuration, getTimestamp, goParseTime, parseGoDuration, parseTimestamps, parseUnixTimestamp, rfc3339Nanos, RFC3339, unixSecondsOf } from './go-time-parse.js';
 
 const S = 1_000_000_000n;
 
@@ -93,4 +93,18 @@ test('rfc3339Nanos reads configs’ created as Go unmarshals it', () => {
   }
   assert.equal(unixSecondsOf(-1n), -1);
   assert.equal(unixSecondsOf(1_999_999_999n), 1);
+});
+
+test('parseUnixTimestamp (Docker 29): "" is no time, fractions cut or padded to 9 digits, Docker 29\'s texts', () => {
+  assert.equal(parseUnixTimestamp(''), undefined);
+  assert.equal(parseUnixTimestamp('-1'), -1_000_000_000n);
+  assert.equal(parseUnixTimestamp('12.5'), 12_500_000_000n);
+  assert.equal(parseUnixTimestamp('12.'), 12_000_000_000n);
+  assert.equal(parseUnixTimestamp('1.1234567891234'), 1_123_456_789n);
+  assert.throws(() => parseUnixTimestamp('yesterday'), { message: 'invalid timestamp "yesterday": invalid seconds "yesterday": invalid syntax' });
+  assert.throws(() => parseUnixTimestamp('99999999999999999999'), {
+    message: 'invalid timestamp "99999999999999999999": invalid seconds "99999999999999999999": value out of range',
+  });
+  assert.throws(() => parseUnixTimestamp('1.-5'), { message: 'invalid timestamp "1.-5": invalid nanoseconds: invalid character \'-\' at position 0' });
+  assert.throws(() => parseUnixTimestamp('1.' + '0'.repeat(21)), { message: `invalid timestamp "1.${'0'.repeat(21)}": invalid nanoseconds: length 21 exceeds maximum 20` });
 });

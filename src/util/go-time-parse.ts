@@ -361,6 +361,36 @@ export function parseTimestamps(value: string, defaultSeconds = 0n): bigint {
   return parsed.seconds * NS_PER_SECOND + parsed.nanos;
 }
 
+/**
+ * Docker 29's timestamp.ParseUnixTimestamp (daemon/internal/timestamp), as nanoseconds since the
+ * epoch: `seconds[.fraction]`, the fraction digits only (at most 20, cut or padded to 9); undefined
+ * for "" (Go's zero time). Throws with Docker's text.
+ */
+export function parseUnixTimestamp(value: string): bigint | undefined {
+  if (value === '') return undefined;
+  const fail = (why: string): never => {
+    throw new Error(`invalid timestamp ${goQuote(value)}: ${why}`);
+  };
+  const dot = value.indexOf('.');
+  const secondsText = dot < 0 ? value : value.slice(0, dot);
+  const seconds = parseInt64(secondsText);
+  if (seconds === undefined) {
+    fail(`invalid seconds ${goQuote(secondsText)}: ${/^[+-]?\d+$/.test(secondsText) ? 'value out of range' : 'invalid syntax'}`);
+  }
+  const fraction = dot < 0 ? '' : value.slice(dot + 1);
+  if (fraction.length > 20) fail(`invalid nanoseconds: length ${fraction.length} exceeds maximum 20`);
+  const bad = /[^0-9]/.exec(fraction);
+  if (bad) fail(`invalid nanoseconds: invalid character ${goQuoteRune(bad[0])} at position ${bad.index}`);
+  return seconds! * NS_PER_SECOND + BigInt(fraction.slice(0, 9).padEnd(9, '0'));
+}
+
+/** Go's %q of a byte: '+', '\x00'. */
+function goQuoteRune(c: string): string {
+  const code = c.charCodeAt(0);
+  if (c === "'" || c === '\\') return `'\\${c}'`;
+  return code >= 0x20 && code < 0x7f ? `'${c}'` : `'\\x${code.toString(16).padStart(2, '0')}'`;
+}
+
 function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
   return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;

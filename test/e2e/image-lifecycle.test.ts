@@ -337,7 +337,7 @@ describe('image lifecycle: tag, rmi, prune, events', { timeout: 600_000 }, () =>
     assert.match(res.stdout, new RegExp(`image tag ${single.id} \\(.*name=live/one:1`));
     assert.doesNotMatch(res.stdout, /image load/);
 
-    const bad = await d.request('/events?since=yesterday');
+    const bad = await d.request('/v1.51/events?since=yesterday');
     assert.equal(bad.status, 500, "Docker 28 answers a since it cannot parse with strconv's error");
     assert.deepEqual(bad.json(), { message: 'strconv.ParseInt: parsing "yesterday": invalid syntax' });
     const inverted = await d.request('/events?since=20&until=10');

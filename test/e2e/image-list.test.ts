@@ -263,7 +263,8 @@ describe('image list and disk usage', { timeout: 600_000 }, () => {
   });
 
   it('GET /system/df: LayersSize counts the shared base layer once; summaries with shared sizes', async () => {
-    const res = await d.request('/system/df');
+    // Docker 28.5's document (1.52's is in api29-system.test.ts).
+    const res = await d.request('/v1.51/system/df');
     assert.equal(res.status, 200);
     const du = res.json<{ LayersSize: number; Images: Summary[]; Containers: unknown; Volumes: unknown; BuildCache: unknown }>();
     assert.deepEqual(Object.keys(du), ['LayersSize', 'Images', 'Containers', 'Volumes', 'BuildCache']);
@@ -283,7 +284,7 @@ describe('image list and disk usage', { timeout: 600_000 }, () => {
     const onlyImages = (await d.request('/v1.42/system/df?type=image')).json<Record<string, unknown>>();
     assert.deepEqual([onlyImages.Containers, onlyImages.Volumes, onlyImages.BuildCache], [null, null, null]);
     assert.equal(onlyImages.LayersSize, du.LayersSize);
-    const containers = (await d.request('/system/df?type=container&type=volume')).text;
+    const containers = (await d.request('/v1.51/system/df?type=container&type=volume')).text;
     assert.equal(containers, '{"LayersSize":0,"Images":null,"Containers":[],"Volumes":[],"BuildCache":null}\n');
     // Below 1.42 `type` is not read; from 1.42 an unknown type is refused.
     assert.equal((await d.request('/v1.41/system/df?type=nonsense')).status, 200);

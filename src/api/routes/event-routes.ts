@@ -2,8 +2,9 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { EngineEvent, EventBus } from '../../events/event-bus.js';
 import { eventFilter } from '../../events/event-filter.js';
 import { parseFilters } from '../../images/image-filters.js';
-import { parseTimestamps } from '../../util/go-time-parse.js';
-import { renderEvent, sentAtVersion } from '../event-view.js';
+import { parseTimestamps, parseUnixTimestamp } from '../../util/go-time-parse.js';
+import { versionAtLeast } from '../api-version.js';
+import { eventStreamFormat, renderEvent, sentAtVersion } from '../event-view.js';
 import type { RequestContext, Router } from '../router.js';
 
 const NANOS = 1_000_000_000n;
@@ -13,15 +14,17 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const SHUTDOWN_POLL_MS = 500;
 
 /**
- * `GET /events` (docker events), as Docker 28's getEvents: headers at once and then nothing until
- * an event; kept events replayed when `since` or `until` is given; the stream ends at `until`.
+ * `GET /events` (docker events), as Docker 28's getEvents (29's from API 1.52: the format `Accept`
+ * asks for): headers at once and then nothing until an event; kept events replayed when `since` or
+ * `until` is given; the stream ends at `until`.
  */
 export function addEventRoutes(router: Router, events: EventBus): void {
   router.add('GET', '/events', ({ req, res, version, query }: RequestContext) => {
     const sinceText = query.get('since') ?? '';
     const untilText = query.get('until') ?? '';
-    const since = eventTime(sinceText);
-    const until = eventTime(untilText);
+    const parse = versionAtLeast(version, '1.52') ? eventTime29 : eventTime;
+    const since = parse('since', sinceText);
+    const until = parse('until', untilText);
     let onlyPast = false;
     if (until !== undefined) {
       if (since !== undefined && until < since) {
@@ -31,12 +34,13 @@ export function addEventRoutes(router: Router, events: EventBus): void {
     }
     const include = eventFilter(parseFilters(query.get('filters') ?? ''));
 
-    res.writeHead(200, { 'Content-Type': 'application/json' });
+    const format = eventStreamFormat(version, req.headers.accept);
+    res.writeHead(200, { 'Content-Type': format.contentType });
     res.flushHeaders();
     const send = (event: EngineEvent): void => {
       if (res.writableEnded || !sentAtVersion(event, version)) return;
       if (res.writableLength > MAX_BUFFERED_BYTES) return;
-      res.write(renderEvent(event, version));
+      res.write(format.recordPrefix + renderEvent(event, version));
     };
 
     let timer: NodeJS.Timeout | undefined;
@@ -76,12 +80,21 @@ export function addEventRoutes(router: Router, events: EventBus): void {
 }
 
 /**
- * eventTime: `seconds[.nanoseconds]`; "" (and seconds of -1) mean not given. A value that does not
- * parse is Go's strconv error, which Docker 28 answers with 500.
+ * Docker 28's eventTime: `seconds[.nanoseconds]`; "" (and seconds of -1) mean not given. A value that
+ * does not parse is Go's strconv error, which Docker 28 answers with 500.
  */
-function eventTime(value: string): bigint | undefined {
+function eventTime(_name: string, value: string): bigint | undefined {
   if (value === '') return undefined;
   const t = parseTimestamps(value);
   const seconds = t >= 0n ? t / NANOS : -((-t + NANOS - 1n) / NANOS);
   return seconds === -1n ? undefined : t;
+}
+
+/** Docker 29's (API 1.52+): only "" means not given (-1 is a second before the epoch); a bad value is a 400. */
+function eventTime29(name: string, value: string): bigint | undefined {
+  try {
+    return parseUnixTimestamp(value);
+  } catch (err) {
+    throw new InvalidArgumentError(`invalid value for '${name}': ${(err as Error).message}`);
+  }
 }

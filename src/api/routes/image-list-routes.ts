@@ -3,7 +3,8 @@ import { InvalidArgumentError } from '../../errors.js';
 import { addFilter, parseFilters } from '../../images/image-filters.js';
 import type { ImageService } from '../../images/image-service.js';
 import { versionAtLeast, versionLessThan } from '../api-version.js';
-import { renderDiskUsage, renderImageList, type DiskUsageReport } from '../image-summary-view.js';
+import { renderDiskUsage, type DiskUsageReport } from '../disk-usage-view.js';
+import { renderImageList } from '../image-summary-view.js';
 import type { InspectResponses } from '../inspect-cache.js';
 import { boolValue } from '../query.js';
 import type { RequestContext, Router } from '../router.js';
@@ -61,6 +62,8 @@ export function addImageListRoutes(router: Router, images: ImageService, respons
         containers: wanted.has('container'),
         volumes: wanted.has('volume'),
         buildCache: wanted.has('build-cache'),
+        // Read from API 1.52 on, where it drops the legacy fields.
+        verbose: versionAtLeast(version, '1.52') && boolValue(query.get('verbose')),
         ...(wanted.has('image') ? { images: await images.diskUsage() } : {}),
       };
       return renderDiskUsage(report, version);
