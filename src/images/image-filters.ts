@@ -5,7 +5,7 @@
 import { InvalidArgumentError, LadingError } from '../errors.js';
 import { familiarName, familiarString, type Reference } from '../reference/reference.js';
 import { goPathMatch } from '../util/go-path-match.js';
-import { getTimestamp, parseTimestamps } from '../util/go-time-parse.js';
+import { getTimestamp, parseTimestamps } from '../util/go-time.js';
 
 /** Each filter name with its values; a value maps to the bool it was sent with (`{"dangling":{"true":true}}`). */
 export type FilterArgs = Map<string, Map<string, boolean>>;

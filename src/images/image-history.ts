@@ -8,7 +8,7 @@ import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { hostPreferenceMatcher, onlyMatcher } from '../oci/platform.js';
 import type { ImageConfig, Platform } from '../oci/types.js';
 import { familiarString, parseNamed } from '../reference/reference.js';
-import { unixSeconds } from '../util/time.js';
+import { unixSeconds } from '../util/go-time.js';
 import type { ContentReader } from './content-reader.js';
 import { isDangling } from './image-names.js';
 import type { LayerSizes } from './inspect.js';

@@ -19,7 +19,7 @@ import {
   withDigest,
   type Reference,
 } from '../reference/reference.js';
-import { rfc3339Nanos, unixSecondsOf } from '../util/go-time-parse.js';
+import { rfc3339Nanos, unixSecondsOf } from '../util/go-time.js';
 import { ContentReader } from './content-reader.js';
 import {
   filterBool,

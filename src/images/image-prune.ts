@@ -8,7 +8,7 @@ import { ConflictError } from '../errors.js';
 import type { ImageRecord } from '../metadata/metadata-store.js';
 import { isIndexType, isManifestType } from '../oci/media-types.js';
 import type { Descriptor, ImageConfig } from '../oci/types.js';
-import { rfc3339Nanos } from '../util/go-time-parse.js';
+import { rfc3339Nanos } from '../util/go-time.js';
 import type { ContentReader } from './content-reader.js';
 import { logImageNameEvent } from './image-events.js';
 import {

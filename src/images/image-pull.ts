@@ -21,7 +21,7 @@ import { statusMessage, type ProgressSink } from '../transfer/registry/progress-
 import { pullReference } from '../transfer/registry/puller.js';
 import { RegistryError, translateRegistryError, wrapError } from '../transfer/registry/registry-errors.js';
 import type { RegistryService } from '../transfer/registry/registry-service.js';
-import { nowRfc3339Nano } from '../util/time.js';
+import { nowRfc3339Nano } from '../util/go-time.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BlobEdge, MetadataStore } from '../metadata/metadata-store.js';
 import { danglingName } from './image-names.js';

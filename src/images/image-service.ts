@@ -7,7 +7,7 @@ import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed, referenceString, tagNameOnly, type Reference } from '../reference/reference.js';
 import { importArchive } from '../transfer/archive/import-archive.js';
 import { DEFAULT_IMPORT_LIMITS, type ImportLimits } from '../transfer/compression.js';
-import { GO_ZERO_TIME, nowRfc3339Nano } from '../util/time.js';
+import { GO_ZERO_TIME, nowRfc3339Nano } from '../util/go-time.js';
 import { ContentReader } from './content-reader.js';
 import { imageDiskUsage, type ImageDiskUsage } from './disk-usage.js';
 import { exportImages } from './image-export.js';

@@ -9,7 +9,7 @@ import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import type { TlsSettings } from './registry-config.js';
 import { goNetErrorText, joinHostPort, type SocketEnds } from './go-net-error.js';
-import { formatGoDuration } from '../../util/go-time-parse.js';
+import { formatGoDuration } from '../../util/go-duration.js';
 
 export interface HttpExchange {
   method: string;
