@@ -20,7 +20,7 @@ import { collectInspectFacts, configFields, type ConfigFields, type InspectFacts
 import { Leases } from './leases.js';
 import { GarbageCollector, type CollectOptions } from './garbage-collector.js';
 import { imageEventAttributes } from './image-events.js';
-import type { FilterArgs } from './image-filters.js';
+import type { FilterArgs } from '../filters/filter-args.js';
 import { pruneImages, type PruneReport } from './image-prune.js';
 import { removeImage, type DeleteResponse, type RemoveOptions } from './image-remove.js';
 import { tagImage } from './image-tag.js';

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../../errors.js';
 import type { EngineEvent, EventBus } from '../../events/event-bus.js';
 import { eventFilter } from '../../events/event-filter.js';
-import { parseFilters } from '../../images/image-filters.js';
+import { parseFilters } from '../../filters/filter-args.js';
 import { parseTimestamps } from '../../util/go-time.js';
 import { renderEvent, sentAtVersion } from '../event-view.js';
 import type { RequestContext, Router } from '../router.js';
