@@ -26,7 +26,7 @@ export interface SecurityFlags {
   uploadIdleTimeoutMs?: number;
 }
 
-export interface TlsSettings {
+export interface ListenerTls {
   /** Clients must present a certificate signed by the CA (dockerd's RequireAndVerifyClientCert). */
   verify: boolean;
   caFile: string;
@@ -40,7 +40,7 @@ export interface SecurityConfig {
   /** False when the group is the default ("docker"), which may be missing: then the daemon's own group. */
   socketGroupExplicit: boolean;
   /** HTTPS on TCP listeners; unix sockets stay plain HTTP, as in dockerd. */
-  tls?: TlsSettings;
+  tls?: ListenerTls;
   /** Bytes a layer may expand to when decompressed (its tar stream). */
   maxUnpackedLayerSize: number;
   /** Past 1 GiB of output, a compressed stream may not expand more than this many times; 0: no limit. */

@@ -5,7 +5,7 @@ import { analyzeStoredLayer } from '../layer-analysis-pool.js';
 import type { LayerAnalysis } from '../layer-facts.js';
 import type { Descriptor } from '../../oci/types.js';
 import { parseJson, type ArchiveContents } from './archive-reader.js';
-import type { LayerFacts } from './import-archive.js';
+import type { LayerFacts } from '../../metadata/layer-facts-store.js';
 
 /** What one import has read and written so far, shared by the format-specific steps. */
 export class ImportContext {
