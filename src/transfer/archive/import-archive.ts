@@ -11,16 +11,10 @@ import type { Descriptor } from '../../oci/types.js';
 import { readArchive } from './archive-reader.js';
 import type { ArchiveBody } from './archive-entries.js';
 import { importDockerArchive, parseDockerManifest } from './docker-archive.js';
-import { ImportContext } from './import-context.js';
+import { ImportContext, type ImportedImage } from './import-context.js';
 import { LoadProgress } from './load-progress.js';
 import type { ProgressSink } from '../registry/progress-message.js';
 import { importOciLayout, ociLayoutVersion } from './oci-layout.js';
-
-export interface ImportedImage {
-  /** Normalized full name with tag, e.g. 'docker.io/library/busybox:1.36'; absent when untagged. */
-  name?: string;
-  target: Descriptor;
-}
 
 export interface ImportResult {
   images: ImportedImage[];
