@@ -21,8 +21,8 @@ import {
 } from '../reference/reference.js';
 import { prepareExport, withImageName } from '../transfer/archive/export-archive.js';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME } from '../transfer/archive/image-name.js';
-import type { ContentReader } from './content-reader.js';
-import type { Leases } from './leases.js';
+import type { ContentReader } from '../content/content-reader.js';
+import type { Leases } from '../gc/leases.js';
 import { getPushDescriptor } from './push-descriptor.js';
 import { resolveImage } from './resolve.js';
 

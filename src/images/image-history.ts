@@ -9,7 +9,7 @@ import { hostPreferenceMatcher, onlyMatcher } from '../oci/platform.js';
 import type { ImageConfig, Platform } from '../oci/types.js';
 import { familiarString, parseNamed } from '../reference/reference.js';
 import { unixSeconds } from '../util/go-time.js';
-import type { ContentReader } from './content-reader.js';
+import type { ContentReader } from '../content/content-reader.js';
 import { isDangling } from './image-names.js';
 import type { LayerSizes } from './inspect.js';
 import { bestPresentImage } from './present-content.js';

@@ -20,7 +20,7 @@ import {
   type Reference,
 } from '../reference/reference.js';
 import { rfc3339Nanos, unixSecondsOf } from '../util/go-time.js';
-import { ContentReader } from './content-reader.js';
+import { ContentReader } from '../content/content-reader.js';
 import { filterBool, filterValues, validateFilters, type FilterArgs } from '../filters/filter-args.js';
 import { labelChecks, labelsMatch, referenceMatches, untilTimes } from './image-filters.js';
 import { isDangling } from './image-names.js';
