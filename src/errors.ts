@@ -58,8 +58,11 @@ export function errorKind(err: unknown): ErrorKind {
   return err instanceof LadingError ? err.kind : 'internal';
 }
 
-/** `context: message`, keeping the kind of a typed error (as Go's `%w` keeps errdefs classes). */
-export function wrapError(err: unknown, context: string): unknown {
+/**
+ * `context: message` for a typed error, keeping its kind (as Go's `%w` keeps errdefs classes); any
+ * other error passes unchanged. registry-errors.ts's wrapRegistryError wraps every error instead.
+ */
+export function withContext(err: unknown, context: string): unknown {
   if (err instanceof LadingError) return new LadingError(err.kind, `${context}: ${err.message}`, { cause: err });
   return err;
 }

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FsContentStore } from '../../src/content/fs-content-store.js';
-import { ContentReader } from '../../src/images/content-reader.js';
+import { ContentReader } from '../../src/content/content-reader.js';
 import { TargetFactsStore } from '../../src/images/image-list.js';
 import type { BlobEdge, ImageRecord, LayerFacts } from '../../src/metadata/metadata-store.js';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite-metadata-store.js';

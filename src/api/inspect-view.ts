@@ -4,7 +4,7 @@ import type { ManifestSummary } from '../images/inspect.js';
 import { descriptorJson as descriptorView, platformJson as platformView } from '../oci/descriptor-json.js';
 import type { ContainerConfig } from '../oci/types.js';
 import { goMarshal } from '../util/go-json.js';
-import { GO_ZERO_TIME } from '../util/time.js';
+import { GO_ZERO_TIME } from '../util/go-time.js';
 import { versionAtLeast, versionLessThan } from './api-version.js';
 
 /**

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, isNoSpaceErrno, NoSpaceError, NotFoundError } from '../errors.js';
 import { hexOf, isDigest } from '../oci/digest.js';
+import { syncDir } from '../util/sync-dir.js';
 import { DigestMismatchError, writeWhole, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
 import { verifiedBytes, verifiedStream } from './verified-read.js';
 
@@ -252,15 +253,6 @@ async function exists(file: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 

@@ -11,7 +11,7 @@ import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { MediaType } from '../oci/media-types.js';
 import { hexOf } from '../oci/digest.js';
 import { buildImage, buildIndex, imageEntries, indexEntries, named, type BuiltImage, type BuiltIndex } from '../transfer/testing/sample-images.js';
-import { blob, ociManifest } from '../transfer/testing/image-builder.js';
+import { blob, blobEntry, ociIndex, ociManifest, type Blob } from '../transfer/testing/image-builder.js';
 import { checkDataRoot, checkStore, runCheck } from './check.js';
 import { lockDataRoot } from './data-root-lock.js';
 import { DIRTY_MARKER } from './startup-check.js';
@@ -258,6 +258,23 @@ describe('ladingd check', () => {
     assert.match(err.join(''), /no problems\n$/);
     assert.equal(await runCheck(['--bogus'], () => undefined, () => undefined), 2);
     assert.equal(await runCheck(['--data-root', path.join(s.root, 'nope')], () => undefined, () => undefined), 2);
+  });
+
+  it('reaches what the garbage collector reaches: a manifest below indexes nested as deep as they may be is no orphan', async () => {
+    const s = await store();
+    // The target and eight indexes below it: the deepest index is at the limit, its manifest one below.
+    const indexes: Blob[] = [];
+    let below = s.app.manifest.desc;
+    for (let i = 0; i < 9; i++) {
+      indexes.push(ociIndex([below]));
+      below = indexes[indexes.length - 1]!.desc;
+    }
+    await s.withService((images) => loadLayout(images, [...imageEntries(s.app), ...indexes.map(blobEntry)], [named(below, 'docker.io/library/nested:1')]));
+    await s.withService(async (images) => {
+      await images.remove('app:1', { force: false, prune: false, platforms: [] });
+    });
+    const result = await checkDataRoot(s.root, { repair: false });
+    assert.deepEqual(messages(result), []);
   });
 
   it('walks what inspect walks: the partial index is complete as far as it goes', async () => {

@@ -7,6 +7,7 @@ import { InvalidArgumentError, LadingError } from '../errors.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { hexOf, isDigest } from '../oci/digest.js';
+import { walkImageGraph } from '../oci/image-graph-walk.js';
 import { isIndexType, isManifestType, MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed } from '../reference/reference.js';
@@ -60,9 +61,6 @@ export interface CheckOptions {
   /** A daemon is running on the data root (never with `repair`). */
   live?: boolean;
 }
-
-/** The manifests and indexes of an image nest at most this deep, as the garbage collector walks them. */
-const MAX_DEPTH = 8;
 
 /** Checks (and with `repair` fixes) the stores under `dataRoot`; the caller holds the data root. */
 export async function checkStore(
@@ -250,8 +248,9 @@ function checkGraph(
 }
 
 /**
- * Walks an image's target as the garbage collector does (index → manifests → config and layers),
- * noting what each reaches, and says what is missing or broken. The blob files are read directly.
+ * Walks an image's target with the one graph walk (walkImageGraph), as the garbage collector does
+ * (index → manifests → config and layers), noting what each reaches, and says what is missing or
+ * broken. The blob files are read directly.
  */
 class ImageWalker {
   private readonly parsed = new Map<string, unknown>();
@@ -270,45 +269,45 @@ class ImageWalker {
     if (!isIndexType(target.mediaType) && !isManifestType(target.mediaType)) {
       issues.push(`its target has the media type ${JSON.stringify(target.mediaType)}, neither an index nor a manifest`);
     }
-    await this.visit(target, 0, issues, new Set());
+    const reached = new Set<string>();
+    await walkImageGraph(target, (desc, depth) => this.children(desc, depth, issues, reached), { seen: reached });
+    for (const digest of reached) this.reachable.add(digest);
     return issues;
   }
 
-  private async visit(desc: Descriptor, depth: number, issues: string[], seen: Set<string>): Promise<void> {
-    if (depth > MAX_DEPTH || seen.has(desc.digest)) return;
-    seen.add(desc.digest);
-    this.reachable.add(desc.digest);
+  /**
+   * The walk's handler: an index's manifests are walked; a manifest's config and layers are
+   * checked here and counted as reached, never walked (as the garbage collector counts them).
+   */
+  private async children(desc: Descriptor, depth: number, issues: string[], reached: Set<string>): Promise<Descriptor[] | undefined> {
     const index = isIndexType(desc.mediaType);
-    if (!index && !isManifestType(desc.mediaType)) return;
+    if (!index && !isManifestType(desc.mediaType)) return undefined;
     const kind = index ? 'index' : 'manifest';
     const what = depth === 0 ? `its ${kind} ${desc.digest}` : `${kind} ${desc.digest}`;
     // Below the target, an absent index or manifest is a platform this store does not have.
     const doc = await this.json(desc, what, issues, depth === 0);
-    if (doc === undefined) return;
+    if (doc === undefined) return undefined;
     if (index) {
       const manifests = (doc as { manifests?: unknown }).manifests;
       if (!Array.isArray(manifests)) {
         issues.push(`${what} is not an image index: it has no list of manifests`);
-        return;
+        return undefined;
       }
+      const listed = manifests.filter(isDescriptor);
       const children = this.childrenOf(desc.digest);
-      for (const child of manifests) {
-        if (!isDescriptor(child)) continue;
-        children.add(child.digest);
-        await this.visit(child, depth + 1, issues, seen);
-      }
-      return;
+      for (const child of listed) children.add(child.digest);
+      return listed;
     }
     const manifest = doc as { config?: unknown; layers?: unknown };
     if (!isDescriptor(manifest.config) || !Array.isArray(manifest.layers)) {
       issues.push(`${what} is not an image manifest: it lacks a config or a list of layers`);
-      return;
+      return undefined;
     }
     const config = manifest.config;
     const children = this.childrenOf(desc.digest);
     children.add(config.digest);
     for (const layer of manifest.layers) if (isDescriptor(layer)) children.add(layer.digest);
-    this.reachable.add(config.digest);
+    for (const digest of children) reached.add(digest);
     if (config.mediaType === MediaType.ociConfig || config.mediaType === MediaType.dockerConfig) {
       await this.json(config, `config ${config.digest} of manifest ${desc.digest}`, issues, true);
     } else {
@@ -319,10 +318,10 @@ class ImageWalker {
         issues.push(`layer ${i} of manifest ${desc.digest} is no descriptor`);
         continue;
       }
-      this.reachable.add(layer.digest);
       if (isForeignLayer(layer.mediaType)) continue;
       this.require(layer, `layer ${layer.digest} of manifest ${desc.digest}`, issues);
     }
+    return undefined;
   }
 
   private childrenOf(parent: string): Set<string> {

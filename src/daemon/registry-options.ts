@@ -15,8 +15,7 @@ import {
   DEFAULT_RESPONSE_TIMEOUT_MS,
   type RegistryServiceOptions,
 } from '../transfer/registry/registry-service.js';
-import { formatGoDuration } from '../util/go-time-parse.js';
-import { parseDurationMs } from './security-options.js';
+import { formatGoDuration, parseDurationMs } from '../util/go-duration.js';
 
 export interface RegistryFlags {
   insecureRegistries?: string[];

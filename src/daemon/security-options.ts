@@ -9,6 +9,8 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import { DEFAULT_MAX_DECOMPRESSION_RATIO, DEFAULT_MAX_UNPACKED_LAYER_SIZE } from '../transfer/compression.js';
+import { parseDurationMs } from '../util/go-duration.js';
+import { parseByteSize } from '../util/go-size.js';
 
 /** What the command line says about these options; unset ones fall to daemon.json, then defaults. */
 export interface SecurityFlags {
@@ -24,7 +26,7 @@ export interface SecurityFlags {
   uploadIdleTimeoutMs?: number;
 }
 
-export interface TlsSettings {
+export interface ListenerTls {
   /** Clients must present a certificate signed by the CA (dockerd's RequireAndVerifyClientCert). */
   verify: boolean;
   caFile: string;
@@ -38,7 +40,7 @@ export interface SecurityConfig {
   /** False when the group is the default ("docker"), which may be missing: then the daemon's own group. */
   socketGroupExplicit: boolean;
   /** HTTPS on TCP listeners; unix sockets stay plain HTTP, as in dockerd. */
-  tls?: TlsSettings;
+  tls?: ListenerTls;
   /** Bytes a layer may expand to when decompressed (its tar stream). */
   maxUnpackedLayerSize: number;
   /** Past 1 GiB of output, a compressed stream may not expand more than this many times; 0: no limit. */
@@ -155,41 +157,6 @@ function parseGoBool(value: string, flag: string): boolean {
   if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
   const context = flag.startsWith('-') ? `invalid argument ${JSON.stringify(value)} for "${flag}" flag` : flag;
   throw new InvalidArgumentError(`${context}: strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`);
-}
-
-const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
-
-/** A size as go-units' RAMInBytes reads it: `1073741824`, `64GiB`, `64g`, `512 MB` (binary units). */
-export function parseByteSize(value: string, context = 'invalid size'): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?) ?([kmgtp]?)(?:i?b)?$/i.exec(value.trim());
-  if (!m) throw new InvalidArgumentError(`${context}: invalid size: ${JSON.stringify(value)}`);
-  const bytes = Math.floor(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? 1));
-  if (!Number.isSafeInteger(bytes)) throw new InvalidArgumentError(`${context}: size too large: ${JSON.stringify(value)}`);
-  return bytes;
-}
-
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** The longest timer Node keeps (2^31-1 ms, about 24 days); a longer one would fire at once. */
-export const MAX_DURATION_MS = 2 ** 31 - 1;
-
-/** Whole seconds (`90`, as dockerd's --shutdown-timeout) or a Go duration (`90s`, `1m30s`, `500ms`). */
-export function parseDurationMs(value: string, context = 'invalid duration'): number {
-  let ms = 0;
-  if (/^[0-9]+$/.test(value)) {
-    ms = Number(value) * 1000;
-  } else if (/^(?:[0-9]+(?:\.[0-9]+)?(?:ms|s|m|h))+$/.test(value)) {
-    for (const part of value.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)) {
-      ms += Number(part[1]) * (DURATION_UNITS[part[2] ?? 's'] ?? 1000);
-    }
-    ms = Math.round(ms);
-  } else {
-    throw new InvalidArgumentError(`${context}: time: invalid duration ${JSON.stringify(value)}`);
-  }
-  if (!(ms <= MAX_DURATION_MS)) {
-    throw new InvalidArgumentError(`${context}: duration ${JSON.stringify(value)} is longer than ${MAX_DURATION_MS} ms`);
-  }
-  return ms;
 }
 
 /** dockerd's default certificate directory: $DOCKER_CERT_PATH, else $DOCKER_CONFIG, else ~/.docker. */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { FsContentStore } from '../content/fs-content-store.js';
 import { ImageService } from '../images/image-service.js';
-import type { Leases } from '../images/leases.js';
+import type { Leases } from '../gc/leases.js';
 import { loadLayout } from '../images/testing/service-fixture.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { hexOf } from '../oci/digest.js';

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { blobDir } from '../content/blob-check.js';
 import type { ImageService } from '../images/image-service.js';
 import type { Logger } from '../util/logger.js';
+import { syncDir } from '../util/sync-dir.js';
 
 /**
  * Present while a daemon runs on the data root and after one died without stopping cleanly: the
@@ -196,12 +197,3 @@ export class StartupCheck {
 
 /** Thrown inside the check when the daemon stops. */
 class Stopped extends Error {}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type TlsOptions } from 'node:tls';
 import { InvalidArgumentError } from '../errors.js';
-import type { TlsSettings } from './security-options.js';
+import type { ListenerTls } from './security-options.js';
 
 /**
  * The HTTPS options of a TLS listener, read and checked once at start, as go-connections'
@@ -10,7 +10,7 @@ import type { TlsSettings } from './security-options.js';
  * the CA that client certificates must chain to (only that CA: no system roots). A client without
  * such a certificate fails the handshake.
  */
-export function loadTlsOptions(settings: TlsSettings): TlsOptions {
+export function loadTlsOptions(settings: ListenerTls): TlsOptions {
   const fail = (message: string, cause?: unknown): never => {
     throw new InvalidArgumentError(`invalid TLS configuration: ${message}`, { cause });
   };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseFilters } from '../images/image-filters.js';
+import { parseFilters } from '../filters/filter-args.js';
 import { EventBus, type EngineEvent } from './event-bus.js';
 import { eventFilter } from './event-filter.js';
 

@@ -1,4 +1,4 @@
-import { filterValues, type FilterArgs } from '../images/image-filters.js';
+import { exactMatch, filterValues, fuzzyMatch, matchKVList, type FilterArgs } from '../filters/filter-args.js';
 import { familiarName, parseNormalizedNamed } from '../reference/reference.js';
 import type { EngineEvent } from './event-bus.js';
 
@@ -48,32 +48,4 @@ function stripTag(image: string): string {
   } catch {
     return image;
   }
-}
-
-/** Args.ExactMatch: no value set for `name`, or `source` is one of them (sent as true). */
-export function exactMatch(filters: FilterArgs, name: string, source: string): boolean {
-  const values = filters.get(name);
-  if (!values || values.size === 0) return true;
-  return values.get(source) === true;
-}
-
-/** Args.FuzzyMatch: ExactMatch, or `source` starts with one of the values. */
-export function fuzzyMatch(filters: FilterArgs, name: string, source: string): boolean {
-  if (exactMatch(filters, name, source)) return true;
-  for (const prefix of filters.get(name)?.keys() ?? []) if (source.startsWith(prefix)) return true;
-  return false;
-}
-
-/** Args.MatchKVList: every `k` or `k=v` value of `name` is among `sources`. */
-export function matchKVList(filters: FilterArgs, name: string, sources: Readonly<Record<string, string>>): boolean {
-  const values = filters.get(name);
-  if (!values || values.size === 0) return true;
-  if (Object.keys(sources).length === 0) return false;
-  for (const value of values.keys()) {
-    const eq = value.indexOf('=');
-    const key = eq < 0 ? value : value.slice(0, eq);
-    if (!Object.hasOwn(sources, key)) return false;
-    if (eq >= 0 && sources[key] !== value.slice(eq + 1)) return false;
-  }
-  return true;
 }

@@ -10,7 +10,7 @@ import type { MetadataStore } from '../metadata/metadata-store.js';
 import { isManifestType, MediaType } from '../oci/media-types.js';
 import { formatPlatformAll, hostPlatform, onlyMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
-import type { ContentReader } from './content-reader.js';
+import type { ContentReader } from '../content/content-reader.js';
 import { resolveImage } from './resolve.js';
 
 export interface AttestationOptions {

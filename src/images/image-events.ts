@@ -11,7 +11,7 @@
 import type { EventBus } from '../events/event-bus.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { hostPreferenceMatcher } from '../oci/platform.js';
-import { ContentReader } from './content-reader.js';
+import { ContentReader } from '../content/content-reader.js';
 import { bestPresentImage, configLabels } from './present-content.js';
 import { resolveImage } from './resolve.js';
 

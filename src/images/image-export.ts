@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import type { ContentStore } from '../content/content-store.js';
-import { LadingError, NotFoundError, wrapError } from '../errors.js';
+import { LadingError, NotFoundError, withContext } from '../errors.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { hexOf } from '../oci/digest.js';
 import { hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
@@ -21,8 +21,8 @@ import {
 } from '../reference/reference.js';
 import { prepareExport, withImageName } from '../transfer/archive/export-archive.js';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME } from '../transfer/archive/image-name.js';
-import type { ContentReader } from './content-reader.js';
-import type { Leases } from './leases.js';
+import type { ContentReader } from '../content/content-reader.js';
+import type { Leases } from '../gc/leases.js';
 import { getPushDescriptor } from './push-descriptor.js';
 import { resolveImage } from './resolve.js';
 
@@ -52,7 +52,7 @@ export async function exportImages(src: ExportSources, names: string[], platform
       try {
         target = await getPushDescriptor(src.reader, record, platform);
       } catch (err) {
-        throw wrapError(err, 'no suitable export target found');
+        throw withContext(err, 'no suitable export target found');
       }
     }
     manifests.push(ref ? withImageName(target, referenceString(ref)) : withoutImageName(target));

@@ -15,7 +15,7 @@ import type { Descriptor, Platform } from '../oci/types.js';
 import { COMPRESSION_MAGIC_BYTES, detectCompression, layerExpansion, type ImportLimits } from '../transfer/compression.js';
 import { LayerAnalyzer } from '../transfer/layer-facts.js';
 import { goMap, goMarshal } from '../util/go-json.js';
-import { nowRfc3339Nano } from '../util/time.js';
+import { nowRfc3339Nano } from '../util/go-time.js';
 import { applyChanges, type ImportConfig } from './import-changes.js';
 
 export interface ImportedImage {

@@ -7,7 +7,7 @@ import { MediaType } from '../oci/media-types.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { sha256, tempStore } from '../transfer/testing/archive-builder.js';
 import { layersSize } from './disk-usage.js';
-import { parseFilters } from './image-filters.js';
+import { parseFilters } from '../filters/filter-args.js';
 import { chainIds, type ImageSummary, type ListOptions } from './image-list.js';
 import { danglingName } from './image-names.js';
 import { ImageService } from './image-service.js';

@@ -19,18 +19,10 @@ import {
   withDigest,
   type Reference,
 } from '../reference/reference.js';
-import { rfc3339Nanos, unixSecondsOf } from '../util/go-time-parse.js';
-import { ContentReader } from './content-reader.js';
-import {
-  filterBool,
-  filterValues,
-  labelChecks,
-  labelsMatch,
-  referenceMatches,
-  untilTimes,
-  validateFilters,
-  type FilterArgs,
-} from './image-filters.js';
+import { rfc3339Nanos, unixSecondsOf } from '../util/go-time.js';
+import { ContentReader } from '../content/content-reader.js';
+import { filterBool, filterValues, validateFilters, type FilterArgs } from '../filters/filter-args.js';
+import { labelChecks, labelsMatch, referenceMatches, untilTimes } from './image-filters.js';
 import { isDangling } from './image-names.js';
 import { collectInspectFacts, type ManifestSummary } from './inspect.js';
 import { bestPresentImage, walkPresent } from './present-content.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ConflictError, InvalidArgumentError, LadingError } from '../errors.js';
 import type { EngineEvent } from '../events/event-bus.js';
-import { parseFilters } from './image-filters.js';
+import { parseFilters } from '../filters/filter-args.js';
 import { tagReference } from './image-tag.js';
 import {
   digestsOf,

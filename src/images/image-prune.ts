@@ -8,18 +8,11 @@ import { ConflictError } from '../errors.js';
 import type { ImageRecord } from '../metadata/metadata-store.js';
 import { isIndexType, isManifestType } from '../oci/media-types.js';
 import type { Descriptor, ImageConfig } from '../oci/types.js';
-import { rfc3339Nanos } from '../util/go-time-parse.js';
-import type { ContentReader } from './content-reader.js';
+import { rfc3339Nanos } from '../util/go-time.js';
+import type { ContentReader } from '../content/content-reader.js';
 import { logImageNameEvent } from './image-events.js';
-import {
-  filterBool,
-  labelChecks,
-  labelsMatch,
-  untilTimes,
-  validateFilters,
-  type FilterArgs,
-  type LabelCheck,
-} from './image-filters.js';
+import { filterBool, validateFilters, type FilterArgs } from '../filters/filter-args.js';
+import { labelChecks, labelsMatch, untilTimes, type LabelCheck } from './image-filters.js';
 import type { ImageMutationSources } from './image-mutation.js';
 import { isDangling } from './image-names.js';
 import type { DeleteResponse } from './image-remove.js';

@@ -18,10 +18,10 @@ import type { ImportLimits } from '../transfer/compression.js';
 import type { AuthConfig } from '../transfer/registry/auth-config.js';
 import { listTags } from '../transfer/registry/manifest-fetch.js';
 import { statusMessage, type ProgressSink } from '../transfer/registry/progress-message.js';
-import { pullReference } from '../transfer/registry/puller.js';
-import { RegistryError, translateRegistryError, wrapError } from '../transfer/registry/registry-errors.js';
+import { pullFromRegistry } from '../transfer/registry/puller.js';
+import { RegistryError, translateRegistryError, wrapRegistryError } from '../transfer/registry/registry-errors.js';
 import type { RegistryService } from '../transfer/registry/registry-service.js';
-import { nowRfc3339Nano } from '../util/time.js';
+import { nowRfc3339Nano } from '../util/go-time.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BlobEdge, MetadataStore } from '../metadata/metadata-store.js';
 import { danglingName } from './image-names.js';
@@ -92,7 +92,7 @@ export async function pullImage(src: ImagePullSources, ref: Reference, options: 
     try {
       pulled.push(await pullTag(src, tagged, options));
     } catch (err) {
-      throw wrapError(`error pulling ${referenceString(tagged)}`, err);
+      throw wrapRegistryError(`error pulling ${referenceString(tagged)}`, err);
     }
   }
   return pulled;
@@ -106,7 +106,7 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
     const old = src.metadata.getImage(name);
     let pulled;
     try {
-      pulled = await pullReference(leasing, src.registry, ref, {
+      pulled = await pullFromRegistry(leasing, src.registry, ref, {
         ...(options.platform ? { platform: options.platform } : {}),
         ...(options.auth ? { auth: options.auth } : {}),
         ...(options.signal ? { signal: options.signal } : {}),

@@ -20,8 +20,8 @@ import { PushProgress } from '../transfer/registry/push-progress.js';
 import { pushTarget } from '../transfer/registry/pusher.js';
 import { translateRegistryError } from '../transfer/registry/registry-errors.js';
 import type { RegistryService } from '../transfer/registry/registry-service.js';
-import type { ContentReader } from './content-reader.js';
-import { isIndex } from './content-reader.js';
+import type { ContentReader } from '../content/content-reader.js';
+import { isIndex } from '../content/content-reader.js';
 import { getPushDescriptor } from './push-descriptor.js';
 
 export interface PushImageOptions {

@@ -4,7 +4,7 @@
  * an ID and several names remains; image parents (classic builder labels) do not exist either, so
  * `noprune` changes nothing.
  */
-import { ConflictError, InvalidArgumentError, NotFoundError, wrapError } from '../errors.js';
+import { ConflictError, InvalidArgumentError, NotFoundError, withContext } from '../errors.js';
 import type { ImageRecord, ImageRecords } from '../metadata/image-records.js';
 import { isIndexType, isManifestType } from '../oci/media-types.js';
 import { formatPlatform, strictMatcher } from '../oci/platform.js';
@@ -160,7 +160,7 @@ async function deletePlatforms(src: ImageMutationSources, image: ImageRecord, pl
         }
       }
     } catch (err) {
-      throw wrapError(err, `failed to delete platform ${formatPlatform(platform)} for image ${imageId}`);
+      throw withContext(err, `failed to delete platform ${formatPlatform(platform)} for image ${imageId}`);
     }
   }
   return report;

@@ -17,7 +17,7 @@ import {
   withTag,
   type Reference,
 } from '../reference/reference.js';
-import { nowRfc3339Nano } from '../util/time.js';
+import { nowRfc3339Nano } from '../util/go-time.js';
 import type { ImageMutationSources } from './image-mutation.js';
 import { danglingName } from './image-names.js';
 import { bestPresentImage, configLabels } from './present-content.js';

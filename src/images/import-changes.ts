@@ -4,7 +4,7 @@
  * parsers, then moby's dispatchers), with their error texts. Nothing is run: only the config changes.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { parseGoDuration } from '../util/go-time-parse.js';
+import { parseGoDuration } from '../util/go-duration.js';
 import { expandWord, expandWords } from './shell-words.js';
 
 /** The image config fields the changes can set, in Docker's (DockerOCIImageConfig) JSON order. */

@@ -2,8 +2,8 @@ import { MAX_INDEX_DEPTH, walkImageGraph } from '../oci/image-graph-walk.js';
 import { isLayerType } from '../oci/media-types.js';
 import { configPlatform, type PlatformMatcher } from '../oci/platform.js';
 import type { ContainerConfig, Descriptor, ImageConfig, Platform } from '../oci/types.js';
-import { goRfc3339Nano } from '../util/time.js';
-import { isIndex, isManifest, type ContentReader } from './content-reader.js';
+import { goRfc3339Nano } from '../util/go-time.js';
+import { isIndex, isManifest, type ContentReader } from '../content/content-reader.js';
 
 /** One entry of `Manifests`: a manifest reachable from an image's target. */
 export interface ManifestSummary {

@@ -2,7 +2,7 @@ import { NotFoundError } from '../errors.js';
 import type { ImageRecord } from '../metadata/metadata-store.js';
 import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
 import { childrenOf, walkImageGraph } from '../oci/image-graph-walk.js';
-import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import { ContentReader, isIndex, isManifest } from '../content/content-reader.js';
 import { configPlatform, type PlatformMatcher } from '../oci/platform.js';
 import { imageFamiliarName, platformNotFound } from './platform-not-found.js';
 

@@ -9,7 +9,7 @@ import type { ImageRecord } from '../metadata/metadata-store.js';
 import { configPlatform, formatPlatformAll, hostPreferenceMatcher, strictMatcher, type PlatformMatcher } from '../oci/platform.js';
 import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
 import { walkImageGraph } from '../oci/image-graph-walk.js';
-import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import { ContentReader, isIndex, isManifest } from '../content/content-reader.js';
 import { imageFamiliarName, platformNotFound } from './platform-not-found.js';
 
 const ATTESTATION_TYPE = 'vnd.docker.reference.type';

@@ -18,7 +18,7 @@ import type { AuthConfig } from '../transfer/registry/auth-config.js';
 import { RegistryError } from '../transfer/registry/registry-errors.js';
 import { fetchRemoteImage, type RemoteImage } from '../transfer/registry/remote-image.js';
 import type { RegistryService } from '../transfer/registry/registry-service.js';
-import { GO_ZERO_TIME } from '../util/time.js';
+import { GO_ZERO_TIME } from '../util/go-time.js';
 import { pullFailure } from './image-pull.js';
 import { collectInspectFacts, type InspectFacts, type InspectSource } from './inspect.js';
 

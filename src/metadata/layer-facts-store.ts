@@ -1,7 +1,10 @@
 /** What we learnt of a layer blob while it streamed in: Docker reads these from its snapshotter. */
 export interface LayerFacts {
+  /** Layer blob digest. */
   digest: string;
+  /** sha256 of the uncompressed tar. */
   diffId: string;
+  /** Sum of the sizes of the regular files in the layer tar. */
   unpackedSize: number;
 }
 

@@ -1,8 +1,8 @@
 import { InvalidArgumentError } from '../../errors.js';
 import type { EngineEvent, EventBus } from '../../events/event-bus.js';
 import { eventFilter } from '../../events/event-filter.js';
-import { parseFilters } from '../../images/image-filters.js';
-import { parseTimestamps, parseUnixTimestamp } from '../../util/go-time-parse.js';
+import { parseFilters } from '../../filters/filter-args.js';
+import { parseTimestamps, parseUnixTimestamp } from '../../util/go-time.js';
 import { versionAtLeast } from '../api-version.js';
 import { eventStreamFormat, renderEvent, sentAtVersion } from '../event-view.js';
 import type { RequestContext, Router } from '../router.js';

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { InvalidArgumentError } from '../../errors.js';
-import { addFilter, parseFilters } from '../../images/image-filters.js';
+import { addFilter, parseFilters } from '../../filters/filter-args.js';
 import type { ImageService } from '../../images/image-service.js';
 import { versionAtLeast, versionLessThan } from '../api-version.js';
 import { renderDiskUsage, type DiskUsageReport } from '../disk-usage-view.js';

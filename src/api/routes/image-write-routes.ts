@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '../../errors.js';
-import { parseFilters } from '../../images/image-filters.js';
+import { parseFilters } from '../../filters/filter-args.js';
 import type { ImageService } from '../../images/image-service.js';
 import { tagReference } from '../../images/image-tag.js';
 import { versionAtLeast } from '../api-version.js';

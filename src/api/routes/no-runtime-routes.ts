@@ -10,7 +10,7 @@
  *   `docker system prune` and the tools that poll containers work.
  */
 import { NotFoundError, NotImplementedError } from '../../errors.js';
-import { parseFilters, validateFilters } from '../../images/image-filters.js';
+import { parseFilters, validateFilters } from '../../filters/filter-args.js';
 import { sendJson } from '../json-response.js';
 import type { Router } from '../router.js';
 

@@ -63,7 +63,7 @@ export function addPullRoutes(router: Router, images: PullService): void {
     }
     if (fromImage === '') return importImage(req, res, images, query, platform);
 
-    const ref = pullReference(fromImage, tag);
+    const ref = referenceToPull(fromImage, tag);
     if (familiarName(ref) === 'scratch') throw new LadingError('forbidden', "'scratch' is a reserved name");
     // Docker 28 ignores credentials it cannot decode for a pull (they may not be needed).
     const auth = registryAuth(req);
@@ -143,7 +143,7 @@ export function repoTagReference(repo: string, tag: string): Reference | undefin
  * `fromImage` (a trailing `:` from `pull -a` dropped) and `tag`, which may be a digest, made into
  * the reference to pull; name-only means every tag.
  */
-export function pullReference(fromImage: string, tag: string): Reference {
+export function referenceToPull(fromImage: string, tag: string): Reference {
   let ref = parseNormalizedNamed(fromImage.endsWith(':') ? fromImage.slice(0, -1) : fromImage);
   if (tag !== '') {
     // go-digest's Parse: a valid digest in `tag` means pull by digest.

@@ -7,8 +7,7 @@ import { goMarshal } from '../../util/go-json.js';
 import type { LayerCompression } from '../layer-facts.js';
 import { cleanPath } from './entry-path.js';
 import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME, normalizeRepoTag, ociRefName } from './image-name.js';
-import type { ImportedImage } from './import-archive.js';
-import type { ImportContext } from './import-context.js';
+import type { ImportContext, ImportedImage } from './import-context.js';
 import { verifyTarget } from './verify-image.js';
 
 /** One entry of a docker-archive's manifest.json. */

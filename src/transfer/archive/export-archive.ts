@@ -6,7 +6,7 @@
  * first byte; after it, only a blob that went missing or changed can stop the stream.
  */
 import type { ContentStore } from '../../content/content-store.js';
-import { InvalidArgumentError, LadingError, NotFoundError, wrapError } from '../../errors.js';
+import { InvalidArgumentError, LadingError, NotFoundError, withContext } from '../../errors.js';
 import { descriptorJson } from '../../oci/descriptor-json.js';
 import { isDigest } from '../../oci/digest.js';
 import { walkImageGraph } from '../../oci/image-graph-walk.js';
@@ -111,7 +111,7 @@ class Exporter {
 
     if (!this.options.skipDockerManifest && this.dockerManifests.size > 0) {
       const json = await this.dockerManifestJson().catch((err: unknown) => {
-        throw wrapError(err, 'unable to create manifests file');
+        throw withContext(err, 'unable to create manifests file');
       });
       this.records_.push({ name: 'manifest.json', type: 'file', mode: 0o644, size: json.length, data: json });
     }

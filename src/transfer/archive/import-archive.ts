@@ -5,30 +5,16 @@
  */
 import type { BlobInfo, ContentStore } from '../../content/content-store.js';
 import { InvalidArgumentError } from '../../errors.js';
+import type { LayerFacts } from '../../metadata/layer-facts-store.js';
 import { bodyExpansion, DEFAULT_IMPORT_LIMITS, layerExpansion, type ImportLimits } from '../compression.js';
 import type { Descriptor } from '../../oci/types.js';
 import { readArchive } from './archive-reader.js';
 import type { ArchiveBody } from './archive-entries.js';
 import { importDockerArchive, parseDockerManifest } from './docker-archive.js';
-import { ImportContext } from './import-context.js';
+import { ImportContext, type ImportedImage } from './import-context.js';
 import { LoadProgress } from './load-progress.js';
 import type { ProgressSink } from '../registry/progress-message.js';
 import { importOciLayout, ociLayoutVersion } from './oci-layout.js';
-
-export interface ImportedImage {
-  /** Normalized full name with tag, e.g. 'docker.io/library/busybox:1.36'; absent when untagged. */
-  name?: string;
-  target: Descriptor;
-}
-
-export interface LayerFacts {
-  /** Layer blob digest. */
-  digest: string;
-  /** sha256 of the uncompressed tar. */
-  diffId: string;
-  /** Sum of the sizes of the regular files in the layer tar. */
-  unpackedSize: number;
-}
 
 export interface ImportResult {
   images: ImportedImage[];

@@ -5,7 +5,14 @@ import { analyzeStoredLayer } from '../layer-analysis-pool.js';
 import type { LayerAnalysis } from '../layer-facts.js';
 import type { Descriptor } from '../../oci/types.js';
 import { parseJson, type ArchiveContents } from './archive-reader.js';
-import type { LayerFacts } from './import-archive.js';
+import type { LayerFacts } from '../../metadata/layer-facts-store.js';
+
+/** An image an archive holds, as a format-specific step finds it. */
+export interface ImportedImage {
+  /** Normalized full name with tag, e.g. 'docker.io/library/busybox:1.36'; absent when untagged. */
+  name?: string;
+  target: Descriptor;
+}
 
 /** What one import has read and written so far, shared by the format-specific steps. */
 export class ImportContext {

@@ -1,8 +1,7 @@
 import { InvalidArgumentError } from '../../errors.js';
 import type { Descriptor } from '../../oci/types.js';
 import { imageNameFromAnnotations } from './image-name.js';
-import type { ImportContext } from './import-context.js';
-import type { ImportedImage } from './import-archive.js';
+import type { ImportContext, ImportedImage } from './import-context.js';
 import { checkDescriptor, verifyTarget } from './verify-image.js';
 
 const IMAGE_LAYOUT_VERSION = '1.0.0';

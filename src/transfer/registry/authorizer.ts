@@ -7,8 +7,8 @@
  */
 import { parseAuthHeader, type Challenge } from './auth-challenge.js';
 import { discard, readBody, requestErrorText, send, type HttpResult } from './http-client.js';
-import { invalidAuthorization, RegistryError, unexpectedStatus, wrapError } from './registry-errors.js';
-import type { TlsSettings } from './registry-config.js';
+import { invalidAuthorization, RegistryError, unexpectedStatus, wrapRegistryError } from './registry-errors.js';
+import type { RegistryTls } from './registry-config.js';
 import type { TokenCache } from './token-cache.js';
 import { TokenCache as Cache } from './token-cache.js';
 
@@ -24,7 +24,7 @@ export interface AuthorizerOptions {
   registryToken?: { host: string; token: string };
   tokens: TokenCache;
   /** TLS settings for talking to a token realm on this host (the registry's, for its own host). */
-  tlsFor: (host: string) => Promise<TlsSettings | undefined>;
+  tlsFor: (host: string) => Promise<RegistryTls | undefined>;
   signal?: AbortSignal;
   /** Time a token server has to send response headers; 0: no limit. */
   responseTimeoutMs?: number;
@@ -139,13 +139,13 @@ export class Authorizer {
         if ((status === 405 && h.username !== '') || status === 404 || status === 401 || status === 400) {
           return this.fetchTokenWithGet(h, scopes, host);
         }
-        throw wrapError('failed to fetch oauth token', err);
+        throw wrapRegistryError('failed to fetch oauth token', err);
       }
     }
     try {
       return await this.fetchTokenWithGet(h, scopes, host);
     } catch (err) {
-      throw wrapError('failed to fetch anonymous token', err);
+      throw wrapRegistryError('failed to fetch anonymous token', err);
     }
   }
 
@@ -229,7 +229,7 @@ export class Authorizer {
   }
 }
 
-function tlsOption(tls: TlsSettings | undefined): { tls?: TlsSettings } {
+function tlsOption(tls: RegistryTls | undefined): { tls?: RegistryTls } {
   return tls ? { tls } : {};
 }
 

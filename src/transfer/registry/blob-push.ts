@@ -14,7 +14,7 @@ import type { Descriptor } from '../../oci/types.js';
 import { discard, readBody, type HttpResult } from './http-client.js';
 import { acceptFor, type Repository } from './manifest-fetch.js';
 import type { PushState } from './push-progress.js';
-import { RegistryError, unexpectedStatus, wrapError } from './registry-errors.js';
+import { RegistryError, unexpectedStatus, wrapRegistryError } from './registry-errors.js';
 import type { Endpoint } from './registry-config.js';
 import { backoffDelay, isRetryableNetworkError, isRetryableStatus } from './retry-policy.js';
 
@@ -116,7 +116,7 @@ async function startUpload(repo: Repository, endpoint: Endpoint, desc: Descripto
         lastHost: true,
       });
     } catch (err) {
-      if (!(err instanceof RegistryError && err.facts.invalidAuthorization)) throw wrapError(`pushing with mount from ${mountFrom}`, err);
+      if (!(err instanceof RegistryError && err.facts.invalidAuthorization)) throw wrapRegistryError(`pushing with mount from ${mountFrom}`, err);
     }
     if (res?.status === 401) {
       discard(res);
@@ -131,7 +131,7 @@ async function startUpload(repo: Repository, endpoint: Endpoint, desc: Descripto
       res = await transport.request({ method: 'POST', endpoint, path: 'blobs/uploads/', lastHost: true });
     } catch (err) {
       if (err instanceof RegistryError && err.facts.invalidAuthorization) {
-        throw wrapError('push access denied, repository does not exist or may require authorization', err);
+        throw wrapRegistryError('push access denied, repository does not exist or may require authorization', err);
       }
       throw err;
     }

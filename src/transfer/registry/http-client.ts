@@ -7,9 +7,9 @@ import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import type { Readable } from 'node:stream';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import type { TlsSettings } from './registry-config.js';
+import type { RegistryTls } from './registry-config.js';
 import { goNetErrorText, joinHostPort, type SocketEnds } from './go-net-error.js';
-import { formatGoDuration } from '../../util/go-time-parse.js';
+import { formatGoDuration } from '../../util/go-duration.js';
 
 export interface HttpExchange {
   method: string;
@@ -18,7 +18,7 @@ export interface HttpExchange {
   /** A stream is sent with Content-Length `bodySize` (the registry wants it for uploads). */
   body?: Buffer | Readable;
   bodySize?: number;
-  tls?: TlsSettings;
+  tls?: RegistryTls;
   signal?: AbortSignal;
   /** The socket may sit idle this long before the exchange fails (ETIMEDOUT). */
   idleTimeoutMs?: number;
@@ -45,7 +45,7 @@ export const USER_AGENT = 'lading containerd-client/2.1.4 storage-driver/overlay
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 32 });
 const httpsAgents = new Map<string, https.Agent>();
 
-function agentFor(tls: TlsSettings | undefined): https.Agent {
+function agentFor(tls: RegistryTls | undefined): https.Agent {
   const key = tls ? `${tls.verify}\0${tls.ca.map((c) => c.toString('base64')).join(',')}\0${tls.cert?.toString('base64') ?? ''}` : 'default';
   let agent = httpsAgents.get(key);
   if (!agent) {

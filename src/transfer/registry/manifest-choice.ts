@@ -9,7 +9,7 @@ import type { PlatformMatcher } from '../../oci/platform.js';
 import type { Descriptor } from '../../oci/types.js';
 import { referenceString, type Reference } from '../../reference/reference.js';
 import { resolveManifest, schema1Error, SCHEMA1_TYPES, type Repository } from './manifest-fetch.js';
-import { wrapError } from './registry-errors.js';
+import { wrapRegistryError } from './registry-errors.js';
 
 /** The descriptor `ref` (its digest, else its tag, else `latest`) resolves to; schema 1 refused. */
 export async function resolveRoot(repo: Repository, ref: Reference): Promise<Descriptor> {
@@ -18,7 +18,7 @@ export async function resolveRoot(repo: Repository, ref: Reference): Promise<Des
   try {
     root = await resolveManifest(repo, name, ref.digest ?? ref.tag ?? 'latest');
   } catch (err) {
-    throw wrapError(`failed to resolve reference ${JSON.stringify(name)}`, err);
+    throw wrapRegistryError(`failed to resolve reference ${JSON.stringify(name)}`, err);
   }
   if (SCHEMA1_TYPES.has(root.mediaType)) throw schema1Error('v2.1');
   return root;

@@ -8,7 +8,7 @@ import { MediaType, isIndexType, isManifestType } from '../../oci/media-types.js
 import type { Descriptor } from '../../oci/types.js';
 import { isDigest } from '../../oci/digest.js';
 import { discard, readBody, type HttpResult } from './http-client.js';
-import { notFound, RegistryError, unexpectedStatus, wrapError } from './registry-errors.js';
+import { notFound, RegistryError, unexpectedStatus, wrapRegistryError } from './registry-errors.js';
 import type { RegistryTransport } from './registry-transport.js';
 import type { Endpoint } from './registry-config.js';
 import { LadingError } from '../../errors.js';
@@ -76,7 +76,7 @@ export async function resolveManifest(repo: Repository, ref: string, object: str
         res = await repo.transport.request({ method: 'HEAD', endpoint, path, headers: { Accept: MANIFEST_ACCEPT }, lastHost });
       } catch (err) {
         const e = err instanceof RegistryError && err.facts.invalidAuthorization
-          ? wrapError('pull access denied, repository does not exist or may require authorization', err)
+          ? wrapRegistryError('pull access denied, repository does not exist or may require authorization', err)
           : (err as Error);
         if ((err as Error)?.name === 'AbortError') throw err;
         note(1, e);

@@ -1,25 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { goMarshal } from '../../util/go-json.js';
-import { formatG, humanSize } from './human-size.js';
 import { progressMessage, progressString, shortId, statusMessage } from './progress-message.js';
-
-test('HumanSize: decimal units, 4 significant digits, trailing zeros dropped', () => {
-  assert.equal(humanSize(0), '0B');
-  assert.equal(humanSize(512), '512B');
-  assert.equal(humanSize(1000), '1kB');
-  assert.equal(humanSize(1234), '1.234kB');
-  assert.equal(humanSize(3_400_000), '3.4MB');
-  assert.equal(humanSize(12_345_678), '12.35MB');
-  assert.equal(humanSize(999_950), '1000kB');
-  assert.equal(humanSize(2_000_000_000), '2GB');
-});
-
-test('%g rounds exact ties to even, as Go does', () => {
-  assert.equal(formatG(1.0625, 4), '1.062');
-  assert.equal(formatG(1.0645, 4), '1.065');
-  assert.equal(humanSize(1_062_500), '1.062MB');
-});
 
 test('the progress bar of a download, as dockerd draws it', () => {
   assert.equal(

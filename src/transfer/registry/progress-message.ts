@@ -2,7 +2,7 @@
  * Docker's progress messages (pkg/progress, pkg/streamformatter, pkg/jsonmessage of moby v28.5.2),
  * as plain objects whose key order is jsonmessage.JSONMessage's, ready for Go-style JSON encoding.
  */
-import { humanSize } from './human-size.js';
+import { humanSize } from '../../util/go-size.js';
 
 export interface JsonProgress {
   current?: number;

@@ -53,7 +53,8 @@ export interface PulledImage {
   blobs: string[];
 }
 
-export async function pullReference(
+/** Fetches `ref` (the platform's image of an index) from its registry into `content`; naming it is the caller's job. */
+export async function pullFromRegistry(
   content: ContentStore,
   registry: RegistryService,
   ref: Reference,

@@ -19,7 +19,7 @@ export interface RegistryOptions {
   certsDir?: string;
 }
 
-export interface TlsSettings {
+export interface RegistryTls {
   /** false: TLS is tried, certificates not verified, and plain HTTP is used when TLS fails. */
   verify: boolean;
   /** Extra CA certificates (PEM), added to the system's. */
@@ -38,7 +38,7 @@ export interface Endpoint {
   /** A mirror for another namespace: requests carry `?ns=<namespace>`. */
   namespace?: string;
   /** Registries reached without verified TLS fall back to plain HTTP when TLS fails. */
-  tls: TlsSettings;
+  tls: RegistryTls;
 }
 
 export interface IndexInfo {
@@ -139,17 +139,17 @@ export class RegistryConfig {
   }
 
   /** TLS for any host (a token realm too): verified unless insecure, with its certs.d files. */
-  tlsSettings(host: string): Promise<TlsSettings> {
+  tlsSettings(host: string): Promise<RegistryTls> {
     return this.tlsFor(host, host);
   }
 
-  private async tlsFor(host: string, namespace: string): Promise<TlsSettings> {
+  private async tlsFor(host: string, namespace: string): Promise<RegistryTls> {
     const files = this.certFiles(host) ?? (namespace !== host ? this.certFiles(namespace) : undefined);
     return { verify: !(await this.isInsecure(host)), ca: [], ...files };
   }
 
   /** Docker's loadTLSConfig over `<certsDir>/<host>`: *.crt CAs, *.cert + *.key pairs. */
-  private certFiles(host: string): Omit<TlsSettings, 'verify'> | undefined {
+  private certFiles(host: string): Omit<RegistryTls, 'verify'> | undefined {
     if (!this.certsDir) return undefined;
     const dir = path.join(this.certsDir, host.replace(/[/\\]/g, '_'));
     let names: string[];

@@ -34,8 +34,8 @@ export class RegistryError extends LadingError {
   }
 }
 
-/** `fmt.Errorf("<prefix>: %w", err)` */
-export function wrapError(prefix: string, err: unknown): Error {
+/** `fmt.Errorf("<prefix>: %w", err)` for any error, a registry error's facts kept (errors.ts's withContext passes untyped errors by). */
+export function wrapRegistryError(prefix: string, err: unknown): Error {
   const message = `${prefix}: ${err instanceof Error ? err.message : String(err)}`;
   if (err instanceof RegistryError) return new RegistryError(err.kind, message, err.facts, { cause: err });
   if (err instanceof LadingError) return new LadingError(err.kind, message, { cause: err });

@@ -7,7 +7,7 @@ import { credentialsHost, DOCKER_HUB_REGISTRY_HOST, type AuthConfig } from './au
 import { Authorizer } from './authorizer.js';
 import { BlobFetcher } from './blob-fetch.js';
 import type { Repository } from './manifest-fetch.js';
-import { RegistryConfig, type RegistryOptions, type TlsSettings } from './registry-config.js';
+import { RegistryConfig, type RegistryOptions, type RegistryTls } from './registry-config.js';
 import { RegistryTransport } from './registry-transport.js';
 import type { RetryPolicy } from './retry-policy.js';
 import { Semaphore } from './semaphore.js';
@@ -69,7 +69,7 @@ export class RegistryService {
   /** A client for `domain/path` with the given credentials (scope `repository:path:pull[,push]`). */
   async repository(domain: string, path: string, options: RepositoryOptions = {}): Promise<Repository> {
     const endpoints = await this.config.endpoints(domain);
-    const tlsByHost = new Map<string, TlsSettings>(endpoints.map((e) => [e.host, e.tls]));
+    const tlsByHost = new Map<string, RegistryTls>(endpoints.map((e) => [e.host, e.tls]));
     const auth = options.auth ?? {};
     const cfgHost = credentialsHost(auth, domain === 'docker.io' ? DOCKER_HUB_REGISTRY_HOST : domain);
     const authorizer = new Authorizer({

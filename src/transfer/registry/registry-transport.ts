@@ -12,7 +12,7 @@ import { discard, isResponseTimeout, isTlsError, requestErrorText, send, type Ht
 import type { Endpoint } from './registry-config.js';
 import { LadingError } from '../../errors.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableNetworkError, isRetryableStatus, type RetryPolicy } from './retry-policy.js';
-import { wrapError } from './registry-errors.js';
+import { wrapRegistryError } from './registry-errors.js';
 
 export interface RegistryRequest {
   method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH';
@@ -144,7 +144,7 @@ export class RegistryTransport {
       // The authorizer knows only the hosts that challenged us: another host gets no credentials.
       authorization = await this.options.authorizer.authorize(target, req.scopes ? [...this.options.scopes, ...req.scopes] : this.options.scopes);
     } catch (err) {
-      throw wrapError('failed to authorize', err);
+      throw wrapRegistryError('failed to authorize', err);
     }
     const headers: Record<string, string> = { ...req.headers };
     if (authorization) headers.Authorization = authorization;

@@ -11,7 +11,7 @@ import type { MetadataStore } from '../../metadata/metadata-store.js';
 import { MediaType } from '../../oci/media-types.js';
 import type { Descriptor } from '../../oci/types.js';
 import { runConformance, type ConformanceCheck, type HarnessFactory } from '../../util/conformance.js';
-import { ContentReader } from '../content-reader.js';
+import { ContentReader } from '../../content/content-reader.js';
 import { GarbageCollector } from '../garbage-collector.js';
 import { Leases } from '../leases.js';
 

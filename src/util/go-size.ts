@@ -1,9 +1,23 @@
 /**
- * go-units' HumanSize (decimal units, 4 significant digits, Go's %g), which Docker's progress
- * strings use: `3.4MB`, `1.23kB`, `512B`.
+ * Sizes as Docker's go-units reads and writes them: RAMInBytes (daemon flags and daemon.json
+ * limits, binary units) and HumanSize (progress strings, decimal units).
  */
+import { InvalidArgumentError } from '../errors.js';
+
+const SIZE_UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
+
+/** A size as go-units' RAMInBytes reads it: `1073741824`, `64GiB`, `64g`, `512 MB` (binary units). */
+export function parseByteSize(value: string, context = 'invalid size'): number {
+  const m = /^([0-9]+(?:\.[0-9]+)?) ?([kmgtp]?)(?:i?b)?$/i.exec(value.trim());
+  if (!m) throw new InvalidArgumentError(`${context}: invalid size: ${JSON.stringify(value)}`);
+  const bytes = Math.floor(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toLowerCase()] ?? 1));
+  if (!Number.isSafeInteger(bytes)) throw new InvalidArgumentError(`${context}: size too large: ${JSON.stringify(value)}`);
+  return bytes;
+}
+
 const UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 
+/** go-units' HumanSize: decimal units, 4 significant digits, Go's %g: `3.4MB`, `1.23kB`, `512B`. */
 export function humanSize(bytes: number): string {
   let size = bytes;
   let i = 0;

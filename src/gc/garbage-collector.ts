@@ -4,7 +4,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { BlobEdge, MetadataStore } from '../metadata/metadata-store.js';
 import { walkImageGraph } from '../oci/image-graph-walk.js';
 import type { Descriptor } from '../oci/types.js';
-import { ContentReader, isIndex, isManifest } from './content-reader.js';
+import { ContentReader, isIndex, isManifest } from '../content/content-reader.js';
 import type { Leases } from './leases.js';
 
 /**

@@ -1,77 +1,13 @@
 /**
- * Reading times the way Docker reads them: Go's time.ParseDuration and time.Parse (for the layouts
- * Docker uses), Docker's timetypes.GetTimestamp / ParseTimestamps for `since`/`until` filter values,
- * and Go's RFC 3339 unmarshalling of image configs' `created`. Error texts are Go's, since clients
- * print them. Times are nanoseconds since the epoch as bigints: Go compares them to the nanosecond.
+ * Go's time.Time as Docker reads and writes it. Reading: Go's time.Parse (for the layouts Docker
+ * uses), Docker's timetypes.GetTimestamp / ParseTimestamps for `since`/`until` filter values, and
+ * Go's RFC 3339 unmarshalling of image configs' `created`; error texts are Go's, since clients print
+ * them, and times are nanoseconds since the epoch as bigints (Go compares them to the nanosecond).
+ * Writing: RFC3339Nano as Go marshals it.
  */
+import { parseGoDuration } from './go-duration.js';
 
 const NS_PER_SECOND = 1_000_000_000n;
-
-// ------------------------------------------------------------------ durations
-
-const DURATION_UNITS: Record<string, bigint> = {
-  ns: 1n,
-  us: 1_000n,
-  'µs': 1_000n, // U+00B5
-  'μs': 1_000n, // U+03BC
-  ms: 1_000_000n,
-  s: NS_PER_SECOND,
-  m: 60n * NS_PER_SECOND,
-  h: 3600n * NS_PER_SECOND,
-};
-const MAX_DURATION = (1n << 63n) - 1n;
-
-/** Go's time.ParseDuration, in nanoseconds; undefined where Go returns an error. */
-export function parseGoDuration(text: string): bigint | undefined {
-  let s = text;
-  let negative = false;
-  if (s[0] === '-' || s[0] === '+') {
-    negative = s[0] === '-';
-    s = s.slice(1);
-  }
-  if (s === '0') return 0n;
-  if (s === '') return undefined;
-  let total = 0n;
-  while (s !== '') {
-    const m = /^(\d*)(?:\.(\d*))?/.exec(s);
-    const whole = m?.[1] ?? '';
-    const fraction = m?.[2];
-    if (whole === '' && !fraction) return undefined; // no digits, e.g. ".s"
-    s = s.slice(m?.[0].length ?? 0);
-    let i = 0;
-    while (i < s.length && !/[.0-9]/.test(s[i] ?? '')) i++;
-    const unit = DURATION_UNITS[s.slice(0, i)];
-    if (i === 0 || unit === undefined) return undefined;
-    s = s.slice(i);
-    let v = BigInt(whole || '0');
-    if (v > (1n << 63n) / unit) return undefined;
-    v *= unit;
-    if (fraction) {
-      // Go keeps as many fraction digits as fit and scales them in floating point.
-      const digits = fraction.slice(0, 18).replace(/0+$/, '');
-      if (digits) v += BigInt(Math.trunc(Number(digits) * (Number(unit) / 10 ** digits.length)));
-      if (v > 1n << 63n) return undefined;
-    }
-    total += v;
-    if (total > 1n << 63n) return undefined;
-  }
-  if (negative) return -total;
-  return total > MAX_DURATION ? undefined : total;
-}
-
-/** Go's time.Duration.String of a whole number of milliseconds: `30s`, `1m30s`, `1.5s`, `500ms`, `1h0m0s`. */
-export function formatGoDuration(ms: number): string {
-  if (ms === 0) return '0s';
-  const sign = ms < 0 ? '-' : '';
-  const abs = Math.abs(Math.trunc(ms));
-  if (abs < 1000) return `${sign}${abs}ms`;
-  const seconds = abs % 60_000;
-  const secondsText = `${Math.trunc(seconds / 1000)}${seconds % 1000 ? '.' + String(seconds % 1000).padStart(3, '0').replace(/0+$/, '') : ''}s`;
-  if (abs < 60_000) return sign + secondsText;
-  const minutes = Math.trunc(abs / 60_000);
-  if (minutes < 60) return `${sign}${minutes}m${secondsText}`;
-  return `${sign}${Math.trunc(minutes / 60)}h${minutes % 60}m${secondsText}`;
-}
 
 // ------------------------------------------------------------------ time.Parse
 
@@ -418,3 +354,44 @@ export function rfc3339Nanos(value: unknown): bigint | undefined {
 export function unixSecondsOf(nanos: bigint): number {
   return Number(floorDiv(nanos, NS_PER_SECOND));
 }
+
+// ------------------------------------------------------------------ writing
+
+// Timestamps as Go writes time.Time with RFC3339Nano: fractional seconds without trailing zeros
+// (none when zero), the offset kept as parsed, `Z` for UTC.
+const RFC3339_LOOSE = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Reformats an RFC 3339 timestamp the way Go re-marshals it; undefined when it is not one. */
+export function goRfc3339Nano(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const m = RFC3339_LOOSE.exec(value);
+  if (!m) return undefined;
+  const [, date, clock, fraction = '', zone = 'Z'] = m;
+  if (Number.isNaN(Date.parse(`${date}T${clock}Z`))) return undefined;
+  const frac = fraction.replace(/0+$/, '');
+  const offset = zone === 'Z' || zone === 'z' || zone === '+00:00' || zone === '-00:00' ? 'Z' : zone;
+  return `${date}T${clock}${frac ? '.' + frac : ''}${offset}`;
+}
+
+/** Seconds since the epoch of an RFC 3339 timestamp, or 0 when it is not one. */
+export function unixSeconds(value: string | undefined): number {
+  if (!value) return 0;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? 0 : Math.floor(ms / 1000);
+}
+
+let lastNanos = 0n;
+
+/** Now, in UTC with nanosecond digits; strictly increasing within the process. */
+export function nowRfc3339Nano(): string {
+  let nanos = BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n);
+  if (nanos <= lastNanos) nanos = lastNanos + 1n;
+  lastNanos = nanos;
+  const seconds = nanos / 1_000_000_000n;
+  const frac = (nanos % 1_000_000_000n).toString().padStart(9, '0').replace(/0+$/, '');
+  const base = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+  return `${base}${frac ? '.' + frac : ''}Z`;
+}
+
+/** The zero time.Time as Go formats it; Docker answers it for a missing `Created` below API 1.44. */
+export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';

@@ -1,30 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatGoDuration, getTimestamp, goParseTime, parseGoDuration, parseTimestamps, parseUnixTimestamp, rfc3339Nanos, RFC3339, unixSecondsOf } from './go-time-parse.js';
+import { getTimestamp, goParseTime, goRfc3339Nano, nowRfc3339Nano, parseTimestamps, parseUnixTimestamp, rfc3339Nanos, RFC3339, unixSecondsOf } from './go-time.js';
 
 const S = 1_000_000_000n;
-
-test('parseGoDuration reads Go durations and refuses what Go refuses', () => {
-  assert.equal(parseGoDuration('1h'), 3600n * S);
-  assert.equal(parseGoDuration('1h30m'), 5400n * S);
-  assert.equal(parseGoDuration('-1.5h'), -5400n * S);
-  assert.equal(parseGoDuration('+2m'), 120n * S);
-  assert.equal(parseGoDuration('300ms'), 300_000_000n);
-  assert.equal(parseGoDuration('2µs'), 2000n);
-  assert.equal(parseGoDuration('2μs'), 2000n);
-  assert.equal(parseGoDuration('.5s'), S / 2n);
-  assert.equal(parseGoDuration('1.s'), S);
-  assert.equal(parseGoDuration('0'), 0n);
-  assert.equal(parseGoDuration('-0'), 0n);
-  for (const bad of ['', '1', '1x', 's', '.s', '1h-', '1.5', '10000000000000h', '-']) {
-    assert.equal(parseGoDuration(bad), undefined, bad);
-  }
-});
-
-test('formatGoDuration writes what Go\'s Duration.String writes', () => {
-  const cases: Array<[number, string]> = [[0, '0s'], [500, '500ms'], [2000, '2s'], [1500, '1.5s'], [30_000, '30s'], [90_000, '1m30s'], [3_600_000, '1h0m0s'], [5_400_250, '1h30m0.25s']];
-  for (const [ms, text] of cases) assert.equal(formatGoDuration(ms), text);
-});
 
 test('goParseTime: values, zones and Go error texts', () => {
   assert.equal(goParseTime(RFC3339, '2024-01-02T03:04:05Z'), 1704164645n * S);
@@ -107,4 +85,22 @@ test('parseUnixTimestamp (Docker 29): "" is no time, fractions cut or padded to 
   });
   assert.throws(() => parseUnixTimestamp('1.-5'), { message: 'invalid timestamp "1.-5": invalid nanoseconds: invalid character \'-\' at position 0' });
   assert.throws(() => parseUnixTimestamp('1.' + '0'.repeat(21)), { message: `invalid timestamp "1.${'0'.repeat(21)}": invalid nanoseconds: length 21 exceeds maximum 20` });
+});
+
+test('reformats timestamps as Go RFC3339Nano', () => {
+  assert.equal(goRfc3339Nano('2026-01-01T00:00:00Z'), '2026-01-01T00:00:00Z');
+  assert.equal(goRfc3339Nano('2025-05-30T16:20:41.123000000Z'), '2025-05-30T16:20:41.123Z');
+  assert.equal(goRfc3339Nano('2025-05-30T16:20:41.000Z'), '2025-05-30T16:20:41Z');
+  assert.equal(goRfc3339Nano('2025-05-30T18:20:41.5+02:00'), '2025-05-30T18:20:41.5+02:00');
+  assert.equal(goRfc3339Nano('2025-05-30T16:20:41+00:00'), '2025-05-30T16:20:41Z');
+  assert.equal(goRfc3339Nano('yesterday'), undefined);
+  assert.equal(goRfc3339Nano(undefined), undefined);
+});
+
+test('now is UTC, nanosecond-precise and increasing', () => {
+  const a = nowRfc3339Nano();
+  const b = nowRfc3339Nano();
+  assert.match(a, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/);
+  assert.notEqual(a, b);
+  assert.ok(Math.abs(Date.parse(a) - Date.now()) < 5000);
 });

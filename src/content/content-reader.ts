@@ -1,4 +1,4 @@
-import type { ContentStore } from '../content/content-store.js';
+import type { ContentStore } from './content-store.js';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { isIndexType, isManifestType } from '../oci/media-types.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from '../oci/types.js';
