@@ -1,0 +1,80 @@
+// Pull, push, save and load at API 1.52+ (Docker 29.7) beside 1.51 (Docker 28.5), over raw HTTP and
+// docker-py pinned to 1.55: the attestations a pull brings, the streams' progress bars, and several
+// `platform` values for save and load.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Daemon } from '../support/daemon.js';
+import { hex, multiPlatformImage, SLSA_PREDICATE, SPDX_PREDICATE, type ImageFixture } from '../support/images.js';
+import { RegistryFixture } from '../support/registry-fixture.js';
+
+type Message = Record<string, unknown>;
+const lines = (text: string): Message[] => text.split('\r\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Message);
+
+describe('pull, push, save and load at API 1.52+ as Docker 29.7', { timeout: 300_000 }, () => {
+  let fx: RegistryFixture;
+  let d: Daemon;
+  let attested: ImageFixture;
+  let ref: string;
+
+  before(async () => {
+    attested = await multiPlatformImage({ repo: 'lading-attested29', sbom: true });
+    fx = await RegistryFixture.start();
+    d = fx.d;
+    await fx.reg.push(attested, 'lab/attested29:v1', { all: true });
+    ref = fx.reg.ref('lab/attested29');
+  });
+  after(async () => {
+    await fx?.stop();
+  });
+
+  const pull = async (version: string): Promise<Message[]> => {
+    const res = await d.request(`/v${version}/images/create?fromImage=${encodeURIComponent(ref)}&tag=v1`, { method: 'POST', timeoutMs: 120_000 });
+    assert.equal(res.status, 200, res.text);
+    assert.doesNotMatch(res.text, /"error"/, res.text);
+    return lines(res.text);
+  };
+  const attestations = (): Promise<{ status: number; text: string }> =>
+    d.request(`/v1.55/images/${encodeURIComponent(`${ref}:v1`)}/attestations?statement=1`);
+
+  it('a pull at 1.52+ fetches the attestation of the pulled platform; at 1.51, as Docker 28.5, it does not', async () => {
+    const statements = attested.attestation?.layers ?? [];
+    assert.equal(statements.length, 2);
+
+    // 1.51: only the image; the attestation manifest is not here, so its statements are not either.
+    const old = await pull('1.51');
+    for (const s of statements) assert.ok(!old.some((m) => m.id === hex(s.digest).slice(0, 12)), 'no statement line at 1.51');
+    const missing = await attestations();
+    assert.equal(missing.status, 404, missing.text);
+
+    // Once removed (its blobs collected), pulled again at 1.52: the statements come too, each with its
+    // Download complete line (no Pulling fs layer: they are not layers).
+    assert.equal((await d.request(`/v1.51/images/${encodeURIComponent(`${ref}:v1`)}`, { method: 'DELETE' })).status, 200);
+    const now = await pull('1.52');
+    for (const s of statements) {
+      const id = hex(s.digest).slice(0, 12);
+      assert.ok(now.some((m) => m.id === id && m.status === 'Download complete'), `${id}: Download complete\n${JSON.stringify(now)}`);
+      assert.ok(!now.some((m) => m.id === id && m.status === 'Pulling fs layer'));
+    }
+    const res = await attestations();
+    assert.equal(res.status, 200, res.text);
+    const listed = JSON.parse(res.text) as Array<{ PredicateType: string; Statement: { predicateType: string } }>;
+    assert.deepEqual(listed.map((a) => a.PredicateType), [SPDX_PREDICATE, SLSA_PREDICATE]);
+    assert.deepEqual(listed.map((a) => a.Statement.predicateType), [SPDX_PREDICATE, SLSA_PREDICATE]);
+  });
+
+  it('docker-py pinned to 1.55: pull, then the statements of the pulled image', async () => {
+    const name = fx.reg.ref('lab/attested29-py');
+    await fx.reg.push(attested, 'lab/attested29-py:v1', { all: true });
+    // Nothing of the image is here under that name's blobs once the first test's image is gone.
+    await d.request(`/v1.51/images/${encodeURIComponent(`${ref}:v1`)}`, { method: 'DELETE' });
+    const out = await d.pythonJson<{ atts: Array<{ PredicateType: string; Statement?: unknown }> }>(
+      `import os\napi = docker.APIClient(base_url=os.environ['DOCKER_HOST'], version='1.55')\n` +
+        `for _ in api.pull(${JSON.stringify(name)}, tag='v1', stream=True, decode=True): pass\n` +
+        `atts = api._result(api._get(api._url('/images/{0}/attestations', ${JSON.stringify(`${name}:v1`)}), params={'statement': '1'}), True)\n` +
+        `print(json.dumps({"atts": atts}))`,
+      { timeoutMs: 120_000 },
+    );
+    assert.deepEqual(out.atts.map((a) => a.PredicateType), [SPDX_PREDICATE, SLSA_PREDICATE]);
+    assert.ok(out.atts.every((a) => typeof a.Statement === 'object' && a.Statement !== null));
+  });
+});
