@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Daemon } from '../support/daemon.js';
 import { hex, multiPlatformImage, SLSA_PREDICATE, SPDX_PREDICATE, type ImageFixture } from '../support/images.js';
+import { blobPath, FaultProxy, UPLOAD_PATH } from '../support/fault-proxy.js';
 import { RegistryFixture } from '../support/registry-fixture.js';
 
 type Message = Record<string, unknown>;
@@ -76,5 +77,76 @@ describe('pull, push, save and load at API 1.52+ as Docker 29.7', { timeout: 300
     );
     assert.deepEqual(out.atts.map((a) => a.PredicateType), [SPDX_PREDICATE, SLSA_PREDICATE]);
     assert.ok(out.atts.every((a) => typeof a.Statement === 'object' && a.Statement !== null));
+  });
+
+  it('pull streams: the progress bar beside progressDetail up to 1.51, none at 1.52; an error still carries error beside errorDetail', async () => {
+    const single = fx.single;
+    const name = encodeURIComponent(fx.proxy.ref('lab/single'));
+    const layer = single.images[0]?.layers[0];
+    assert.ok(layer);
+    const downloading = async (version: string): Promise<Message[]> => {
+      // A layer sent a byte every 300 ms: the 100 ms tick reports it Downloading with an offset.
+      const slow = fx.proxy.inject({ path: blobPath(layer.digest), fault: { kind: 'trickle', bytes: 3, everyMs: 300 }, times: 1 });
+      try {
+        const res = await d.request(`/v${version}/images/create?fromImage=${name}&tag=v1`, { method: 'POST', timeoutMs: 120_000 });
+        assert.equal(res.status, 200, res.text);
+        await d.request(`/v1.51/images/${name}:v1`, { method: 'DELETE' });
+        const msgs = lines(res.text).filter((m) => m.status === 'Downloading');
+        assert.ok(msgs.length > 0, res.text);
+        return msgs;
+      } finally {
+        slow.remove();
+      }
+    };
+    for (const m of await downloading('1.51')) {
+      assert.ok((m.progressDetail as { current: number }).current > 0);
+      assert.match(String(m.progress), /^\[=*>\s*\] +\S+\/\S+$/);
+    }
+    for (const m of await downloading('1.52')) {
+      assert.ok((m.progressDetail as { current: number }).current > 0);
+      assert.ok(!('progress' in m), JSON.stringify(m));
+    }
+
+    const bad = fx.proxy.inject({ path: blobPath(layer.digest), fault: { kind: 'wrong-body' } });
+    try {
+      const res = await d.request(`/v1.52/images/create?fromImage=${name}&tag=v1`, { method: 'POST', timeoutMs: 120_000 });
+      const last = lines(res.text).at(-1) ?? {};
+      assert.equal(typeof last.error, 'string', res.text);
+      assert.deepEqual(last.errorDetail, { message: last.error });
+    } finally {
+      bad.remove();
+    }
+  });
+
+  it('push streams: Pushing carries the progress bar up to 1.51, none at 1.52', async () => {
+    // Pulled from the registry's own address, pushed through the proxy's: no source to mount from.
+    const from = fx.reg.ref('lab/single');
+    const pulled = await d.request(`/v1.51/images/create?fromImage=${encodeURIComponent(from)}&tag=v1`, { method: 'POST', timeoutMs: 120_000 });
+    assert.equal(pulled.status, 200, pulled.text);
+    const pushing = async (version: string, proxy: FaultProxy): Promise<Message[]> => {
+      const target = proxy.ref(`lab/pushed${version.replace('.', '')}`);
+      const tag = await d.request(`/v1.51/images/${encodeURIComponent(`${from}:v1`)}/tag?repo=${encodeURIComponent(target)}&tag=v1`, { method: 'POST' });
+      assert.equal(tag.status, 201, tag.text);
+      // The upload's last request held back: the 100 ms tick reports the bytes sent meanwhile.
+      const slow = proxy.inject({ path: UPLOAD_PATH, method: 'PUT', fault: { kind: 'delay', ms: 400 } });
+      try {
+        const res = await d.request(`/v${version}/images/${encodeURIComponent(target)}/push?tag=v1`, { method: 'POST', headers: { 'X-Registry-Auth': 'e30=' }, timeoutMs: 120_000 });
+        assert.equal(res.status, 200, res.text);
+        assert.doesNotMatch(res.text, /"error"/, res.text);
+        const msgs = lines(res.text).filter((m) => m.status === 'Pushing' && (m.progressDetail as { current?: number }).current);
+        assert.ok(msgs.length > 0, res.text);
+        return msgs;
+      } finally {
+        slow.remove();
+      }
+    };
+    for (const m of await pushing('1.51', fx.proxy)) assert.match(String(m.progress), /^\[=*>\s*\] +\S+\/\S+$/);
+    // A second address of the registry: nothing pushed there yet to mount from.
+    const other = await FaultProxy.start({ upstream: fx.reg });
+    try {
+      for (const m of await pushing('1.52', other)) assert.ok(!('progress' in m), JSON.stringify(m));
+    } finally {
+      await other.stop();
+    }
   });
 });
