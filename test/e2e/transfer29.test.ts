@@ -2,9 +2,10 @@
 // docker-py pinned to 1.55: the attestations a pull brings, the streams' progress bars, and several
 // `platform` values for save and load.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Daemon } from '../support/daemon.js';
-import { hex, multiPlatformImage, SLSA_PREDICATE, SPDX_PREDICATE, type ImageFixture } from '../support/images.js';
+import { hex, multiPlatformImage, ociArchive, SLSA_PREDICATE, SPDX_PREDICATE, untar, type ImageFixture } from '../support/images.js';
 import { blobPath, FaultProxy, UPLOAD_PATH } from '../support/fault-proxy.js';
 import { RegistryFixture } from '../support/registry-fixture.js';
 
@@ -148,5 +149,45 @@ describe('pull, push, save and load at API 1.52+ as Docker 29.7', { timeout: 300
     } finally {
       await other.stop();
     }
+  });
+
+  it('save and load: several platform values at 1.52 (Docker 29.7), a 400 at 1.51 (Docker 28.5)', async () => {
+    const multi = fx.multi;
+    const archive = readFileSync(await ociArchive(multi));
+    const amd64 = JSON.stringify({ os: 'linux', architecture: 'amd64' });
+    const arm64 = JSON.stringify({ os: 'linux', architecture: 'arm64', variant: 'v8' });
+    const q = (...platforms: string[]): string => platforms.map((p) => `&platform=${encodeURIComponent(p)}`).join('');
+    const load = (version: string, query: string): Promise<{ status: number; text: string }> =>
+      d.request(`/v${version}/images/load?quiet=1${query}`, { method: 'POST', body: archive, timeoutMs: 120_000 });
+
+    const refused = { status: 400, text: '{"message":"multiple platform parameters not supported"}\n' };
+    const old = await load('1.51', q(amd64, arm64));
+    assert.deepEqual({ status: old.status, text: old.text }, refused);
+    const loaded = await load('1.52', q(amd64, arm64));
+    assert.equal(loaded.status, 200, loaded.text);
+    // An image passes with any one of the platforms whole (29.7's verifyImagesProvidePlatform); with
+    // none of them, 29.7's words name the list.
+    assert.equal((await load('1.52', q(amd64, JSON.stringify({ os: 'linux', architecture: 's390x' })))).status, 200);
+    const none = await load('1.52', q(JSON.stringify({ os: 'linux', architecture: 's390x' }), JSON.stringify({ os: 'linux', architecture: 'ppc64le' })));
+    assert.equal(none.status, 404, none.text);
+    assert.match(none.text, /was loaded, but doesn't provide the requested platform \(\[linux\/s390x linux\/ppc64le\]\)/);
+
+    const save = async (version: string, query: string): Promise<{ status: number; body: Buffer }> => {
+      const res = await d.request(`/v${version}/images/get?names=${encodeURIComponent(multi.familiar)}${query}`, { timeoutMs: 120_000 });
+      return { status: res.status, body: res.body };
+    };
+    const oldSave = await save('1.51', q(amd64, arm64));
+    assert.deepEqual({ status: oldSave.status, text: oldSave.body.toString() }, refused);
+    const blobsOf = async (query: string): Promise<string[]> => {
+      const res = await save('1.52', query);
+      assert.equal(res.status, 200, res.body.toString());
+      return [...(await untar(res.body)).keys()];
+    };
+    const [amdManifest, armManifest] = multi.images.map((i) => `blobs/sha256/${hex(i.manifest.digest)}`);
+    const both = await blobsOf(q(amd64, arm64));
+    assert.ok(both.includes(amdManifest!) && both.includes(armManifest!), both.join('\n'));
+    assert.ok(both.includes(`blobs/sha256/${hex(multi.target.digest)}`), 'the index goes in whole');
+    const one = await blobsOf(q(arm64));
+    assert.ok(one.includes(armManifest!) && !one.includes(amdManifest!), one.join('\n'));
   });
 });
