@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { decodeAuthConfigLenient, type AuthConfig } from '../transfer/registry/auth-config.js';
 import { goMarshal } from '../util/go-json.js';
+import { versionAtLeast } from './api-version.js';
 import { errorMessage } from './http-errors.js';
 
 /**
@@ -34,6 +35,21 @@ export class JsonMessageStream {
   }
 }
 
+export interface StreamOptions {
+  /** The operation reads the request body itself. */
+  readsBody?: boolean;
+  /**
+   * Write the pre-rendered `progress` bar beside `progressDetail`: Docker 28.5 does, Docker 29's
+   * streamformatter no longer does (Lading: API 1.52+, `progressBars(version)`).
+   */
+  progressBars?: boolean;
+}
+
+/** Whether a stream at API `version` carries the `progress` bar (Docker 28.5's, up to 1.51). */
+export function progressBars(version: string): boolean {
+  return !versionAtLeast(version, '1.52');
+}
+
 /**
  * Runs an operation that reports Docker's JSON messages (pull, push, load) as the answer: an error
  * before the first message is thrown (an HTTP error), one after it goes in the stream. A client
@@ -44,7 +60,7 @@ export async function streamMessages(
   req: IncomingMessage,
   res: ServerResponse,
   run: (write: (message: object) => void, signal: AbortSignal) => Promise<void>,
-  { readsBody = false }: { readsBody?: boolean } = {},
+  { readsBody = false, progressBars = true }: StreamOptions = {},
 ): Promise<void> {
   const abort = new AbortController();
   res.on('close', () => {
@@ -54,12 +70,18 @@ export async function streamMessages(
   if (!readsBody) req.resume();
   const stream = new JsonMessageStream(res);
   try {
-    await run((message) => stream.write(message), abort.signal);
+    await run((message) => stream.write(progressBars ? message : withoutProgressBar(message)), abort.signal);
   } catch (err) {
     if (!res.headersSent) throw err;
     stream.error(errorMessage(err));
   }
   stream.end();
+}
+
+function withoutProgressBar(message: object): object {
+  if (!('progress' in message)) return message;
+  const { progress: _bar, ...rest } = message as { progress?: unknown };
+  return rest;
 }
 
 /** `X-Registry-Auth`; credentials that do not decode count as none (Docker 28's pull and push). */

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import type { Platform } from '../oci/types.js';
 import { goJsonSyntaxError } from '../util/go-json-syntax.js';
+import { versionAtLeast } from './api-version.js';
 
 /** Docker's httputils.BoolValue: empty, 0, no, false and none (any case, trimmed) are false. */
 export function boolValue(value: string | null): boolean {
@@ -58,4 +59,18 @@ function goJsonType(value: unknown): string {
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'boolean') return 'bool';
   return typeof value;
+}
+
+/**
+ * `platform` of `GET /images/get` and `POST /images/load`: none before 1.48; one at 1.48-1.51 (more
+ * is Docker 28.5's 400); from 1.52 any number, each a JSON OCI platform (Docker 29.7).
+ */
+export function platformList(query: URLSearchParams, version: string): Platform[] {
+  if (!versionAtLeast(version, '1.48')) return [];
+  const values = query.getAll('platform');
+  if (!versionAtLeast(version, '1.52')) {
+    if (values.length > 1) throw new InvalidArgumentError('multiple platform parameters not supported');
+    return values[0] ? [decodePlatform(values[0])] : [];
+  }
+  return values.map(decodePlatform);
 }

@@ -7,6 +7,7 @@
 import type { ContentStore } from '../content/content-store.js';
 import { NotFoundError } from '../errors.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
+import { ATTESTATION_MANIFEST, PREDICATE_TYPE, REFERENCE_DIGEST, REFERENCE_TYPE } from '../oci/attestation.js';
 import { isManifestType, MediaType } from '../oci/media-types.js';
 import { formatPlatformAll, hostPlatform, onlyMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
@@ -36,11 +37,6 @@ export interface AttestationSources {
   content: Pick<ContentStore, 'readBytes'>;
 }
 
-/** BuildKit's annotation of a statement layer with its in-toto predicate type. */
-const PREDICATE_TYPE = 'in-toto.io/predicate-type';
-const REFERENCE_TYPE = 'vnd.docker.reference.type';
-const REFERENCE_DIGEST = 'vnd.docker.reference.digest';
-const ATTESTATION_MANIFEST = 'attestation-manifest';
 /** Statements are read whole, as Docker reads them; SBOMs of large images run to megabytes. */
 const MAX_STATEMENT_BYTES = 64 * 1024 * 1024;
 

@@ -8,7 +8,7 @@ import type { ContentStore } from '../content/content-store.js';
 import { LadingError, NotFoundError, withContext } from '../errors.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { hexOf } from '../oci/digest.js';
-import { hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
+import { anyOfMatcher, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import {
   familiarString,
@@ -43,8 +43,11 @@ const TAG = '[\\w][\\w.-]{0,127}';
  * `repo` exports every tag of the repository. Errors (no such image, missing content) are thrown
  * before the stream exists; the blobs it carries are leased until it closes.
  */
-export async function exportImages(src: ExportSources, names: string[], platform?: Platform): Promise<Readable> {
+export async function exportImages(src: ExportSources, names: string[], platforms: readonly Platform[] = []): Promise<Readable> {
   const manifests: Descriptor[] = [];
+  // One platform: that platform's manifest is the target. Several (API 1.52+, Docker 29.7): the
+  // whole index, of which only those platforms' manifests go in.
+  const platform = platforms.length === 1 ? platforms[0] : undefined;
 
   const exportImage = async (record: ImageRecord, ref: Reference | undefined): Promise<void> => {
     let target = record.target;
@@ -104,7 +107,7 @@ export async function exportImages(src: ExportSources, names: string[], platform
     }
   }
 
-  const matcher = platform ? strictMatcher(platform) : hostPreferenceMatcher();
+  const matcher = platform ? strictMatcher(platform) : platforms.length > 1 ? anyOfMatcher(platforms) : hostPreferenceMatcher();
   const archive = await prepareExport(src.content, {
     manifests,
     platform: matcher,

@@ -34,6 +34,8 @@ export interface PullImageOptions {
   signal?: AbortSignal;
   /** Told of every request made to a registry. */
   onExchange?: (method: string, url: URL, status: number) => void;
+  /** Fetch the platform's attestation manifest too (Docker 29, API 1.52+). */
+  attestations?: boolean;
 }
 
 /** What a pull works with; the image service provides it (garbage collection, leases, events). */
@@ -111,6 +113,7 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
         ...(options.auth ? { auth: options.auth } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onExchange ? { onExchange: options.onExchange } : {}),
+        ...(options.attestations ? { attestations: true } : {}),
         progress: options.progress,
         blobs: src.registry.blobFetcher(src.content),
         limits: src.limits,

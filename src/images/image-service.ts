@@ -58,7 +58,10 @@ export interface ImageInspect extends ConfigFields {
 }
 
 export interface LoadOptions {
+  /** Docker 28.5's one platform (API 1.48-1.51). */
   platform?: Platform;
+  /** Docker 29.7's platforms (API 1.52+): any of them makes an image whole; 29.7's error texts. */
+  platforms?: Platform[];
   /** Where `Loading layer` lines go while the archive is read (docker load without quiet). */
   progress?: ProgressSink;
   /** Gives the load up (its client went away): it stops and fails, leaving nothing behind. */
@@ -199,12 +202,12 @@ export class ImageService {
    * here, before any byte; each image put in emits a `save` event. Planned in a read section; the
    * blobs stay leased while the archive streams.
    */
-  save(names: string[], options: { platform?: Platform } = {}): Promise<Readable> {
+  save(names: string[], options: { platform?: Platform; platforms?: Platform[] } = {}): Promise<Readable> {
     const onSave = async (target: Descriptor): Promise<void> => {
       this.events.emit('image', 'save', target.digest, await imageEventAttributes(this, target.digest, target.digest));
     };
     const sources = { metadata: this.metadata, reader: this.reader, content: this.content, leases: this.leases, onSave };
-    return this.gc.reading(() => exportImages(sources, names, options.platform));
+    return this.gc.reading(() => exportImages(sources, names, options.platforms ?? (options.platform ? [options.platform] : [])));
   }
 
   /** `docker load`: imports an archive, then names its images, all or nothing. */
@@ -220,16 +223,19 @@ export class ImageService {
     // Every blob the import writes or relies on stays leased until its image has a name.
     const held: string[] = [];
     let garbage: string[] = [];
+    const requested = options.platforms
+      ? { platforms: options.platforms, docker29: true }
+      : { platforms: options.platform ? [options.platform] : [], docker29: false };
     try {
       const result = await importArchive(body, this.gc.leasingStore(held), {
         limits: this.limits,
-        mustBeWhole: mustBeWhole(options.platform),
+        mustBeWhole: mustBeWhole(requested.platforms.length > 0),
         ...(options.progress ? { progress: options.progress } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
       });
       note({ digests: result.images.map((i) => i.target.digest), bytes: result.blobs.reduce((sum, b) => sum + b.size, 0) });
       return await this.gc.reading(async () => {
-        if (options.platform) await checkProvidesPlatform(this.reader, this.layerSizes, result.images, options.platform);
+        if (requested.platforms.length > 0) await checkProvidesPlatform(this.reader, this.layerSizes, result.images, requested);
         const now = nowRfc3339Nano();
         const loaded: LoadedImage[] = [];
         const graph = await this.gc.graphOf(result.images.map((i) => i.target));

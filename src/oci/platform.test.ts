@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { configPlatform, formatPlatform, formatPlatformAll, hostPreferenceMatcher, normalizePlatform, onlyMatcher, strictMatcher } from './platform.js';
+import { anyOfMatcher, configPlatform, formatPlatform, formatPlatformAll, hostPreferenceMatcher, normalizePlatform, onlyMatcher, strictMatcher } from './platform.js';
 
 test('normalizes architecture aliases and arm variants', () => {
   assert.deepEqual(normalizePlatform({ os: 'Linux', architecture: 'x86_64' }), { os: 'linux', architecture: 'amd64' });
@@ -89,3 +89,11 @@ test('onlyMatcher: an absurd variant neither hangs nor fills memory', () => {
   assert.ok(Date.now() - started < 1000);
 });
 
+
+test('anyOfMatcher: matches any of the platforms exactly, everything when none; the host first', () => {
+    const m = anyOfMatcher([{ os: 'linux', architecture: 'arm64' }, { os: 'linux', architecture: 's390x' }], hostPreferenceMatcher({ os: 'linux', architecture: 'amd64' }));
+    assert.ok(m.match({ os: 'linux', architecture: 'arm64', variant: 'v8' }));
+    assert.ok(m.match({ os: 'linux', architecture: 's390x' }));
+    assert.ok(!m.match({ os: 'linux', architecture: 'amd64' }));
+    assert.ok(anyOfMatcher([]).match({ os: 'windows', architecture: 'amd64' }));
+});

@@ -102,6 +102,15 @@ export function strictMatcher(requested: Platform): PlatformMatcher {
 }
 
 /**
+ * Any of `requested` (each exactly, after normalization), the host's preference ranking them: Docker
+ * 29's matchAnyWithPreference for a save or load of several platforms; everything when none.
+ */
+export function anyOfMatcher(requested: readonly Platform[], preferred: PlatformMatcher = hostPreferenceMatcher()): PlatformMatcher {
+  const wanted = requested.map(strictMatcher);
+  return { match: (p) => wanted.length === 0 || wanted.some((m) => m.match(p)), less: preferred.less };
+}
+
+/**
  * Everything matches, the host's platforms first: what Docker uses when no platform is requested.
  * On amd64, 386 images also run, after amd64 ones; on arm64, arm/v8..v5 after arm64.
  */

@@ -6,7 +6,7 @@ import type { Platform } from '../../oci/types.js';
 import { goMarshal } from '../../util/go-json.js';
 import { checkRouteVersion, versionAtLeast } from '../api-version.js';
 import { renderAttestations } from '../attestation-view.js';
-import { boolValue, decodePlatform } from '../query.js';
+import { boolValue, decodePlatform, platformList } from '../query.js';
 import type { RequestContext, Router } from '../router.js';
 
 /** `docker history` and `docker save`: endpoints that read images and change nothing. */
@@ -62,13 +62,7 @@ function historyView(item: HistoryItem): object {
  * takes a truncated archive for a whole one.
  */
 async function save(images: ImageService, { res, version, query }: RequestContext, names: string[]): Promise<void> {
-  let platform: Platform | undefined;
-  if (versionAtLeast(version, '1.48')) {
-    if (query.getAll('platform').length > 1) throw new InvalidArgumentError('multiple platform parameters not supported');
-    const p = query.get('platform');
-    if (p) platform = decodePlatform(p);
-  }
-  const archive = await images.save(names, platform ? { platform } : {});
+  const archive = await images.save(names, { platforms: platformList(query, version) });
   res.writeHead(200, { 'Content-Type': 'application/x-tar' });
   try {
     await pipeline(archive, res);

@@ -6,7 +6,7 @@ import { versionAtLeast } from '../api-version.js';
 import type { InspectResponses } from '../inspect-cache.js';
 import { renderInspect } from '../inspect-view.js';
 import { streamMessages } from '../json-stream.js';
-import { boolValue, decodePlatform } from '../query.js';
+import { boolValue, decodePlatform, platformList } from '../query.js';
 import type { RequestContext, Router } from '../router.js';
 
 /** Image endpoints: HTTP in, image service calls, Docker's documents out. */
@@ -33,14 +33,9 @@ export function addImageRoutes(router: Router, images: ImageService, responses: 
   });
 
   router.add('POST', '/images/load', async ({ req, res, version, query }: RequestContext) => {
-    let platform: Platform | undefined;
-    if (versionAtLeast(version, '1.48')) {
-      if (query.getAll('platform').length > 1) {
-        throw new InvalidArgumentError('multiple platform parameters not supported');
-      }
-      const p = query.get('platform');
-      if (p) platform = decodePlatform(p);
-    }
+    const platforms = platformList(query, version);
+    // Docker 28.5's one platform up to 1.51; 29.7's list (and words) from 1.52.
+    const requested = versionAtLeast(version, '1.52') ? { platforms } : platforms[0] ? { platform: platforms[0] } : {};
     // Docker's BoolValueOrDefault: quiet unless asked otherwise (the CLI asks when on a terminal).
     const quiet = query.has('quiet') ? boolValue(query.get('quiet')) : true;
     // Quiet, nothing is written before the import has finished, so a refused archive gets a 4xx;
@@ -49,7 +44,7 @@ export function addImageRoutes(router: Router, images: ImageService, responses: 
       req,
       res,
       async (write, signal) => {
-        const loaded = await images.load(req, { ...(platform ? { platform } : {}), ...(quiet ? {} : { progress: write }), signal });
+        const loaded = await images.load(req, { ...requested, ...(quiet ? {} : { progress: write }), signal });
         for (const image of loaded) {
           write({ stream: `${image.tagged ? 'Loaded image' : 'Loaded image ID'}: ${image.name}\n` });
         }

@@ -27,7 +27,7 @@ import { goMarshal } from '../../util/go-json.js';
 import { parsePlatformSpecifier } from '../../transfer/registry/platform-specifier.js';
 import { versionAtLeast } from '../api-version.js';
 import { errorMessage } from '../http-errors.js';
-import { registryAuth, streamMessages } from '../json-stream.js';
+import { progressBars, registryAuth, streamMessages } from '../json-stream.js';
 import type { RequestContext, Router } from '../router.js';
 
 /** What the routes need of the image service. */
@@ -67,8 +67,13 @@ export function addPullRoutes(router: Router, images: PullService): void {
     if (familiarName(ref) === 'scratch') throw new LadingError('forbidden', "'scratch' is a reserved name");
     // Docker 28 ignores credentials it cannot decode for a pull (they may not be needed).
     const auth = registryAuth(req);
-    await streamMessages(req, res, (write, signal) =>
-      images.pull(ref, { ...(platform ? { platform } : {}), auth, progress: write, signal }),
+    // Docker 29 (API 1.52+) also fetches the platform's attestations, and draws no progress bars.
+    const attestations = versionAtLeast(version, '1.52');
+    await streamMessages(
+      req,
+      res,
+      (write, signal) => images.pull(ref, { ...(platform ? { platform } : {}), auth, progress: write, signal, attestations }),
+      { progressBars: progressBars(version) },
     );
   });
 }

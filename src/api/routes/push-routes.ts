@@ -10,7 +10,7 @@ import type { Platform } from '../../oci/types.js';
 import { parseNormalizedNamed, withTag, type Reference } from '../../reference/reference.js';
 import { versionAtLeast } from '../api-version.js';
 import { errorMessage } from '../http-errors.js';
-import { registryAuth, streamMessages } from '../json-stream.js';
+import { progressBars, registryAuth, streamMessages } from '../json-stream.js';
 import { decodePlatform } from '../query.js';
 import type { RequestContext, Router } from '../router.js';
 
@@ -29,8 +29,11 @@ export function addPushRoutes(router: Router, images: PushService): void {
       if (p !== '') platform = decodePlatform(p);
     }
     const auth = registryAuth(req);
-    await streamMessages(req, res, (write, signal) =>
-      images.push(ref, { ...(platform ? { platform } : {}), auth, progress: write, signal }),
+    await streamMessages(
+      req,
+      res,
+      (write, signal) => images.push(ref, { ...(platform ? { platform } : {}), auth, progress: write, signal }),
+      { progressBars: progressBars(version) },
     );
   });
 }

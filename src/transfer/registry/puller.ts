@@ -2,7 +2,8 @@
  * `docker pull` of one reference, as Docker 28.5's containerd image store does it
  * (daemon/containerd/image_pull.go over containerd v2.1.4's client.Pull): resolve the reference,
  * fetch the index and only the manifest the platform asks for (the best one for the host when
- * none is asked for), then its config and layers, in parallel; layers are checked against the
+ * none is asked for; with `attestations`, Docker 29's also its attestation manifest), then its
+ * config and layers, in parallel; layers are checked against the
  * config's diff IDs as containerd's unpacker checks them. Nothing already in the store is fetched.
  * `content` should be a leasing view of the store (the garbage collector's), so that what the pull
  * finds or writes stays until the image is named. Naming it is the caller's job.
@@ -11,6 +12,7 @@ import { TaskGroup } from './task-group.js';
 import type { ContentStore } from '../../content/content-store.js';
 import { LadingError, NotFoundError } from '../../errors.js';
 import type { LayerFacts } from '../../metadata/metadata-store.js';
+import { attestationManifestFor } from '../../oci/attestation.js';
 import { MAX_INDEX_DEPTH } from '../../oci/image-graph-walk.js';
 import { MediaType, isIndexType, isLayerType, isManifestType } from '../../oci/media-types.js';
 import { hostPreferenceMatcher, strictMatcher, type PlatformMatcher } from '../../oci/platform.js';
@@ -39,6 +41,11 @@ export interface PullOptions {
   blobs: BlobFetcher;
   /** The daemon's decompression limits, which every layer is held to as it downloads. */
   limits: ImportLimits;
+  /**
+   * Also fetch the attestation manifest (and its statements) that names the chosen platform
+   * manifest, as Docker 29 does (API 1.52+); Docker 28.5 fetches only the image.
+   */
+  attestations?: boolean;
 }
 
 export interface PulledImage {
@@ -160,7 +167,18 @@ class Pull {
     if (!Array.isArray(index.manifests)) throw new LadingError('invalid-argument', `index ${desc.digest}: manifests is not a list`);
     const chosen = pickPlatformChild(index.manifests, this.matcher);
     if (!chosen) throw new NotFoundError('no match for platform in manifest: not found');
-    await this.handle(chosen, depth + 1);
+    const attestation = this.options.attestations ? attestationManifestFor(index.manifests, chosen.digest) : undefined;
+    await this.group.all([this.handle(chosen, depth + 1), ...(attestation ? [this.fetchAttestation(attestation, depth + 1)] : [])]);
+  }
+
+  /**
+   * Docker 29 hands the attestation manifest to containerd as a referrer of the platform manifest
+   * (a child without a platform): it and all it lists are fetched; its statements, not being
+   * layers, show Download complete but no Pulling fs layer.
+   */
+  private async fetchAttestation(desc: Descriptor, depth: number): Promise<void> {
+    this.handled.add(desc.digest);
+    await this.handleManifest(desc, await this.fetchDocument(desc), depth);
   }
 
   private async handleManifest(desc: Descriptor, data: Buffer, depth: number): Promise<void> {
