@@ -4,6 +4,7 @@
  * parsers, then moby's dispatchers), with their error texts. Nothing is run: only the config changes.
  */
 import { InvalidArgumentError } from '../errors.js';
+import type { HealthcheckConfig } from '../oci/types.js';
 import { parseGoDuration } from '../util/go-duration.js';
 import { expandWord, expandWords } from './shell-words.js';
 
@@ -18,17 +19,8 @@ export interface ImportConfig {
   WorkingDir?: string;
   Labels?: Record<string, string>;
   StopSignal?: string;
-  Healthcheck?: Healthcheck;
+  Healthcheck?: HealthcheckConfig;
   OnBuild?: string[];
-}
-
-export interface Healthcheck {
-  Test?: string[];
-  Interval?: number;
-  Timeout?: number;
-  StartPeriod?: number;
-  StartInterval?: number;
-  Retries?: number;
 }
 
 /** builder/dockerfile's validCommitCommands. */
@@ -240,7 +232,7 @@ function checkNoFlags(flags: string[]): void {
 }
 
 /** parseHealthcheck: NONE, or `[--interval=… --timeout=… --start-period=… --start-interval=… --retries=…] CMD …`. */
-function healthcheck(line: Line): Healthcheck {
+function healthcheck(line: Line): HealthcheckConfig {
   const words = line.rest.trim();
   if (words === '') fail('HEALTHCHECK requires at least one argument');
   const type = (/^\S+/.exec(words)?.[0] ?? '').toUpperCase();
@@ -260,7 +252,7 @@ function healthcheck(line: Line): Healthcheck {
   const json = maybeJson(after);
   const command = json ?? (after === '' ? [] : [after]);
   if (command.length === 0) fail('Missing command after HEALTHCHECK CMD');
-  const check: Healthcheck = { Test: [json ? 'CMD' : 'CMD-SHELL', ...command] };
+  const check: HealthcheckConfig = { Test: [json ? 'CMD' : 'CMD-SHELL', ...command] };
   const durations: Array<[string, 'Interval' | 'Timeout' | 'StartPeriod' | 'StartInterval']> = [
     ['interval', 'Interval'],
     ['timeout', 'Timeout'],
