@@ -12,7 +12,7 @@ import type { LayerFacts } from '../metadata/metadata-store.js';
 import { MediaType } from '../oci/media-types.js';
 import { normalizePlatform } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
-import { COMPRESSION_MAGIC_BYTES, detectCompression, layerExpansion, type ImportLimits } from '../transfer/compression.js';
+import { layerExpansion, readStreamHead, type ImportLimits } from '../transfer/compression.js';
 import { LayerAnalyzer } from '../transfer/layer-facts.js';
 import { goMap, goMarshal } from '../util/go-json.js';
 import { nowRfc3339Nano } from '../util/go-time.js';
@@ -99,20 +99,7 @@ async function writeLayer(
   const writer = await store.openWriter();
   try {
     const input = body[Symbol.asyncIterator]();
-    // Enough bytes to tell the compression (fewer only when the body is that short).
-    const head: Uint8Array[] = [];
-    let headLength = 0;
-    let done = false;
-    while (headLength < COMPRESSION_MAGIC_BYTES) {
-      const next = await input.next();
-      if (next.done) {
-        done = true;
-        break;
-      }
-      head.push(next.value);
-      headLength += next.value.length;
-    }
-    const compression = detectCompression(Buffer.concat(head));
+    const { compression, head, ended: done } = await readStreamHead(input, (chunk) => chunk);
     if (compression === 'bzip2' || compression === 'xz') {
       throw new InvalidArgumentError(`unsupported archive compression: ${compression} (send the tar plain, gzip or zstd)`);
     }

@@ -26,6 +26,30 @@ export function detectCompression(head: Uint8Array): Compression {
   return 'none';
 }
 
+/** The first chunks of a stream, enough to tell its compression, and whether the stream ended within them. */
+export interface StreamHead<B extends Uint8Array> {
+  compression: Compression;
+  head: B[];
+  ended: boolean;
+}
+
+/**
+ * Reads chunks of `source` until COMPRESSION_MAGIC_BYTES have come (fewer only when it ends sooner)
+ * and tells their compression; the caller goes on with `head`, then the rest of `source`.
+ */
+export async function readStreamHead<T, B extends Uint8Array>(source: AsyncIterator<T>, bytes: (chunk: T) => B): Promise<StreamHead<B>> {
+  const head: B[] = [];
+  let length = 0;
+  while (length < COMPRESSION_MAGIC_BYTES) {
+    const next = await source.next();
+    if (next.done) return { compression: detectCompression(Buffer.concat(head)), head, ended: true };
+    const chunk = bytes(next.value);
+    head.push(chunk);
+    length += chunk.byteLength;
+  }
+  return { compression: detectCompression(Buffer.concat(head)), head, ended: false };
+}
+
 /**
  * A decompressing transform for gzip (zlib, multi-member) or zstd (zstd-decompressor.ts).
  * Errors carry the message of the decoder; callers decide what they mean.

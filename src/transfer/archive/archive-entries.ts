@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { InvalidArgumentError, NotImplementedError } from '../../errors.js';
-import { COMPRESSION_MAGIC_BYTES, createDecompressor, detectCompression, ExpansionGuard, type ExpansionLimits } from '../compression.js';
+import { createDecompressor, ExpansionGuard, readStreamHead, type ExpansionLimits } from '../compression.js';
 
 export type ArchiveBody = AsyncIterable<Uint8Array | string> | NodeJS.ReadableStream;
 
@@ -34,21 +34,7 @@ export async function* readArchiveEntries(
 ): AsyncGenerator<ArchiveEntry> {
   signal?.throwIfAborted();
   const source = (body as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
-  const head: Buffer[] = [];
-  let headLength = 0;
-  let sourceDone = false;
-  while (headLength < COMPRESSION_MAGIC_BYTES) {
-    const next = await source.next();
-    if (next.done) {
-      sourceDone = true;
-      break;
-    }
-    const chunk = toBuffer(next.value);
-    head.push(chunk);
-    headLength += chunk.byteLength;
-  }
-
-  const compression = detectCompression(Buffer.concat(head));
+  const { compression, head, ended: sourceDone } = await readStreamHead(source, toBuffer);
   if (compression === 'xz' || compression === 'bzip2') {
     throw new NotImplementedError(`${compression}-compressed archives are not supported; use gzip, zstd or plain tar`);
   }
