@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { InvalidArgumentError, LadingError, NotFoundError } from '../errors.js';
 import { invalidAuthorization } from '../transfer/registry/registry-errors.js';
 import type { LogFields, Logger } from '../util/logger.js';
-import { goDuration, OperationLog, wasLogged } from './operation-log.js';
+import { OperationLog, wasLogged } from './operation-log.js';
 
 function memoryLog(): Logger & { lines: Array<{ level: string; msg: string; fields: LogFields }> } {
   const lines: Array<{ level: string; msg: string; fields: LogFields }> = [];
@@ -72,11 +72,4 @@ test('a client that went away (a cut or stalled upload, an aborted pull): one in
     ['info', 'Load cancelled: the client went away', undefined],
     ['info', 'Pull cancelled: the client went away', undefined],
   ]);
-});
-
-test("Go's Duration.String for log lines", () => {
-  assert.equal(goDuration(850n), '850ns');
-  assert.equal(goDuration(12_500n), '12.5µs');
-  assert.equal(goDuration(3_000_000n), '3ms');
-  assert.equal(goDuration(2_345_678_901n), '2.346s');
 });

@@ -7,6 +7,7 @@
  */
 import { errorKind, type ErrorKind } from '../errors.js';
 import { RegistryError } from '../transfer/registry/registry-errors.js';
+import { formatLogDuration } from '../util/go-duration.js';
 import type { LogFields, Logger } from '../util/logger.js';
 
 export type Operation = 'load' | 'import' | 'pull' | 'push' | 'tag' | 'remove' | 'prune';
@@ -41,10 +42,10 @@ export class OperationLog {
     const note: Note = (more) => Object.assign(noted, more);
     try {
       const result = await fn(note);
-      this.log.info(DONE[op], { ...noted, duration: goDuration(process.hrtime.bigint() - started) });
+      this.log.info(DONE[op], { ...noted, duration: formatLogDuration(process.hrtime.bigint() - started) });
       return result;
     } catch (err) {
-      this.failed(op, { ...noted, duration: goDuration(process.hrtime.bigint() - started) }, err);
+      this.failed(op, { ...noted, duration: formatLogDuration(process.hrtime.bigint() - started) }, err);
       throw err;
     }
   }
@@ -90,14 +91,4 @@ function isAuthRefusal(err: unknown): boolean {
 
 function capitalized(op: Operation): string {
   return op[0]!.toUpperCase() + op.slice(1);
-}
-
-/** Go's time.Duration.String for the durations a log shows: `850µs`, `12.5ms`, `3.2s`. */
-export function goDuration(nanos: bigint): string {
-  const ns = Number(nanos);
-  const trim = (n: number, unit: string) => `${n.toFixed(3).replace(/\.?0+$/, '')}${unit}`;
-  if (ns < 1_000) return `${ns}ns`;
-  if (ns < 1_000_000) return trim(ns / 1_000, 'µs');
-  if (ns < 1_000_000_000) return trim(ns / 1_000_000, 'ms');
-  return trim(ns / 1_000_000_000, 's');
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatGoDuration, parseDurationMs, parseGoDuration } from './go-duration.js';
+import { formatGoDuration, formatLogDuration, parseDurationMs, parseGoDuration } from './go-duration.js';
 
 const S = 1_000_000_000n;
 
@@ -38,4 +38,11 @@ test('parseDurationMs: whole seconds or a Go duration, as dockerd reads its flag
   assert.throws(() => parseDurationMs('-5s'), /time: invalid duration "-5s"/);
   assert.throws(() => parseDurationMs('25d'), /time: invalid duration "25d"/);
   assert.throws(() => parseDurationMs('600h'), /is longer than 2147483647 ms/);
+});
+
+test("formatLogDuration: Go's Duration.String units for log lines, three decimals", () => {
+  assert.equal(formatLogDuration(850n), '850ns');
+  assert.equal(formatLogDuration(12_500n), '12.5µs');
+  assert.equal(formatLogDuration(3_000_000n), '3ms');
+  assert.equal(formatLogDuration(2_345_678_901n), '2.346s');
 });

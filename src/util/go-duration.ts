@@ -71,6 +71,19 @@ export function formatGoDuration(ms: number): string {
   return `${sign}${Math.trunc(minutes / 60)}h${minutes % 60}m${secondsText}`;
 }
 
+/**
+ * Go's time.Duration.String units for the durations the operator's log shows (`850µs`, `12.5ms`,
+ * `3.2s`), rounded to three decimals and never in minutes: a log line's duration, not a flag value.
+ */
+export function formatLogDuration(nanos: bigint): string {
+  const ns = Number(nanos);
+  const trim = (n: number, unit: string) => `${n.toFixed(3).replace(/\.?0+$/, '')}${unit}`;
+  if (ns < 1_000) return `${ns}ns`;
+  if (ns < 1_000_000) return trim(ns / 1_000, 'µs');
+  if (ns < 1_000_000_000) return trim(ns / 1_000_000, 'ms');
+  return trim(ns / 1_000_000_000, 's');
+}
+
 /** The longest timer Node keeps (2^31-1 ms, about 24 days); a longer one would fire at once. */
 export const MAX_DURATION_MS = 2 ** 31 - 1;
 
