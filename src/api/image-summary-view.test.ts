@@ -49,19 +49,19 @@ test('no names: <none> below 1.43, [] from 1.43; Labels null stays null', () => 
   assert.deepEqual([half?.RepoTags, half?.RepoDigests], [null, [ID]]);
 });
 
+/** One available image manifest of an amd64 image, as a summary's `manifests` carries it. */
+const imageManifest = {
+  id: ID,
+  descriptor,
+  available: true,
+  contentSize: 10,
+  totalSize: 30,
+  kind: 'image' as const,
+  imageData: { platform: { architecture: 'amd64', os: 'linux' }, unpackedSize: 20 },
+};
+
 test('Manifests when the summary carries them', () => {
-  const manifests = [
-    {
-      id: ID,
-      descriptor,
-      available: true,
-      contentSize: 10,
-      totalSize: 30,
-      kind: 'image' as const,
-      imageData: { platform: { architecture: 'amd64', os: 'linux' }, unpackedSize: 20 },
-    },
-  ];
-  const doc = list([{ ...tagged, manifests }], '1.51')[0];
+  const doc = list([{ ...tagged, manifests: [imageManifest] }], '1.51')[0];
   assert.deepEqual(Object.keys(doc ?? {}).slice(5, 7), ['Descriptor', 'Manifests']);
   assert.deepEqual(doc?.Manifests, [
     {
@@ -76,15 +76,7 @@ test('Manifests when the summary carries them', () => {
 });
 
 test('identity=1 (1.54): each available image manifest carries the image\'s Identity after its Platform; others none', () => {
-  const image = {
-    id: ID,
-    descriptor,
-    available: true,
-    contentSize: 10,
-    totalSize: 30,
-    kind: 'image' as const,
-    imageData: { platform: { architecture: 'amd64', os: 'linux' }, unpackedSize: 20 },
-  };
+  const image = imageManifest;
   const absent = { ...image, id: 'sha256:' + 'c'.repeat(64), available: false };
   const identity = { pull: [{ repository: '127.0.0.1:5000/x' }] };
   const body = renderImageList([{ ...tagged, manifests: [image, absent], identity }], '1.54').toString();
