@@ -11,7 +11,7 @@ import { TargetFactsStore } from '../../src/images/image-list.js';
 import type { BlobEdge, ImageRecord, LayerFacts } from '../../src/metadata/metadata-store.js';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite-metadata-store.js';
 import { MediaType } from '../../src/oci/media-types.js';
-import { blob, layer, ociManifest } from '../../src/transfer/testing/image-builder.js';
+import { blob, layer, ociManifest } from '../../src/archive/testing/image-builder.js';
 
 /**
  * Bump when the generated content changes, so that cached stores are not reused. 2: metadata

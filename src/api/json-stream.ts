@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeAuthConfigLenient, type AuthConfig } from '../transfer/registry/auth-config.js';
+import { decodeAuthConfigLenient, type AuthConfig } from '../registry/auth-config.js';
 import { goMarshal } from '../util/go-json.js';
 import { versionAtLeast } from './api-version.js';
 import { errorMessage } from './http-errors.js';

@@ -8,7 +8,7 @@ import { createApiServer } from '../api/server.js';
 import { FsContentStore } from '../content/fs-content-store.js';
 import { InvalidArgumentError, LadingError } from '../errors.js';
 import { ImageService, SNAPSHOTTER } from '../images/image-service.js';
-import { RegistryService } from '../transfer/registry/registry-service.js';
+import { RegistryService } from '../registry/registry-service.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { SpaceReserve } from '../metadata/space-reserve.js';
 import { createLogger, type Logger } from '../util/logger.js';

@@ -9,7 +9,7 @@ import type { Leases } from '../gc/leases.js';
 import { loadLayout } from '../images/testing/service-fixture.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { hexOf } from '../oci/digest.js';
-import { buildImage, imageEntries, named } from '../transfer/testing/sample-images.js';
+import { buildImage, imageEntries, named } from '../archive/testing/sample-images.js';
 import type { Logger } from '../util/logger.js';
 import { checkDataRoot } from './check.js';
 import { DIRTY_MARKER, StartupCheck } from './startup-check.js';

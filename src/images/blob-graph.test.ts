@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { FsContentStore } from '../content/fs-content-store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
-import type { Blob } from '../transfer/testing/image-builder.js';
+import type { Blob } from '../archive/testing/image-builder.js';
 import { parseFilters } from '../filters/filter-args.js';
 import { referenceMatches } from './image-filters.js';
 import { parseNormalizedNamed, type Reference } from '../reference/reference.js';

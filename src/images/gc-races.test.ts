@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import type { BlobWriter, ContentStore } from '../content/content-store.js';
 import { FsContentStore } from '../content/fs-content-store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
-import { chunked } from '../transfer/testing/archive-builder.js';
+import { chunked } from '../archive/testing/archive-builder.js';
 import { ImageService } from './image-service.js';
 import { digestsOf, layoutArchive, manifestImage } from './testing/mutation-fixture.js';
 

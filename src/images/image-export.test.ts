@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import tar from 'tar-stream';
 import { LadingError } from '../errors.js';
 import type { Descriptor } from '../oci/types.js';
-import { chunked } from '../transfer/testing/archive-builder.js';
-import { buildImage, imageBlobs, imageEntries, named, type BuiltImage, type BuiltIndex } from '../transfer/testing/sample-images.js';
+import { chunked } from '../archive/testing/archive-builder.js';
+import { buildImage, imageBlobs, imageEntries, named, type BuiltImage, type BuiltIndex } from '../archive/testing/sample-images.js';
 import { loadLayout, newService, sampleService, type SampleService } from './testing/service-fixture.js';
 
 async function readAll(stream: Readable): Promise<Buffer> {

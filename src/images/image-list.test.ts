@@ -5,7 +5,7 @@ import { InvalidArgumentError, LadingError, NotFoundError } from '../errors.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor, Platform } from '../oci/types.js';
-import { sha256, tempStore } from '../transfer/testing/archive-builder.js';
+import { sha256, tempStore } from '../archive/testing/archive-builder.js';
 import { layersSize } from './disk-usage.js';
 import { parseFilters } from '../filters/filter-args.js';
 import { chainIds, type ImageSummary, type ListOptions } from './image-list.js';

@@ -1,6 +1,6 @@
 /**
  * `docker pull`: Docker 28.5's ImageService.PullImage and pullTag (daemon/containerd/image_pull.go).
- * The registry side (resolve, fetch, verify) is src/transfer/registry/puller.ts; here the image is
+ * The registry side (resolve, fetch, verify) is src/distribution/puller.ts; here the image is
  * named, the image it replaces kept dangling, the pull event logged, and the closing lines written.
  */
 import type { ContentStore } from '../content/content-store.js';
@@ -14,13 +14,13 @@ import {
   withTag,
   type Reference,
 } from '../reference/reference.js';
-import type { ImportLimits } from '../transfer/compression.js';
-import type { AuthConfig } from '../transfer/registry/auth-config.js';
-import { listTags } from '../transfer/registry/manifest-fetch.js';
-import { statusMessage, type ProgressSink } from '../transfer/registry/progress-message.js';
-import { pullFromRegistry } from '../transfer/registry/puller.js';
-import { RegistryError, translateRegistryError, wrapRegistryError } from '../transfer/registry/registry-errors.js';
-import type { RegistryService } from '../transfer/registry/registry-service.js';
+import type { ImportLimits } from '../layers/compression.js';
+import type { AuthConfig } from '../registry/auth-config.js';
+import { listTags } from '../registry/manifest-fetch.js';
+import { statusMessage, type ProgressSink } from '../util/progress-message.js';
+import { pullFromRegistry } from '../distribution/puller.js';
+import { RegistryError, translateRegistryError, wrapRegistryError } from '../registry/registry-errors.js';
+import type { RegistryService } from '../registry/registry-service.js';
 import { nowRfc3339Nano } from '../util/go-time.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BlobEdge, MetadataStore } from '../metadata/metadata-store.js';

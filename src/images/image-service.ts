@@ -5,8 +5,8 @@ import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { hostPlatform, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed, referenceString, tagNameOnly, type Reference } from '../reference/reference.js';
-import { importArchive } from '../transfer/archive/import-archive.js';
-import { DEFAULT_IMPORT_LIMITS, type ImportLimits } from '../transfer/compression.js';
+import { importArchive } from '../archive/import-archive.js';
+import { DEFAULT_IMPORT_LIMITS, type ImportLimits } from '../layers/compression.js';
 import { GO_ZERO_TIME, nowRfc3339Nano } from '../util/go-time.js';
 import { ContentReader } from '../content/content-reader.js';
 import { imageDiskUsage, type ImageDiskUsage } from './disk-usage.js';
@@ -28,10 +28,10 @@ import { resolveImage } from './resolve.js';
 import { pullImage, type PullImageOptions } from './image-pull.js';
 import { pushImage, type PushImageOptions } from './image-push.js';
 import { writeImportedImage } from './image-import.js';
-import { RegistryService } from '../transfer/registry/registry-service.js';
+import { RegistryService } from '../registry/registry-service.js';
 import { platformNotFound } from './platform-not-found.js';
 import { checkProvidesPlatform, mustBeWhole } from './load-platform.js';
-import type { ProgressSink } from '../transfer/registry/progress-message.js';
+import type { ProgressSink } from '../util/progress-message.js';
 import { remoteInspectFacts, type RemoteInspectOptions } from './remote-inspect.js';
 import { describeCorruptBlob, reportingCorruption } from './corrupt-blob-report.js';
 import { OperationLog, type Note } from './operation-log.js';
@@ -107,7 +107,7 @@ export class ImageService {
   constructor(
     content: ContentStore,
     readonly metadata: MetadataStore,
-    /** Registries: endpoints, credentials, tokens, shared fetches (src/transfer/registry/). */
+    /** Registries: endpoints, credentials, tokens, shared fetches (src/registry/). */
     readonly registry: RegistryService = new RegistryService(),
     log: Logger = silentLogger,
     /** How far what a load or pull decompresses may expand (--max-unpacked-layer-size, --max-decompression-ratio). */

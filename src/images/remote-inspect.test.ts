@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { MediaType } from '../oci/media-types.js';
 import { hostPreferenceMatcher } from '../oci/platform.js';
 import type { Descriptor } from '../oci/types.js';
-import type { RemoteImage } from '../transfer/registry/remote-image.js';
+import type { RemoteImage } from '../registry/remote-image.js';
 import { collectInspectFacts } from './inspect.js';
 import { AsPulled, remoteReference } from './remote-inspect.js';
 

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../../errors.js';
 import type { ImageService, InspectOptions } from '../../images/image-service.js';
-import { decodeAuthConfigLenient } from '../../transfer/registry/auth-config.js';
+import { decodeAuthConfigLenient } from '../../registry/auth-config.js';
 import type { Platform } from '../../oci/types.js';
 import { versionAtLeast } from '../api-version.js';
 import type { InspectResponses } from '../inspect-cache.js';

@@ -5,10 +5,10 @@
  */
 import { InvalidArgumentError, LadingError } from '../../errors.js';
 import type { ImportOptions } from '../../images/image-service.js';
-import { openUrl } from '../../transfer/url-source.js';
-import { progressMessage, statusMessage } from '../../transfer/registry/progress-message.js';
+import { openUrl } from '../../distribution/url-source.js';
+import { progressMessage, statusMessage } from '../../util/progress-message.js';
 import type { PullImageOptions } from '../../images/image-pull.js';
-import type { RegistryService } from '../../transfer/registry/registry-service.js';
+import type { RegistryService } from '../../registry/registry-service.js';
 import { hostPlatform } from '../../oci/platform.js';
 import type { Platform } from '../../oci/types.js';
 import {
@@ -21,10 +21,10 @@ import {
   withTag,
   type Reference,
 } from '../../reference/reference.js';
-import { parseAuthConfigJson, type AuthConfig } from '../../transfer/registry/auth-config.js';
-import { login } from '../../transfer/registry/login.js';
+import { parseAuthConfigJson, type AuthConfig } from '../../registry/auth-config.js';
+import { login } from '../../registry/login.js';
 import { goMarshal } from '../../util/go-json.js';
-import { parsePlatformSpecifier } from '../../transfer/registry/platform-specifier.js';
+import { parsePlatformSpecifier } from '../../registry/platform-specifier.js';
 import { versionAtLeast } from '../api-version.js';
 import { errorMessage } from '../http-errors.js';
 import { progressBars, registryAuth, streamMessages } from '../json-stream.js';

@@ -6,8 +6,8 @@ import { FsContentStore } from '../../content/fs-content-store.js';
 import { SqliteMetadataStore } from '../../metadata/sqlite-metadata-store.js';
 import { MediaType } from '../../oci/media-types.js';
 import type { Descriptor, Platform } from '../../oci/types.js';
-import { buildTar, chunked } from '../../transfer/testing/archive-builder.js';
-import { OCI_LAYOUT, blob, blobEntry, layer, ociIndex, ociManifest, type Blob } from '../../transfer/testing/image-builder.js';
+import { buildTar, chunked } from '../../archive/testing/archive-builder.js';
+import { OCI_LAYOUT, blob, blobEntry, layer, ociIndex, ociManifest, type Blob } from '../../archive/testing/image-builder.js';
 import { ImageService } from '../image-service.js';
 
 export interface MutationFixture {

@@ -1,8 +1,8 @@
 /** Test helpers: an ImageService on a temp store, with images loaded from OCI layouts built in memory. */
 import { SqliteMetadataStore } from '../../metadata/sqlite-metadata-store.js';
 import type { Descriptor } from '../../oci/types.js';
-import { buildTar, chunked, tempStore, type TarEntrySpec } from '../../transfer/testing/archive-builder.js';
-import { OCI_LAYOUT, indexJson } from '../../transfer/testing/image-builder.js';
+import { buildTar, chunked, tempStore, type TarEntrySpec } from '../../archive/testing/archive-builder.js';
+import { OCI_LAYOUT, indexJson } from '../../archive/testing/image-builder.js';
 import {
   buildImage,
   buildIndex,
@@ -11,7 +11,7 @@ import {
   named,
   type BuiltImage,
   type BuiltIndex,
-} from '../../transfer/testing/sample-images.js';
+} from '../../archive/testing/sample-images.js';
 import { ImageService } from '../image-service.js';
 
 export interface ServiceFixture {
