@@ -43,6 +43,7 @@ export function addImageRoutes(router: Router, images: ImageService, responses: 
     await streamMessages(
       req,
       res,
+      version,
       async (write, signal) => {
         const loaded = await images.load(req, { ...requested, ...(quiet ? {} : { progress: write }), signal });
         for (const image of loaded) {
