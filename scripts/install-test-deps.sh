@@ -4,11 +4,12 @@
 #   busybox-static          /bin/busybox, the binary inside the test images
 #   python3-docker          docker-py for /usr/bin/python3
 #   zstd                    zstd-compressed layers
+#   xz-utils, bzip2         xz and bzip2 bodies (ladingd runs these commands to read them)
 #   docker-registry, docker.io   a registry and a reference dockerd for oracle tests
 #   openssl, apache2-utils       test CA and token keys; bcrypt htpasswd files for the registry
 set -euo pipefail
 
-packages=(skopeo umoci tar busybox-static python3-docker zstd docker-registry docker.io openssl apache2-utils)
+packages=(skopeo umoci tar busybox-static python3-docker zstd xz-utils bzip2 docker-registry docker.io openssl apache2-utils)
 
 missing=()
 for p in "${packages[@]}"; do

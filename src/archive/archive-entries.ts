@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
-import { InvalidArgumentError, NotImplementedError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { createDecompressor, ExpansionGuard, readStreamHead, type ExpansionLimits } from '../layers/compression.js';
 
 export type ArchiveBody = AsyncIterable<Uint8Array | string> | NodeJS.ReadableStream;
@@ -35,9 +35,6 @@ export async function* readArchiveEntries(
   signal?.throwIfAborted();
   const source = (body as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
   const { compression, head, ended: sourceDone } = await readStreamHead(source, toBuffer);
-  if (compression === 'xz' || compression === 'bzip2') {
-    throw new NotImplementedError(`${compression}-compressed archives are not supported; use gzip, zstd or plain tar`);
-  }
 
   async function* raw(): AsyncGenerator<Buffer> {
     yield* head;

@@ -1,6 +1,7 @@
-import type { Transform } from 'node:stream';
+import { Readable, type Duplex } from 'node:stream';
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { InvalidArgumentError } from '../errors.js';
+import { createCommandDecompressor } from './command-decompressor.js';
 import { createZstdDecompressor } from './zstd-decompressor.js';
 
 /** Compression formats recognised by their magic bytes, as containerd's DetectCompression does. */
@@ -51,14 +52,20 @@ export async function readStreamHead<T, B extends Uint8Array>(source: AsyncItera
 }
 
 /**
- * A decompressing transform for gzip (zlib, multi-member) or zstd (zstd-decompressor.ts).
+ * A decompressing stream for gzip (zlib, multi-member), zstd (zstd-decompressor.ts), or xz and
+ * bzip2 (the system's commands, command-decompressor.ts: archive and import bodies only).
  * Errors carry the message of the decoder; callers decide what they mean.
  */
-export function createDecompressor(compression: 'gzip' | 'zstd'): Transform {
-  return compression === 'gzip'
-    ? // zlib hands its options to Transform too, where the high-water mark means what it says.
-      createGunzip({ chunkSize: GUNZIP_CHUNK, writableHighWaterMark: GUNZIP_INPUT_HIGH_WATER } as ZlibOptions)
-    : createZstdDecompressor();
+export function createDecompressor(compression: Exclude<Compression, 'none'>): Duplex {
+  switch (compression) {
+    case 'gzip':
+      // zlib hands its options to Transform too, where the high-water mark means what it says.
+      return createGunzip({ chunkSize: GUNZIP_CHUNK, writableHighWaterMark: GUNZIP_INPUT_HIGH_WATER } as ZlibOptions);
+    case 'zstd':
+      return createZstdDecompressor();
+    default:
+      return createCommandDecompressor(compression);
+  }
 }
 
 /**
@@ -158,5 +165,42 @@ export class ExpansionGuard {
       );
     }
     return undefined;
+  }
+}
+
+/**
+ * `body` through the decoder of `compression`, held to `limits` (the output past them fails with
+ * an ExpansionError naming `what`); another failure of the decoder is `failure(its message)`.
+ * Stopping early releases the decoder (and kills a command's process).
+ */
+export async function* decompressIterable(
+  body: AsyncIterable<Uint8Array>,
+  compression: Exclude<Compression, 'none'>,
+  limits: ExpansionLimits,
+  what: string,
+  failure: (message: string) => Error,
+): AsyncGenerator<Buffer> {
+  const decoder = createDecompressor(compression);
+  const guard = new ExpansionGuard(limits, what);
+  const source = Readable.from(body, { objectMode: false });
+  const sourceErrors = new WeakSet<object>();
+  source.on('data', (chunk: Buffer) => guard.input(chunk.byteLength));
+  source.on('error', (err) => {
+    sourceErrors.add(err);
+    decoder.destroy(err);
+  });
+  source.pipe(decoder);
+  try {
+    for await (const chunk of decoder as AsyncIterable<Buffer>) {
+      const tooFar = guard.output(chunk.byteLength);
+      if (tooFar) throw tooFar;
+      yield chunk;
+    }
+  } catch (err) {
+    if (err instanceof ExpansionError || (typeof err === 'object' && err !== null && sourceErrors.has(err))) throw err;
+    throw failure(err instanceof Error ? err.message : String(err));
+  } finally {
+    source.destroy();
+    decoder.destroy();
   }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Transform } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import {
   COMPRESSION_MAGIC_BYTES,
   createDecompressor,
@@ -48,7 +48,7 @@ export class LayerAnalyzer {
   private head: Buffer[] = [];
   private headLength = 0;
   private compression: Compression | undefined;
-  private decompressor: Transform | undefined;
+  private decompressor: Duplex | undefined;
   private readonly hash = createHash('sha256');
   private readonly counter = new TarSizeCounter();
   private failure: Error | undefined;
@@ -155,7 +155,7 @@ export class LayerAnalyzer {
     if (this.batchLength >= INPUT_BATCH) await this.writeBatch(decompressor);
   }
 
-  private async writeBatch(decompressor: Transform): Promise<void> {
+  private async writeBatch(decompressor: Duplex): Promise<void> {
     if (this.batchLength === 0) return;
     const batch = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchLength);
     this.guard.input(this.batchLength);
@@ -206,7 +206,7 @@ export class LayerAnalyzer {
     }
   };
 
-  private finishDecompressor(decompressor: Transform): Promise<void> {
+  private finishDecompressor(decompressor: Duplex): Promise<void> {
     return new Promise((resolve) => {
       decompressor.once('end', resolve);
       decompressor.once('error', () => resolve());
