@@ -12,10 +12,10 @@ import { BlobCache } from '../blob-cache.js';
 import { RegistryContentStore } from '../registry-content-store.js';
 import type { ContentStoreUnderTest } from './content-store-conformance.js';
 
-/** The registry's own file of a blob (distribution's filesystem driver layout). */
-export function registryBlobFile(registry: Registry, digest: string): string {
+/** The registry's own file of a blob (distribution's filesystem driver layout under its rootdirectory). */
+export function registryBlobFile(rootDirectory: string, digest: string): string {
   const hex = hexOf(digest);
-  return path.join(registry.dir, 'data', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+  return path.join(rootDirectory, 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
 }
 
 export interface RegistryTier {
@@ -60,7 +60,7 @@ export async function registryContentHarness(): Promise<Harness<ContentStoreUnde
   const registry = await sharedRegistry();
   const tier = await registryTier(registry.host);
   const corrupt = async (digest: string): Promise<void> => {
-    const file = registryBlobFile(registry, digest);
+    const file = registryBlobFile(path.join(registry.dir, 'data'), digest);
     const bytes = readFileSync(file);
     bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0xff;
     writeFileSync(file, bytes);
