@@ -16,6 +16,7 @@ import { RegistryService } from '../transfer/registry/registry-service.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { SpaceReserve } from '../metadata/space-reserve.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { humanSize } from '../util/go-size.js';
 import { resolveConfig, type DaemonConfig } from './config.js';
 import { readBuildInfo } from './build-info.js';
 import { answers, lockDataRoot } from './data-root-lock.js';
@@ -113,7 +114,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   let images: ImageService;
   try {
     const registry = new RegistryService(config.registry ?? {});
-    const content = await openContentStore(config, registry);
+    const content = await openContentStore(config, registry, log);
     const removed = await content.cleanIngest();
     if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
     // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
@@ -164,7 +165,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
  * lives in `<data-root>/blob-cache` (not under `content/`, which the start-up check reads as the
  * embedded store's blobs).
  */
-async function openContentStore(config: DaemonConfig, registry: RegistryService): Promise<ContentStore> {
+async function openContentStore(config: DaemonConfig, registry: RegistryService, log: Logger): Promise<ContentStore> {
   if (!config.blobStore) {
     const content = new FsContentStore(path.join(config.dataRoot, 'content'));
     await content.init();
@@ -173,7 +174,9 @@ async function openContentStore(config: DaemonConfig, registry: RegistryService)
   const { location, cacheBytes, auth } = config.blobStore;
   const cache = new BlobCache(path.join(config.dataRoot, 'blob-cache'), cacheBytes);
   await cache.init();
-  return new RegistryContentStore(new RegistryBlobs(registry, location, auth), cache);
+  const remote = new RegistryBlobs(registry, location, auth);
+  log.info(`Blobs in ${remote.location}, read through a cache of ${humanSize(cacheBytes)} (${humanSize(cache.size)} kept)`);
+  return new RegistryContentStore(remote, cache);
 }
 
 /**
