@@ -178,6 +178,10 @@ export class GarbageCollector {
       });
       // Hints for mounts, asynchronous (blob-sources.ts): after the records, still before the files.
       for (const digest of doomed) await this.metadata.deleteBlobSources(digest);
+      // Holders next (the registry tier's tagged manifests), each a target's: a kill after this
+      // leaves blobs unheld and unnamed, which the registry's own collector may take.
+      const holds = this.content.holds;
+      if (holds) for (const digest of doomed) await holds.release(digest);
       const deleted: string[] = [];
       for (const digest of doomed) {
         if (await this.content.delete(digest)) deleted.push(digest);
@@ -185,6 +189,24 @@ export class GarbageCollector {
       }
       return deleted;
     });
+  }
+
+  /**
+   * Has the content store keep each of `targets`' present blobs for as long as the target is
+   * named (BlobHolds: a registry tier's holder manifest); nothing for stores without holds. Called
+   * in a read section, before the records naming the targets commit.
+   */
+  async hold(targets: Descriptor[]): Promise<void> {
+    const holds = this.content.holds;
+    if (!holds) return;
+    for (const target of new Map(targets.map((t) => [t.digest, t])).values()) {
+      const blobs = [];
+      for (const digest of await this.walk([target])) {
+        const info = await this.content.info(digest);
+        if (info) blobs.push(info);
+      }
+      await holds.hold(target.digest, blobs);
+    }
   }
 
   /**

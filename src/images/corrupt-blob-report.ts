@@ -31,6 +31,7 @@ export function reportingCorruption(content: ContentStore, report: (err: BlobCor
     delete: (digest) => content.delete(digest),
     list: () => content.list(),
     cleanIngest: () => content.cleanIngest(),
+    ...(content.holds ? { holds: content.holds } : {}),
   };
 }
 

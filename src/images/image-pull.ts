@@ -55,6 +55,8 @@ export interface ImagePullSources {
   reading<T>(fn: () => Promise<T>): Promise<T>;
   /** The blob graph under `targets`, written with the records that name them (garbage-collector.ts). */
   graphOf(targets: Descriptor[]): Promise<{ edges: BlobEdge[]; reached: Set<string> }>;
+  /** Keeps the targets' blobs in a store that would reclaim them (garbage-collector.ts's hold), before they are named. */
+  hold(targets: Descriptor[]): Promise<void>;
   /** Docker's LogImageEvent attributes: the labels of the image `imageId` names, then `name`. */
   eventAttributes(imageId: string, refName: string): Promise<Record<string, string>>;
 }
@@ -126,6 +128,7 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
     await src.reading(async () => {
       const now = nowRfc3339Nano();
       const graph = await src.graphOf([target]);
+      await src.hold([target]);
       src.metadata.transaction(() => {
         for (const layer of pulled.layers) src.metadata.putLayerFacts(layer);
         src.metadata.putBlobEdges(graph.edges);

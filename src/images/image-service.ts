@@ -240,6 +240,7 @@ export class ImageService {
         const loaded: LoadedImage[] = [];
         const graph = await this.gc.graphOf(result.images.map((i) => i.target));
         const listed = await this.gc.graphUnderListed(held.filter((d) => !graph.reached.has(d)));
+        await this.gc.hold(result.images.map((i) => i.target));
         this.metadata.transaction(() => {
           for (const layer of result.layers) this.metadata.putLayerFacts(layer);
           this.metadata.putBlobEdges(graph.edges);
@@ -292,6 +293,7 @@ export class ImageService {
         const target = result.target;
         await this.gc.reading(async () => {
           const graph = await this.gc.graphOf([target]);
+          await this.gc.hold([target]);
           this.metadata.transaction(() => {
             this.metadata.putLayerFacts(result.layer);
             this.metadata.putBlobEdges(graph.edges);
@@ -351,6 +353,7 @@ export class ImageService {
       },
       reading: <T>(fn: () => Promise<T>) => gc.reading(fn),
       graphOf: (targets: Descriptor[]) => gc.graphOf(targets),
+      hold: (targets: Descriptor[]) => gc.hold(targets),
       eventAttributes: (imageId: string, refName: string) => imageEventAttributes(this, imageId, refName),
     };
     await this.ops.run('pull', { ref: familiarString(ref) }, async (note) => {

@@ -15,7 +15,7 @@ import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryableNetworkError, isRetryabl
 import { wrapRegistryError } from './registry-errors.js';
 
 export interface RegistryRequest {
-  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH';
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   endpoint: Endpoint;
   /** Below the endpoint's path and repository: `manifests/latest`, `blobs/sha256:…`, `tags/list`, `blobs/uploads/?mount=…`. */
   path: string;
