@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { InvalidArgumentError, LadingError } from '../errors.js';
+import { requestErrorText } from '../registry/http-client.js';
 
 export interface UrlBody {
   body: AsyncIterable<Uint8Array>;
@@ -20,7 +21,7 @@ export async function openUrl(url: URL, signal?: AbortSignal, redirects = 0): Pr
   }
   const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
     const req = (url.protocol === 'https:' ? https : http).get(url, { ...(signal ? { signal } : {}) }, resolve);
-    req.on('error', (err) => reject(new LadingError('internal', `Get "${url.href}": ${err.message}`, { cause: err })));
+    req.on('error', (err) => reject(new LadingError('internal', requestErrorText('GET', url, err), { cause: err })));
   });
   const status = res.statusCode ?? 0;
   if (status >= 300 && status < 400 && res.headers.location) {

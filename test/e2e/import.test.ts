@@ -140,6 +140,22 @@ describe('docker import', { timeout: 300_000 }, () => {
     }
   });
 
+  it('a URL nothing answers: Go\'s words for the failed GET, and nothing imported', async () => {
+    // A port just closed: nothing listens there.
+    const server = http.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const url = `http://127.0.0.1:${port}/rootfs.tar`;
+    const res = await d.request(`/v1.51/images/create?fromSrc=${encodeURIComponent(url)}&repo=nourl`, { method: 'POST' });
+    assert.equal(res.status, 500, res.text);
+    assert.equal(
+      (JSON.parse(res.text) as { message: string }).message,
+      `Get "${url}": dial tcp 127.0.0.1:${port}: connect: connection refused`,
+    );
+    assert.notEqual((await d.docker(['image', 'inspect', 'nourl'])).code, 0);
+  });
+
   it('imports through dockerode, changes applied', async () => {
     const docker = new Docker({ socketPath: d.socket, timeout: 60_000 });
     const stream = (await docker.importImage(rootfsTar, {
