@@ -81,7 +81,7 @@ export async function checkStore(
   // Image records first: beside a daemon, every blob they name was committed before they were.
   let records: ImageRecord[] | undefined;
   try {
-    records = metadata.listImages();
+    records = await metadata.listImages();
   } catch (err) {
     report(`the image records cannot be read: ${(err as Error).message}`);
   }
@@ -101,9 +101,9 @@ export async function checkStore(
       present.set(f.digest, f.size);
     } else if (f.kind === 'corrupt') {
       if (repair) {
-        metadata.forgetBlob(f.digest);
+        await metadata.forgetBlob(f.digest);
         await fs.rm(f.file, { force: true });
-        metadata.deleteLayerFacts(f.digest);
+        await metadata.deleteLayerFacts(f.digest);
       } else {
         corrupt.add(f.digest);
       }
@@ -144,12 +144,12 @@ export async function checkStore(
   if (live) return { blobs: findings.filter((f) => f.kind !== 'stray').length, images: byTarget.size, problems, live };
 
   // The blob graph (garbage collection's view of what reaches what) against the walk.
-  if (records && !walkFailed) checkGraph(metadata, walker, present, corrupt, repair, report);
+  if (records && !walkFailed) await checkGraph(metadata, walker, present, corrupt, repair, report);
 
   // Layer records of blobs that are gone.
-  for (const facts of metadata.listLayerFacts()) {
+  for (const facts of await metadata.listLayerFacts()) {
     if (present.has(facts.digest) || corrupt.has(facts.digest)) continue;
-    if (repair) metadata.deleteLayerFacts(facts.digest);
+    if (repair) await metadata.deleteLayerFacts(facts.digest);
     report(`layer record of ${facts.digest}, whose blob is gone${done('removed')}`, repair);
   }
 
@@ -158,15 +158,15 @@ export async function checkStore(
     for (const [digest, size] of present) {
       if (reachable.has(digest)) continue;
       if (repair) {
-        metadata.forgetBlob(digest);
+        await metadata.forgetBlob(digest);
         await fs.rm(path.join(blobDir(contentRoot), hexOf(digest)), { force: true });
-        metadata.deleteLayerFacts(digest);
+        await metadata.deleteLayerFacts(digest);
       }
       report(`blob ${digest} (${size} bytes) is not used by any image${done('removed')}`, repair);
     }
   }
   // Facts of the list (image-list.ts) are derived from blobs: after any removal, gathered again.
-  if (repair && problems.some((p) => p.repaired)) metadata.clearTargetFacts();
+  if (repair && problems.some((p) => p.repaired)) await metadata.clearTargetFacts();
 
   return { blobs: findings.filter((f) => f.kind !== 'stray').length, images: byTarget.size, problems };
 }
@@ -184,7 +184,7 @@ async function confirmedIssues(
   corrupt: ReadonlySet<string>,
 ): Promise<string[]> {
   const target = group[0]!.target;
-  const still = metadata.imagesByTarget(target.digest).filter((r) => group.some((g) => g.name === r.name));
+  const still = (await metadata.imagesByTarget(target.digest)).filter((r) => group.some((g) => g.name === r.name));
   if (still.length === 0) return [];
   const now = new Map<string, number>();
   const dir = blobDir(contentRoot);
@@ -202,24 +202,24 @@ async function confirmedIssues(
  * links its JSON lists, and no links out of blobs that are gone. Repair writes what is missing
  * and drops what is stale; a data root from before the graph (schema 1) gets it built here.
  */
-function checkGraph(
+async function checkGraph(
   metadata: MetadataStore,
   walker: ImageWalker,
   present: ReadonlyMap<string, number>,
   corrupt: ReadonlySet<string>,
   repair: boolean,
   report: (message: string, repaired?: boolean) => void,
-): void {
+): Promise<void> {
   const stored = new Map<string, Set<string>>();
-  for (const { parent, child } of metadata.listBlobEdges()) {
+  for (const { parent, child } of await metadata.listBlobEdges()) {
     const children = stored.get(parent) ?? new Set<string>();
     children.add(child);
     stored.set(parent, children);
   }
   if (!metadata.graphBuilt) {
     if (repair) {
-      metadata.putBlobEdges([...walker.edges].flatMap(([parent, children]) => [...children].map((child) => ({ parent, child }))));
-      metadata.markGraphBuilt();
+      await metadata.putBlobEdges([...walker.edges].flatMap(([parent, children]) => [...children].map((child) => ({ parent, child }))));
+      await metadata.markGraphBuilt();
     }
     report(`the blob graph has not been built (a data root of an older ladingd; the daemon builds it at start)${repair ? ': built' : ''}`, repair);
     return;
@@ -230,8 +230,10 @@ function checkGraph(
     const extra = [...have].filter((c) => !children.has(c));
     if (missing.length === 0 && extra.length === 0) continue;
     if (repair) {
-      metadata.deleteBlobEdges(parent);
-      metadata.putBlobEdges([...children].map((child) => ({ parent, child })));
+      await metadata.transaction(async (tx) => {
+        await tx.deleteBlobEdges(parent);
+        await tx.putBlobEdges([...children].map((child) => ({ parent, child })));
+      });
     }
     const parts = [
       ...(missing.length > 0 ? [`lacks ${missing.length} of its link(s) (${missing[0]}…)`] : []),
@@ -242,7 +244,7 @@ function checkGraph(
   for (const parent of stored.keys()) {
     // A corrupt blob is reported as such; its links go with it when it is removed.
     if (present.has(parent) || corrupt.has(parent)) continue;
-    if (repair) metadata.deleteBlobEdges(parent);
+    if (repair) await metadata.deleteBlobEdges(parent);
     report(`blob graph: links out of ${parent}, whose blob is gone${repair ? ': removed' : ''}`, repair);
   }
 }
@@ -443,7 +445,7 @@ export async function checkDataRoot(dataRoot: string, options: CheckOptions): Pr
     try {
       result = await checkStore(dataRoot, metadata, options);
     } finally {
-      metadata.close();
+      await metadata.close();
     }
     result.problems.unshift(...integrity.map((message) => ({ message, repaired: false })));
     if (options.repair && result.problems.every((p) => p.repaired)) {
@@ -465,7 +467,7 @@ async function checkBesideDaemon(dataRoot: string): Promise<CheckResult> {
     result.problems.unshift(...integrity);
     return result;
   } finally {
-    metadata.close();
+    await metadata.close();
   }
 }
 
