@@ -216,6 +216,7 @@ describe('ladingd check', () => {
   it('beside a daemon: an image removed between reading the records and scanning the blobs is no problem', async () => {
     const s = await store();
     const metadata = new SqliteMetadataStore(path.join(s.root, 'metadata.db'), { readonly: true });
+    const content = new FsContentStore(path.join(s.root, 'content'));
     try {
       // The records as read before the scan still name app:1; by the time of the scan an rmi had removed
       // it and its blobs (here: its manifest gone, its record gone from the database).
@@ -226,9 +227,9 @@ describe('ladingd check', () => {
         listImages: { value: async () => stale },
         imagesByTarget: { value: async (digest: string) => (await metadata.imagesByTarget(digest)).filter((r) => r.name !== app.name) },
       }) as SqliteMetadataStore;
-      assert.deepEqual(messages(await checkStore(s.root, removed, { repair: false, live: true })), []);
+      assert.deepEqual(messages(await checkStore(s.root, { metadata: removed, content }, { repair: false, live: true })), []);
       // Still named after the scan: the missing manifest is a real problem, reported.
-      const found = messages(await checkStore(s.root, metadata, { repair: false, live: true }));
+      const found = messages(await checkStore(s.root, { metadata, content }, { repair: false, live: true }));
       assert.deepEqual(found, [`image app:1 (${app.target.digest}): its manifest ${app.target.digest} is missing`]);
     } finally {
       await metadata.close();

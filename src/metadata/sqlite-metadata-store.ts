@@ -141,6 +141,12 @@ export class SqliteMetadataStore extends SqliteRoles implements MetadataStore {
     return result;
   }
 
+  /** SQLite's own integrity check of the file (`PRAGMA integrity_check`): its complaints, one per line. */
+  async integrityCheck(): Promise<string[]> {
+    const rows = this.reader.pragma('integrity_check') as Array<{ integrity_check: string }>;
+    return rows.map((r) => r.integrity_check).filter((line) => line !== 'ok');
+  }
+
   async close(): Promise<void> {
     await this.queue.drain();
     if (this.reader !== this.db) this.reader.close();
