@@ -137,7 +137,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     // Undo: nothing was served, so a data root this start made goes, and a marker it wrote too.
     await Promise.all(servers.map(closeServer));
     await startupCheck?.stop();
-    metadata?.close();
+    await metadata?.close();
     await lock.release();
     if (createdRoot !== undefined) await fs.rm(createdRoot, { recursive: true, force: true });
     throw err;
@@ -154,7 +154,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
       for (const address of addresses) if (address.kind === 'unix') await fs.rm(address.path, { force: true });
       await images.gc.stopGraphBuild();
       await startupCheck.stop();
-      metadata.close();
+      await metadata.close();
       await lock.release();
     },
   };

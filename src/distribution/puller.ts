@@ -35,7 +35,7 @@ export interface PullOptions {
   progress: ProgressSink;
   signal?: AbortSignal;
   /** Layer facts the metadata store already has. */
-  knownLayer: (digest: string) => LayerFacts | undefined;
+  knownLayer: (digest: string) => Promise<LayerFacts | undefined>;
   onExchange?: (method: string, url: URL, status: number) => void;
   /** The daemon's fetcher for this store (registry.blobFetcher(store)), shared by all pulls. */
   blobs: BlobFetcher;
@@ -242,7 +242,7 @@ class Pull {
     if (await this.content.has(desc.digest)) {
       if (!this.states.has(desc.digest)) this.states.set(desc.digest, 'existed');
       if (!analyze) return undefined;
-      const known = this.options.knownLayer(desc.digest);
+      const known = await this.options.knownLayer(desc.digest);
       if (known) {
         this.layers.set(desc.digest, known);
         return { ...known, compression: 'none' };

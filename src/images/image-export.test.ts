@@ -140,7 +140,7 @@ describe('ImageService.save', () => {
     await loadLayout(fx.images, imageEntries(img), [named(img.manifest.desc, 'docker.io/library/leased:1')]);
     const digests = imageBlobs(img).map((b) => b.desc.digest);
     const stream = await fx.images.save(['leased:1']);
-    fx.images.metadata.deleteImage('docker.io/library/leased:1');
+    await fx.images.metadata.deleteImage('docker.io/library/leased:1');
     assert.deepEqual(await fx.images.collectGarbage(digests), [], 'held by the save');
     const archive = await files(await readAll(stream));
     for (const b of imageBlobs(img)) assert.deepEqual(archive.get(`blobs/sha256/${b.desc.digest.slice(7)}`), b.data);

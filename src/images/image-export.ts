@@ -66,7 +66,7 @@ export async function exportImages(src: ExportSources, names: string[], platform
     let record: ImageRecord | undefined;
     let resolveError: unknown;
     try {
-      record = resolveImage(src.metadata, name);
+      record = await resolveImage(src.metadata, name);
     } catch (err) {
       resolveError = err;
     }
@@ -94,7 +94,7 @@ export async function exportImages(src: ExportSources, names: string[], platform
 
   async function exportRepository(ref: Reference): Promise<void> {
     const pattern = new RegExp(`^${escapeRegExp(repositoryName(ref))}:${TAG}$`);
-    const records = src.metadata.listImages().filter((r) => pattern.test(r.name));
+    const records = (await src.metadata.listImages()).filter((r) => pattern.test(r.name));
     if (records.length === 0) throw new NotFoundError(`No such image: ${familiarString(tagNameOnly(ref))}`);
     for (const record of records) {
       let named: Reference;

@@ -107,7 +107,7 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
   const held: string[] = [];
   const leasing = src.leasingStore(held);
   try {
-    const old = src.metadata.getImage(name);
+    const old = await src.metadata.getImage(name);
     let pulled;
     try {
       pulled = await pullFromRegistry(leasing, src.registry, ref, {
@@ -129,21 +129,21 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
       const now = nowRfc3339Nano();
       const graph = await src.graphOf([target]);
       await src.hold([target]);
-      src.metadata.transaction(() => {
-        for (const layer of pulled.layers) src.metadata.putLayerFacts(layer);
-        src.metadata.putBlobEdges(graph.edges);
+      await src.metadata.transaction(async (tx) => {
+        for (const layer of pulled.layers) await tx.putLayerFacts(layer);
+        await tx.putBlobEdges(graph.edges);
         // containerd's createNewImage: create, or update the target and the update time.
-        const existing = src.metadata.getImage(name);
-        src.metadata.putImage({ name, target, createdAt: existing?.createdAt ?? now, updatedAt: now });
+        const existing = await tx.getImage(name);
+        await tx.putImage({ name, target, createdAt: existing?.createdAt ?? now, updatedAt: now });
         // The image the name pointed at before stays as a dangling image when nothing names it.
-        if (old && old.target.digest !== target.digest && src.metadata.imagesByTarget(old.target.digest).length === 0) {
+        if (old && old.target.digest !== target.digest && (await tx.imagesByTarget(old.target.digest)).length === 0) {
           const dangling = danglingName(old.target.digest);
-          if (!src.metadata.getImage(dangling)) src.metadata.putImage({ name: dangling, target: old.target, createdAt: now, updatedAt: now });
+          if (!(await tx.getImage(dangling))) await tx.putImage({ name: dangling, target: old.target, createdAt: now, updatedAt: now });
         }
-        src.metadata.deleteImage(danglingName(target.digest));
+        await tx.deleteImage(danglingName(target.digest));
+        // Hints for later mounts, named with the image.
+        await tx.addBlobSources(pulled.blobs.map((digest) => ({ digest, registry: ref.domain, repository: ref.path })));
       });
-      // Hints for later mounts, asynchronous (blob-sources.ts): after the naming, not in it.
-      await src.metadata.addBlobSources(pulled.blobs.map((digest) => ({ digest, registry: ref.domain, repository: ref.path })));
       src.events.emit('image', 'pull', familiarString(ref), await src.eventAttributes(name, familiarName(ref)));
     });
     options.progress(statusMessage('', `Digest: ${target.digest}`));

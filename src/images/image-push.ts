@@ -64,7 +64,7 @@ export async function pushImage(src: ImagePushSources, ref: Reference, options: 
   options.progress(statusMessage('', `The push refers to repository [${repositoryName(ref)}]`));
   if (ref.tag || ref.digest) return [await pushRef(src, ref, options)];
   const prefix = `${repositoryName(ref)}:`;
-  const records = src.metadata.listImages().filter((r) => r.name.startsWith(prefix) && TAG.test(r.name.slice(prefix.length)));
+  const records = (await src.metadata.listImages()).filter((r) => r.name.startsWith(prefix) && TAG.test(r.name.slice(prefix.length)));
   if (records.length === 0) throw new LadingError('internal', `An image does not exist locally with the tag: ${familiarName(ref)}`);
   const pushed: PushedRef[] = [];
   for (const record of records) {
@@ -80,7 +80,7 @@ export async function pushImage(src: ImagePushSources, ref: Reference, options: 
 }
 
 async function pushRef(src: ImagePushSources, ref: Reference, options: PushImageOptions): Promise<PushedRef> {
-  const record = src.metadata.getImage(referenceString(ref));
+  const record = await src.metadata.getImage(referenceString(ref));
   if (!record) throw new NotFoundError(`tag does not exist: ${familiarString(ref)}`);
   let target = record.target;
   if (options.platform) target = await getPushDescriptor(src.reader, record, options.platform);

@@ -62,7 +62,7 @@ export async function remoteInspectFacts(
     throw failure;
   }
   const matcher = options.platform ? strictMatcher(options.platform) : hostPreferenceMatcher();
-  const facts = await collectInspectFacts(new AsPulled(image), { unpackedSize: () => undefined }, image.target, matcher);
+  const facts = await collectInspectFacts(new AsPulled(image), { unpackedSize: async () => undefined }, image.target, matcher);
   const record = { name: referenceString(ref), target: image.target, createdAt: GO_ZERO_TIME, updatedAt: GO_ZERO_TIME };
   return { record, facts };
 }

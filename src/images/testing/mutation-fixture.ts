@@ -17,7 +17,7 @@ export interface MutationFixture {
   /** Digests of the blobs on disk. */
   blobs(): Set<string>;
   load(archive: Buffer): ReturnType<ImageService['load']>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export async function mutationFixture(): Promise<MutationFixture> {
@@ -32,8 +32,8 @@ export async function mutationFixture(): Promise<MutationFixture> {
     root,
     blobs: () => new Set(readdirSync(blobDir).map((hex) => `sha256:${hex}`)),
     load: (archive) => service.load(chunked(archive)),
-    close: () => {
-      metadata.close();
+    close: async () => {
+      await metadata.close();
       rmSync(root, { recursive: true, force: true });
     },
   };

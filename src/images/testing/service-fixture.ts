@@ -17,7 +17,7 @@ import { ImageService } from '../image-service.js';
 export interface ServiceFixture {
   images: ImageService;
   content: Awaited<ReturnType<typeof tempStore>>['store'];
-  cleanup: () => void;
+  cleanup: () => Promise<void>;
 }
 
 export async function newService(): Promise<ServiceFixture> {
@@ -26,8 +26,8 @@ export async function newService(): Promise<ServiceFixture> {
   return {
     images: new ImageService(store, metadata),
     content: store,
-    cleanup: () => {
-      metadata.close();
+    cleanup: async () => {
+      await metadata.close();
       cleanup();
     },
   };
