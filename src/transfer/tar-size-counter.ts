@@ -5,12 +5,12 @@
  * zero block, as an end-of-archive marker, and ignores what follows.
  */
 
-const BLOCK = 512;
+export const BLOCK = 512;
 /** PAX and GNU long-name headers are held in memory; Go caps them at 1 MiB too. */
-const MAX_SPECIAL_HEADER = 1024 * 1024;
+export const MAX_SPECIAL_HEADER = 1024 * 1024;
 
 /** Types whose size field does not announce data (Go's isHeaderOnlyType). */
-const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
+export const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
 
 export class TarFormatError extends Error {}
 
@@ -136,11 +136,11 @@ export class TarSizeCounter {
   }
 }
 
-function padded(size: number): number {
+export function padded(size: number): number {
   return Math.ceil(size / BLOCK) * BLOCK;
 }
 
-function verifyChecksum(block: Buffer): void {
+export function verifyChecksum(block: Buffer): void {
   const stored = parseOctal(block, 148, 8);
   let unsigned = 0;
   let signed = 0;
@@ -155,7 +155,7 @@ function verifyChecksum(block: Buffer): void {
 }
 
 /** Octal text, padded with spaces or NULs; undefined when it is not octal. */
-function parseOctal(block: Buffer, start: number, length: number): number | undefined {
+export function parseOctal(block: Buffer, start: number, length: number): number | undefined {
   const text = block
     .subarray(start, start + length)
     .toString('latin1')
@@ -166,7 +166,7 @@ function parseOctal(block: Buffer, start: number, length: number): number | unde
 }
 
 /** A numeric field: octal text, or base-256 (big-endian, high bit set) for large values. */
-function parseNumeric(block: Buffer, start: number, length: number, what: string): number {
+export function parseNumeric(block: Buffer, start: number, length: number, what: string): number {
   const first = block[start] ?? 0;
   if (first & 0x80) {
     if (first & 0x40) throw new TarFormatError(`invalid tar header: negative ${what}`);
@@ -180,7 +180,7 @@ function parseNumeric(block: Buffer, start: number, length: number, what: string
   return value;
 }
 
-function parseDecimal(text: string, what: string): number {
+export function parseDecimal(text: string, what: string): number {
   if (!/^[0-9]+$/.test(text)) throw new TarFormatError(`invalid ${what}: ${JSON.stringify(text)}`);
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw new TarFormatError(`invalid ${what}: ${text}`);
@@ -188,14 +188,14 @@ function parseDecimal(text: string, what: string): number {
 }
 
 /** V7 tars mark directories with a trailing slash rather than a type. */
-function isDirectoryName(block: Buffer): boolean {
+export function isDirectoryName(block: Buffer): boolean {
   const end = block.indexOf(0, 0);
   const nameEnd = end === -1 || end > 100 ? 100 : end;
   return nameEnd > 0 && block[nameEnd - 1] === 0x2f;
 }
 
 /** PAX records: `<length> <key>=<value>\n`, the length counting the whole record. */
-function parsePaxRecords(data: Buffer): Array<[string, string]> {
+export function parsePaxRecords(data: Buffer): Array<[string, string]> {
   const records: Array<[string, string]> = [];
   let offset = 0;
   while (offset < data.length) {
