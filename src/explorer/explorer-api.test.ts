@@ -178,6 +178,7 @@ describe('explorer API', () => {
     assert.deepEqual(diff.removed.map((f) => f.path), ['app/readme.txt']);
     assert.deepEqual(diff.changed, [{ path: 'etc/app.conf', kind: 'file', size: 9, oldSize: SIZES.conf2 }]);
     assert.deepEqual(diff.config.map((c) => c.key), [
+      'Cmd',
       'Entrypoint',
       'Env MODE',
       'ExposedPorts',
@@ -186,7 +187,7 @@ describe('explorer API', () => {
       'User',
       'WorkingDir',
     ]);
-    assert.deepEqual(diff.config[1], { key: 'Env MODE', a: 'base', b: 'app' });
+    assert.deepEqual(diff.config[2], { key: 'Env MODE', a: 'base', b: 'app' });
     const platforms = await api<{ sharedLayers: unknown[]; added: Array<{ path: string }>; removed: Array<{ path: string }> }>(
       `/compare?a=${encodeURIComponent(MULTI)}&platformA=linux/amd64&b=${encodeURIComponent(MULTI)}&platformB=linux/arm64/v8`,
     );
