@@ -90,6 +90,21 @@ describe('explorer API', () => {
     assert.deepEqual(multi.manifests.map((m) => m.kind), ['image', 'image', 'attestation', 'attestation']);
   });
 
+  it("gives one image's document for a platform, and its graph: each document's children as it lists them", async () => {
+    type Doc = { os: string; architecture: string; variant: string; manifests: unknown[]; platformManifest: string; graph: { root: string; nodes: Array<{ descriptor: { digest: string }; children: string[] }> } };
+    const doc = await api<Doc>(`/image?ref=${encodeURIComponent(MULTI)}&platform=linux/arm64/v8`);
+    assert.deepEqual([doc.os, doc.architecture, doc.variant], ['linux', 'arm64', 'v8']);
+    assert.equal(doc.platformManifest, images.arm64.manifest.desc.digest);
+    assert.equal(doc.manifests.length, 4);
+    const children = new Map(doc.graph.nodes.map((n) => [n.descriptor.digest, n.children]));
+    assert.equal(doc.graph.root, images.multiIndex.desc.digest);
+    assert.equal(children.get(doc.graph.root)!.length, 4);
+    const attestations = children.get(doc.graph.root)!.slice(2).map((d) => children.get(d)!);
+    // Both attestation manifests have the same (empty) config blob: listed under each, first.
+    assert.equal(attestations[0]![0], attestations[1]![0]);
+    assert.deepEqual(attestations.map((c) => c.length), [3, 3]);
+  });
+
   it("lists a layer's files, whiteouts included, computed once and kept by digest", async () => {
     const digest = images.base.layers[1]!.blob.desc.digest;
     const read = async (): Promise<LayerFile[]> => {

@@ -104,11 +104,12 @@ export class ImageExplorer {
     return this.images.gc.reading(async () => {
       const record = resolveImage(this.images.metadata, ref);
       const nodes = new Map<string, GraphNode>();
-      await walkImageGraph(record.target, async (desc, _depth, parent) => {
+      await walkImageGraph(record.target, async (desc) => {
         const present = await this.images.reader.has(desc.digest);
-        nodes.set(desc.digest, { descriptor: desc, present, children: [] });
-        if (parent) nodes.get(parent.digest)?.children.push(desc.digest);
-        return present ? childrenOf(this.images.reader, desc) : undefined;
+        const children = present ? await childrenOf(this.images.reader, desc) : [];
+        // Listed as the document lists them: a blob two manifests share is a child of both, walked once.
+        nodes.set(desc.digest, { descriptor: desc, present, children: children.map((c) => c.digest) });
+        return children;
       });
       return { root: record.target.digest, nodes: [...nodes.values()] };
     });
