@@ -16,7 +16,7 @@ import { median } from '../lib/stats.js';
 import { timedRun } from '../lib/timed-run.js';
 import type { Bench } from './bench.js';
 
-const LAYER_VERSION = 1;
+const LAYER_VERSION = 2;
 const MTIME = new Date('2025-01-01T00:00:00Z');
 
 interface BenchLayer {
@@ -26,7 +26,7 @@ interface BenchLayer {
   unpacked: number;
 }
 
-/** A gzip layer of about `unpackedMB` of files from 1 KB to 256 KB, half random, half text, in 64 directories. */
+/** A gzip layer of about `unpackedMB` of files from 512 B to 64 KB (a few thousand per 100 MB), half random, half text, in 64 directories. */
 async function benchLayer(cacheDir: string, unpackedMB: number, log: (msg: string) => void): Promise<BenchLayer> {
   const dir = path.join(cacheDir, `layer-files-v${LAYER_VERSION}-${unpackedMB}MB`);
   const meta = path.join(dir, 'meta.json');
@@ -38,14 +38,14 @@ async function benchLayer(cacheDir: string, unpackedMB: number, log: (msg: strin
   const pack = tar.pack();
   const writing = pipeline(pack, createGzip(), createWriteStream(file));
   const text = Buffer.from('lorem ipsum dolor sit amet, consectetur adipiscing elit '.repeat(5000));
-  const random = Buffer.alloc(256 * 1024);
+  const random = Buffer.alloc(64 * 1024);
   let seed = 7;
   let unpacked = 0;
   let files = 0;
   const target = unpackedMB * 1e6;
   while (unpacked < target) {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-    const size = 1024 + (seed % (255 * 1024));
+    const size = 512 + (seed % (63.5 * 1024));
     const data = files % 2 === 0 ? (randomFillSync(random, 0, size), random.subarray(0, size)) : text.subarray(0, size);
     const name = `srv/d${files % 64}/f${files}.${files % 2 === 0 ? 'bin' : 'txt'}`;
     await new Promise<void>((resolve, reject) => pack.entry({ name, size, mtime: MTIME, mode: 0o644 }, Buffer.from(data), (err) => (err ? reject(err) : resolve())));

@@ -25,6 +25,8 @@ export async function startExplorer(
   log: Logger,
 ): Promise<Server> {
   const listings = new LayerListings(images.content, options.limits, path.join(options.dataRoot, LISTINGS_DIR));
+  // Listings of layers deleted while the explorer was off go; a layer's blob never comes back changed.
+  listings.removeStale((digest) => images.content.has(digest)).catch((err: unknown) => log.warn(`Layer listings not swept: ${(err as Error).message}`));
   const token = ui.token ? newAccessToken() : undefined;
   const server = createExplorerServer(new ImageExplorer(images, listings), log, {
     ...(token ? { token } : {}),

@@ -125,6 +125,10 @@ describe('explorer API', () => {
     const fresh = new LayerListings(fx.images.content, fx.images.limits, dir);
     assert.deepEqual(await fresh.files(digest), files, 'another process reads the kept listing');
     assert.equal(listings.computed + fresh.computed, computed, 'no second computation');
+    // At start, listings of layers the store lost go; the others stay.
+    assert.equal(await fresh.removeStale(async (d) => d !== digest), 1);
+    assert.equal(await fresh.removeStale(async () => true), 0);
+    assert.deepEqual(await new LayerListings(fx.images.content, fx.images.limits, dir).files(digest), files, 'computed again');
   });
 
   it('shows the merged tree up to a layer, with what that layer added, changed and removed', async () => {
@@ -251,6 +255,8 @@ describe('explorer API', () => {
     const res = await fetch(`${base}/_lading/ui/api/events`, { ...auth, signal: controller.signal });
     assert.equal(res.headers.get('content-type'), 'text/event-stream');
     const reader = res.body!.getReader();
+    const before = await api<{ images: Array<{ repoTags: string[] }> }>('/images?search=base:');
+    assert.deepEqual(before.images.map((i) => i.repoTags), [['explorer/base:1']]);
     await fx.images.tag(BASE, tagReference('explorer/base', 'again')!);
     let text = '';
     while (!text.includes('"action":"tag"')) {
@@ -263,5 +269,8 @@ describe('explorer API', () => {
     assert.ok(events.some((e) => e.action === 'load'), 'kept events first');
     assert.equal(events.at(-1)!.action, 'tag');
     assert.equal(events.at(-1)!.attributes.name, 'explorer/base:again');
+    // The kept list follows the store.
+    const page = await api<{ images: Array<{ repoTags: string[] }> }>('/images?search=base:');
+    assert.deepEqual(page.images.map((i) => i.repoTags), [['explorer/base:1', 'explorer/base:again']]);
   });
 });

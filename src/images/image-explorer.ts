@@ -68,23 +68,34 @@ const KEPT_TREES = 16;
 export class ImageExplorer {
   private readonly trees = new Map<string, MergedTree>();
   private readonly efficiencies = new Map<string, Efficiency>();
+  private readonly lists = new Map<string, { generation: number; images: ImageSummary[] }>();
 
   constructor(
     readonly images: ImageService,
     readonly listings: LayerListings,
   ) {}
 
-  /** `docker images` with its filters, searched and paged. */
+  /**
+   * `docker images` with its filters, searched and paged. The whole answer is kept until the store
+   * changes (the service's generation moves), so that the next pages of 100,000 images cost a slice.
+   */
   async list(options: ListPageOptions): Promise<ListPage> {
-    let all = await this.images.list({ all: false, filters: options.filters, sharedSize: false, manifests: true });
     const words = (options.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
-    if (words.length > 0) {
-      all = all.filter((s) => {
-        const text = [s.id, ...(s.repoTags ?? []), ...(s.repoDigests ?? [])].join(' ').toLowerCase();
-        return words.every((w) => text.includes(w));
-      });
+    const key = JSON.stringify([[...options.filters].map(([k, v]) => [k, [...v.keys()].sort()]).sort(), words]);
+    const generation = this.images.generation;
+    let kept = this.lists.get(key);
+    if (!kept || kept.generation !== generation) {
+      let all = await this.images.list({ all: false, filters: options.filters, sharedSize: false, manifests: true });
+      if (words.length > 0) {
+        all = all.filter((s) => {
+          const text = [s.id, ...(s.repoTags ?? []), ...(s.repoDigests ?? [])].join(' ').toLowerCase();
+          return words.every((w) => text.includes(w));
+        });
+      }
+      kept = { generation, images: all };
+      keep(this.lists, key, kept);
     }
-    return { total: all.length, offset: options.offset, images: all.slice(options.offset, options.offset + options.limit) };
+    return { total: kept.images.length, offset: options.offset, images: kept.images.slice(options.offset, options.offset + options.limit) };
   }
 
   /** The image's platform manifest (the host's best without `platform`), its config and layers. */

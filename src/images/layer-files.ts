@@ -99,6 +99,22 @@ export class LayerListings {
     return files;
   }
 
+  /**
+   * Removes kept listings whose layer the store no longer has (and temp files a crash left): run in
+   * the background at start; a listing asked for meanwhile is computed again if need be.
+   */
+  async removeStale(has: (digest: string) => Promise<boolean>): Promise<number> {
+    let removed = 0;
+    for (const name of await fs.readdir(this.dir).catch(() => [] as string[])) {
+      const m = /^([a-f0-9]{64})\.ndjson$/.exec(name);
+      if (m && (await has(`sha256:${m[1]}`))) continue;
+      if (this.computing.size > 0 && !m) continue;
+      await fs.rm(path.join(this.dir, name), { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
   private fileOf(digest: string): string {
     const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
     if (!m) throw new InvalidArgumentError(`invalid layer digest ${JSON.stringify(digest)}`);

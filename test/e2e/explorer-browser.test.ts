@@ -148,6 +148,12 @@ describe('the explorer in a browser', { timeout: 180_000, skip: absent }, () => 
     assert.deepEqual(await arm.locator('[data-testid=sbom-package] td:first-child').allTextContents(), ARM64_PACKAGES);
     assert.match(await arm.locator('[data-testid=provenance]').textContent() ?? '', new RegExp(BUILDER.replace(/[.?]/g, '\\$&')));
     await shot(t, '08-supply-chain');
+    await arm.locator('button', { hasText: 'Raw statement' }).first().click();
+    await arm.locator('pre.raw').waitFor();
+    assert.match(await arm.locator('pre.raw').textContent() ?? '', /"spdxVersion": "SPDX-2.3"/);
+    await arm.locator('pre.raw').scrollIntoViewIfNeeded();
+    await shot(t, '08b-supply-chain-raw-statement');
+    await arm.locator('button', { hasText: 'Hide' }).click();
     await page.fill('[data-testid=package-search]', 'crypto');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="platform-linux/arm64/v8"] [data-testid=sbom-package]').length === 1);
     assert.deepEqual(await arm.locator('[data-testid=sbom-package] td:first-child').allTextContents(), ['libcrypto3']);
