@@ -71,7 +71,7 @@ export class LayerListings {
   /** The kept listing's file (NDJSON, one LayerFile a line), computed first when there is none. */
   async listingFile(digest: string): Promise<string> {
     const file = this.fileOf(digest);
-    if (await exists(file)) return file;
+    if (await fs.access(file).then(() => true, () => false)) return file;
     let pending = this.computing.get(digest);
     if (!pending) {
       pending = this.compute(digest, file).finally(() => this.computing.delete(digest));
@@ -154,14 +154,5 @@ export class LayerListings {
       await fs.rm(temp, { force: true });
       throw err;
     }
-  }
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch {
-    return false;
   }
 }

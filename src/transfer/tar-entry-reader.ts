@@ -1,12 +1,13 @@
 /**
  * The entries of a tar stream fed in chunks, headers only: file data is passed over, never copied.
  * It reads names as Go's archive/tar does (ustar prefix, GNU long names and links, PAX `path`,
- * `linkpath`, `size`) with the header helpers of tar-size-counter.ts, and stops at the first zero
- * block. Listing a layer costs its decompression and little more (bench `layer-files`).
+ * `linkpath`, `size`) on tar-size-counter.ts's block walk and header helpers, and stops at the first
+ * zero block. Listing a layer costs its decompression and little more (bench `layer-files`).
  */
 import {
   BLOCK,
   HEADER_ONLY,
+  TarBlockWalker,
   isDirectoryName,
   MAX_SPECIAL_HEADER,
   padded,
@@ -31,58 +32,21 @@ export interface TarEntry {
   linkname: string;
 }
 
-export class TarEntryReader {
-  private readonly header = Buffer.alloc(BLOCK);
-  private headerFill = 0;
-  private skip = 0;
-  /** A PAX or long-name header's data being collected. */
-  private collecting: { type: string; parts: Buffer[]; left: number; padding: number } | undefined;
+export class TarEntryReader extends TarBlockWalker {
   private pax = new Map<string, string>();
   private longName: string | undefined;
   private longLink: string | undefined;
-  private ended = false;
 
-  constructor(private readonly onEntry: (entry: TarEntry) => void) {}
-
-  update(chunk: Uint8Array): void {
-    let offset = 0;
-    while (offset < chunk.byteLength && !this.ended) {
-      if (this.skip > 0) {
-        const n = Math.min(this.skip, chunk.byteLength - offset);
-        this.skip -= n;
-        offset += n;
-        continue;
-      }
-      const collecting = this.collecting;
-      if (collecting) {
-        const n = Math.min(collecting.left, chunk.byteLength - offset);
-        collecting.parts.push(Buffer.from(chunk.subarray(offset, offset + n)));
-        collecting.left -= n;
-        offset += n;
-        if (collecting.left === 0) {
-          this.collecting = undefined;
-          this.applySpecial(collecting.type, Buffer.concat(collecting.parts));
-          this.skip = collecting.padding;
-        }
-        continue;
-      }
-      const n = Math.min(BLOCK - this.headerFill, chunk.byteLength - offset);
-      this.header.set(chunk.subarray(offset, offset + n), this.headerFill);
-      this.headerFill += n;
-      offset += n;
-      if (this.headerFill === BLOCK) {
-        this.headerFill = 0;
-        this.onBlock();
-      }
-    }
+  constructor(private readonly onEntry: (entry: TarEntry) => void) {
+    super();
   }
 
   /** Checks that the stream did not stop inside a header or a file. */
   finish(): void {
-    if (!this.ended && (this.headerFill > 0 || this.skip > 0 || this.collecting)) throw new TarFormatError('unexpected end of tar data');
+    this.checkEnd();
   }
 
-  private onBlock(): void {
+  protected override onBlock(): void {
     const block = this.header;
     if (isZero(block)) {
       this.ended = true;
@@ -94,7 +58,7 @@ export class TarEntryReader {
     if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
       if (fieldSize > MAX_SPECIAL_HEADER) throw new TarFormatError(`tar header of type ${type} exceeds 1 MiB`);
       if (type === 'g' || fieldSize === 0) this.skip = padded(fieldSize);
-      else this.collecting = { type, parts: [], left: fieldSize, padding: padded(fieldSize) - fieldSize };
+      else this.collect(type, fieldSize);
       return;
     }
     const paxSize = this.pax.get('size');
@@ -113,7 +77,7 @@ export class TarEntryReader {
     if (!HEADER_ONLY.has(type) && !dir) this.skip = padded(size);
   }
 
-  private applySpecial(type: string, data: Buffer): void {
+  protected override onSpecial(type: string, data: Buffer): void {
     if (type === 'x') for (const [key, value] of parsePaxRecords(data)) this.pax.set(key, value);
     else if (type === 'L') this.longName = cString(data);
     else if (type === 'K') this.longLink = cString(data);
