@@ -125,6 +125,11 @@ describe('the explorer in a browser', { timeout: 180_000, skip: absent }, () => 
     assert.match(wasted[0]!, /120 kB.*\/tmp\/cache\.bin.*removed/);
     assert.match(await page.textContent('[data-testid=wasted-bytes]') ?? '', /120 kB/);
     await shot(t, '05-files-deleted-and-wasted');
+    // From the wasted-space list to the file in the tree.
+    await page.click('[data-testid=crumbs] a:first-child');
+    await page.locator('[data-testid=tree-entry][data-path=etc]').waitFor();
+    await page.click('[data-testid=wasted-row] a:has-text("/tmp/cache.bin")');
+    await page.locator('[data-testid=tree-entry][data-path="tmp/cache.bin"].removed').waitFor();
     // The filesystem up to the base layer: the file is there, added by that layer.
     await page.selectOption('[data-testid=layer-select]', '0');
     await page.locator('[data-testid=tree-entry][data-path="tmp/cache.bin"].added').waitFor();

@@ -105,7 +105,9 @@ export function FilesView({ imageRef, platform, query }: { imageRef: string; pla
               Efficiency <strong data-testid="efficiency-score">{(eff.data.score * 100).toFixed(2)} %</strong>
               <br />
               Wasted <strong data-testid="wasted-bytes">{bytes(eff.data.wastedBytes)}</strong>{' '}
-              <span class="muted">({(eff.data.wastedUserPercent * 100).toFixed(1)} % of the layers above the base)</span>
+              <span class="muted">
+                ({eff.data.wastedUserPercent >= 10 ? `${eff.data.wastedUserPercent.toFixed(0)}×` : `${(eff.data.wastedUserPercent * 100).toFixed(1)} % of`} the bytes of the layers above the base)
+              </span>
             </p>
             <p class="muted">As dive counts it: a path found in more than one layer, overwritten or removed by a later one, wastes every size it had.</p>
             <table data-testid="wasted-table">
@@ -121,7 +123,16 @@ export function FilesView({ imageRef, platform, query }: { imageRef: string; pla
                   <tr data-testid="wasted-row">
                     <td class="num">{bytes(x.cumulativeSize)}</td>
                     <td class="mono">
-                      /{x.path} {x.removed && <span class="marker removed">removed</span>}
+                      <a
+                        title="Show it in the tree, at the layer that last touched it"
+                        onClick={() => {
+                          setLayer(x.layers[x.layers.length - 1]);
+                          setDir(x.path.includes('/') ? x.path.slice(0, x.path.lastIndexOf('/')) : '');
+                        }}
+                      >
+                        /{x.path}
+                      </a>{' '}
+                      {x.removed && <span class="marker removed">removed</span>}
                     </td>
                     <td>{x.layers.join(', ')}</td>
                   </tr>
