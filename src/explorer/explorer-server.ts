@@ -8,7 +8,7 @@ import type { TlsOptions } from 'node:tls';
 import { createGuardedServer } from '../api/connection-guards.js';
 import { errorMessage, statusOf } from '../api/http-errors.js';
 import { Router } from '../api/router.js';
-import { LadingError, NotFoundError } from '../errors.js';
+import { InvalidArgumentError, LadingError, NotFoundError } from '../errors.js';
 import type { ImageExplorer } from '../images/image-explorer.js';
 import type { Logger } from '../util/logger.js';
 import { presentedTokens, sameToken, tokenCookie } from './access-token.js';
@@ -74,7 +74,13 @@ export function createExplorerServer(explorer: ImageExplorer, log: Logger, optio
       return;
     }
     if (!url.pathname.startsWith(UI_PREFIX)) throw new NotFoundError('page not found');
-    await serveStatic(res, pageDir, decodeURIComponent(url.pathname.slice(UI_PREFIX.length)));
+    let rel: string;
+    try {
+      rel = decodeURIComponent(url.pathname.slice(UI_PREFIX.length));
+    } catch {
+      throw new InvalidArgumentError(`invalid URL escape in ${JSON.stringify(url.pathname)}`);
+    }
+    await serveStatic(res, pageDir, rel);
   };
 
   const server = createGuardedServer(
