@@ -62,8 +62,15 @@ export interface PlatformAttestations {
   statements: Array<StatementSummary & { digest: string; size: number }>;
 }
 
-/** Trees and efficiencies kept, by manifest digest (and layer): what a page asks for again and again. */
-const KEPT_TREES = 16;
+/**
+ * Merged trees kept, by manifest digest and layer: what a page asks for again and again, one
+ * directory at a time. Few: a tree holds a node per path of the image.
+ */
+const KEPT_TREES = 4;
+/** Efficiencies kept, by manifest digest (small: a score and the wasted paths). */
+const KEPT_EFFICIENCIES = 32;
+/** Whole lists kept (one per filter set): each may hold 100,000 summaries. */
+const KEPT_LISTS = 2;
 
 export class ImageExplorer {
   private readonly trees = new Map<string, MergedTree>();
@@ -76,26 +83,28 @@ export class ImageExplorer {
   ) {}
 
   /**
-   * `docker images` with its filters, searched and paged. The whole answer is kept until the store
-   * changes (the service's generation moves), so that the next pages of 100,000 images cost a slice.
+   * `docker images` with its filters, searched and paged. The list of a filter set is kept until the
+   * store changes (the service's generation moves), so that the next pages and searches of 100,000
+   * images cost a filter and a slice, not a list; only the last two filter sets are kept.
    */
   async list(options: ListPageOptions): Promise<ListPage> {
-    const words = (options.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
-    const key = JSON.stringify([[...options.filters].map(([k, v]) => [k, [...v.keys()].sort()]).sort(), words]);
+    const key = JSON.stringify([...options.filters].map(([k, v]) => [k, [...v.keys()].sort()]).sort());
     const generation = this.images.generation;
     let kept = this.lists.get(key);
     if (!kept || kept.generation !== generation) {
-      let all = await this.images.list({ all: false, filters: options.filters, sharedSize: false, manifests: true });
-      if (words.length > 0) {
-        all = all.filter((s) => {
-          const text = [s.id, ...(s.repoTags ?? []), ...(s.repoDigests ?? [])].join(' ').toLowerCase();
-          return words.every((w) => text.includes(w));
-        });
-      }
-      kept = { generation, images: all };
-      keep(this.lists, key, kept);
+      kept = { generation, images: await this.images.list({ all: false, filters: options.filters, sharedSize: false, manifests: true }) };
+      this.lists.delete(key);
+      keep(this.lists, key, kept, KEPT_LISTS);
     }
-    return { total: kept.images.length, offset: options.offset, images: kept.images.slice(options.offset, options.offset + options.limit) };
+    const words = (options.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    const found =
+      words.length === 0
+        ? kept.images
+        : kept.images.filter((s) => {
+            const text = [s.id, ...(s.repoTags ?? []), ...(s.repoDigests ?? [])].join(' ').toLowerCase();
+            return words.every((w) => text.includes(w));
+          });
+    return { total: found.length, offset: options.offset, images: found.slice(options.offset, options.offset + options.limit) };
   }
 
   /** The image's platform manifest (the host's best without `platform`), its config and layers. */
@@ -170,7 +179,7 @@ export class ImageExplorer {
     let tree = this.trees.get(key);
     if (!tree) {
       tree = mergeLayers(await this.layerFiles(img), upTo);
-      keep(this.trees, key, tree);
+      keep(this.trees, key, tree, KEPT_TREES);
     }
     const entries = listDirectory(tree, options.dir);
     if (!entries) throw new NotFoundError(`no such directory in the image: /${options.dir}`);
@@ -183,7 +192,7 @@ export class ImageExplorer {
     let result = this.efficiencies.get(img.manifest.digest);
     if (!result) {
       result = efficiency(await this.layerFiles(img));
-      keep(this.efficiencies, img.manifest.digest, result);
+      keep(this.efficiencies, img.manifest.digest, result, KEPT_EFFICIENCIES);
     }
     return { ...result, total: result.inefficiencies.length, inefficiencies: result.inefficiencies.slice(0, options.limit) };
   }
@@ -249,9 +258,9 @@ export class ImageExplorer {
   }
 }
 
-function keep<V>(map: Map<string, V>, key: string, value: V): void {
+function keep<V>(map: Map<string, V>, key: string, value: V, most: number): void {
   map.set(key, value);
-  if (map.size > KEPT_TREES) map.delete(map.keys().next().value as string);
+  if (map.size > most) map.delete(map.keys().next().value as string);
 }
 
 function parseJson(bytes: Buffer | undefined): unknown {

@@ -28,8 +28,8 @@ export interface LayerFile {
 const KINDS: Record<string, FileKind> = { '0': 'file', '1': 'hardlink', '2': 'symlink', '3': 'char', '4': 'block', '5': 'dir', '6': 'fifo' };
 const WHITEOUT = '.wh.';
 const OPAQUE = '.wh..wh..opq';
-/** Listings parsed and held in memory, the most recent ones. */
-const MEMORY_ENTRIES = 64;
+/** Listings parsed and held in memory, the most recent ones (an image's layers, a comparison's). */
+const MEMORY_ENTRIES = 16;
 
 /** `./usr/bin/` → `usr/bin`; '' for the root. */
 export function normalizePath(name: string): string {
