@@ -7,9 +7,10 @@
 #   xz-utils, bzip2         xz and bzip2 bodies (ladingd runs these commands to read them)
 #   docker-registry, docker.io   a registry and a reference dockerd for oracle tests
 #   openssl, apache2-utils       test CA and token keys; bcrypt htpasswd files for the registry
+#   chromium                     the explorer's browser tests (driven by playwright-core, which downloads no browser)
 set -euo pipefail
 
-packages=(skopeo umoci tar busybox-static python3-docker zstd xz-utils bzip2 docker-registry docker.io openssl apache2-utils)
+packages=(skopeo umoci tar busybox-static python3-docker zstd xz-utils bzip2 docker-registry docker.io openssl apache2-utils chromium)
 
 missing=()
 for p in "${packages[@]}"; do
