@@ -13,6 +13,7 @@ import type { ContentStore } from '../content/content-store.js';
 import type { GcObserver } from '../gc/garbage-collector.js';
 import type { OperationObserver } from '../images/operation-log.js';
 import { BlobTotals } from './blob-totals.js';
+import { RequestStats } from './request-stats.js';
 
 /** What the store gauges read; the daemon builds it from the image service and the content store. */
 export interface StoreView {
@@ -32,19 +33,12 @@ const SLOW_BUCKETS = [0.001, 0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800];
 export class LadingMetrics {
   readonly registry = new Registry();
 
-  private readonly requests = new Counter({
-    name: 'lading_http_requests_total',
-    help: 'Docker API requests answered, by method, route pattern and status class',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
-  private readonly requestSeconds = new Histogram({
-    name: 'lading_http_request_duration_seconds',
-    help: 'Time to answer a Docker API request (a streamed answer: until its end)',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: REQUEST_BUCKETS,
-    registers: [this.registry],
-  });
+  /** By method, route pattern and status class: counted in plain numbers, for the cached inspect's sake. */
+  private readonly requests = new RequestStats(
+    this.registry,
+    { counter: 'lading_http_requests_total', histogram: 'lading_http_request_duration_seconds' },
+    REQUEST_BUCKETS,
+  );
   private readonly cacheHits = new Counter({
     name: 'lading_response_cache_hits_total',
     help: 'Inspect, list and disk usage answers sent from the rendered response cache',
@@ -87,12 +81,8 @@ export class LadingMetrics {
   });
 
   readonly api: ApiObserver = {
-    request: (method, route, status, seconds) => {
-      const labels = { method, route, status: `${Math.floor(status / 100)}xx` };
-      this.requests.inc(labels);
-      this.requestSeconds.observe(labels, seconds);
-    },
-    responseCache: (kind, hit) => (hit ? this.cacheHits : this.cacheMisses).inc({ kind }),
+    request: (method, route, status, seconds) => this.requests.observe(method, route, status, seconds),
+    responseCache: (kind, hit) => (hit ? this.cacheHits.labels(kind) : this.cacheMisses.labels(kind)).inc(),
   };
 
   readonly operationObserver: OperationObserver = (operation, outcome, fields, seconds) => {

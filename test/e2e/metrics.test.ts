@@ -3,11 +3,12 @@
 // counters and gauges those requests must have produced; the flag's refusals; the metrics address
 // serving nothing of the Docker API and the API's sockets serving no /metrics.
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import https from 'node:https';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { buildArchives, LADINGD, Rng } from '../crash/kill-harness.js';
-import { freePort } from '../support/certs.js';
+import { freePort, makePki } from '../support/certs.js';
 import { Daemon } from '../support/daemon.js';
 import { run } from '../support/exec.js';
 import { tempDir } from '../support/paths.js';
@@ -112,6 +113,35 @@ describe('GET /metrics', { timeout: 180_000 }, () => {
       assert.equal((await plain.request('/metrics')).status, 404);
     } finally {
       await plain.stop();
+    }
+  });
+
+  it('with the API on TLS, is served over HTTPS to clients with a certificate of the CA only', async () => {
+    const pki = await makePki();
+    const port = await freePort();
+    const d = await Daemon.start({
+      logLevel: 'info',
+      extraArgs: ['--tlsverify', '--tlscacert', pki.ca.cert, '--tlscert', pki.server.cert, '--tlskey', pki.server.key, '--metrics-addr', `127.0.0.1:${port}`],
+    });
+    const get = (client?: { cert: string; key: string }): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = https.get(
+          { host: '127.0.0.1', port, path: '/metrics', ca: readFileSync(pki.ca.cert), agent: false, ...(client ? { cert: readFileSync(client.cert), key: readFileSync(client.key) } : {}) },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+      });
+    try {
+      assert.match(d.output(), new RegExp(`msg="Serving metrics on https://127\\.0\\.0\\.1:${port}/metrics"`));
+      assert.equal(await get(pki.client), 200);
+      await assert.rejects(get(), /certificate|alert|socket hang up|ECONNRESET/i);
+      // Plain HTTP gets no metrics.
+      await assert.rejects(getTcp(port, '/metrics'));
+    } finally {
+      await d.stop();
     }
   });
 
