@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { responseKind, type ApiObserver, type ResponseKind } from './api-observer.js';
 
 /**
  * Rendered inspect bodies, keyed by everything the body depends on. The whole cache is dropped
@@ -35,7 +36,9 @@ export class InspectCache {
  * count and by bytes: a list of a large store is megabytes.
  */
 export class InspectResponses {
-  private readonly responses = new Map<string, { head: string[]; body: Buffer }>();
+  private readonly responses = new Map<string, { head: string[]; body: Buffer; kind: ResponseKind }>();
+  /** Told of each hit and each answer rendered (a miss). */
+  observer: ApiObserver | undefined;
   private generation = -1;
   private bytes = 0;
   private readonly rendering = new Map<string, Promise<Buffer>>();
@@ -46,25 +49,28 @@ export class InspectResponses {
     private readonly maxBytes = 64 * 1024 * 1024,
   ) {}
 
-  /** Answers `url` from the cache and returns true, or returns false on a miss. */
-  serve(url: string, generation: number, res: ServerResponse): boolean {
+  /** Answers `url` from the cache and returns what it answered, or returns undefined on a miss. */
+  serve(url: string, generation: number, res: ServerResponse): ResponseKind | undefined {
     if (generation !== this.generation) {
       this.responses.clear();
       this.bytes = 0;
       this.generation = generation;
-      return false;
+      return undefined;
     }
     const hit = this.responses.get(url);
-    if (hit === undefined) return false;
+    if (hit === undefined) return undefined;
     res.writeHead(200, hit.head);
     res.end(hit.body);
-    return true;
+    this.observer?.responseCache(hit.kind, true);
+    return hit.kind;
   }
 
   /** Sends a freshly rendered body for `url`, and keeps it if nothing was written since `generation`. */
   send(url: string, generation: number, body: Buffer, res: ServerResponse): void {
     const head = [...this.commonHeaders.flat(), 'Content-Type', 'application/json', 'Content-Length', String(body.length)];
-    if (generation === this.generation && body.length <= this.maxBytes) this.keep(url, { head, body });
+    const kind = responseKind(url);
+    this.observer?.responseCache(kind, false);
+    if (generation === this.generation && body.length <= this.maxBytes) this.keep(url, { head, body, kind });
     res.writeHead(200, head);
     res.end(body);
   }
@@ -89,7 +95,7 @@ export class InspectResponses {
     return { entries: this.responses.size, bytes: this.bytes };
   }
 
-  private keep(url: string, entry: { head: string[]; body: Buffer }): void {
+  private keep(url: string, entry: { head: string[]; body: Buffer; kind: ResponseKind }): void {
     // Two misses for one URL in flight at once: the later answer replaces the earlier.
     this.drop(url);
     for (const oldest of this.responses.keys()) {

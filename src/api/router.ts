@@ -13,6 +13,8 @@ export type Handler = (ctx: RequestContext) => Promise<void> | void;
 
 interface Route {
   method: string;
+  /** The pattern as added: what the metrics name the route by (bounded, unlike raw URLs). */
+  source: string;
   pattern: RegExp;
   handler: Handler;
 }
@@ -25,15 +27,15 @@ export class Router {
   private readonly routes: Route[] = [];
 
   add(method: string, pattern: string, handler: Handler): this {
-    this.routes.push({ method, pattern: new RegExp(`^${pattern}$`), handler });
+    this.routes.push({ method, source: pattern, pattern: new RegExp(`^${pattern}$`), handler });
     return this;
   }
 
-  match(method: string, path: string): { handler: Handler; params: string[] } | undefined {
+  match(method: string, path: string): { handler: Handler; params: string[]; pattern: string } | undefined {
     for (const route of this.routes) {
       if (route.method !== method) continue;
       const m = route.pattern.exec(path);
-      if (m) return { handler: route.handler, params: m.slice(1) };
+      if (m) return { handler: route.handler, params: m.slice(1), pattern: route.source };
     }
     return undefined;
   }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { CACHED_ROUTE, type ApiObserver } from './api-observer.js';
 import { errorKind, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { ImageService } from '../images/image-service.js';
 import type { Logger } from '../util/logger.js';
@@ -23,8 +24,17 @@ import { Router } from './router.js';
 const VERSION_PREFIX = /^\/v([0-9.]+)(\/.*)$/;
 const MAX_URL_LENGTH = 64 * 1024;
 
+/** Methods a request is counted under by name; any other is `other`, so a client cannot grow the label set. */
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH']);
+
 /** The Docker Engine API over HTTP: it only translates requests into image service calls. */
-export function createApiServer(images: ImageService, info: DaemonInfo, log: Logger, options: ApiServerOptions = {}): Server {
+export function createApiServer(
+  images: ImageService,
+  info: DaemonInfo,
+  log: Logger,
+  options: ApiServerOptions & { observer?: ApiObserver } = {},
+): Server {
+  const { observer } = options;
   const commonHeaders: [string, string][] = [
     ['Api-Version', MAX_API_VERSION],
     ['Docker-Experimental', 'false'],
@@ -32,6 +42,7 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
     ['Server', `${info.productName}/${info.version} (linux)`],
   ];
   const inspectResponses = new InspectResponses(commonHeaders);
+  inspectResponses.observer = observer;
 
   const router = new Router();
   addSystemRoutes(router, images, info);
@@ -46,6 +57,8 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
   addNoRuntimeRoutes(router);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const started = observer ? performance.now() : 0;
+    let pattern = 'unmatched';
     for (const [name, value] of commonHeaders) res.setHeader(name, value);
     try {
       const url = req.url ?? '/';
@@ -62,6 +75,7 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
       const versioned = VERSION_PREFIX.exec(path);
       const route = router.match(req.method ?? 'GET', versioned ? (versioned[2] ?? '') : path);
       if (!route) throw new NotFoundError('page not found');
+      pattern = route.pattern;
       const version = requestVersion(versioned?.[1]);
       await route.handler({ req, res, version, params: route.params, query });
     } catch (err) {
@@ -80,12 +94,16 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
       writeError(res, err);
     }
     if (log.debugEnabled) log.debug(`${req.method} ${req.url} ${res.statusCode}`);
+    observer?.request(methodLabel(req.method), pattern, res.statusCode, (performance.now() - started) / 1000);
   };
 
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     // The hot path: an inspect already rendered for this very URL, sent without parsing or routing.
-    if (req.method === 'GET' && inspectResponses.serve(req.url ?? '', images.generation, res)) {
+    const started = observer ? performance.now() : 0;
+    const hit = req.method === 'GET' ? inspectResponses.serve(req.url ?? '', images.generation, res) : undefined;
+    if (hit !== undefined) {
       if (log.debugEnabled) log.debug(`${req.method} ${req.url} 200`);
+      observer?.request('GET', CACHED_ROUTE[hit], 200, (performance.now() - started) / 1000);
       return;
     }
     void handle(req, res);
@@ -93,4 +111,8 @@ export function createApiServer(images: ImageService, info: DaemonInfo, log: Log
 
   // HTTP or HTTPS, header limits, no whole-request deadline, stalled uploads cut (connection-guards.ts).
   return createGuardedServer(options, log, listener);
+}
+
+function methodLabel(method: string | undefined): string {
+  return method !== undefined && KNOWN_METHODS.has(method) ? method : 'other';
 }

@@ -14,7 +14,14 @@ export const DEFAULT_BLOB_CACHE_BYTES = 10 * 1024 ** 3;
  * in memory, from the files' access times at start; a file being read when evicted stays readable
  * to that reader (unlinked, not truncated).
  */
+/** Told of the cache's lookups and evictions (the daemon's metrics). */
+export interface BlobCacheObserver {
+  lookup(hit: boolean): void;
+  evicted(size: number): void;
+}
+
 export class BlobCache {
+  observer: BlobCacheObserver | undefined;
   private readonly blobDir: string;
   private readonly ingestDir: string;
   /** digest → size, least recently used first (a Map keeps insertion order). */
@@ -50,6 +57,7 @@ export class BlobCache {
   /** The cached blob's size, marking it as just used; undefined when not cached. */
   lookup(digest: string): number | undefined {
     const size = this.entries.get(digest);
+    this.observer?.lookup(size !== undefined);
     if (size === undefined) return undefined;
     this.entries.delete(digest);
     this.entries.set(digest, size);
@@ -96,7 +104,9 @@ export class BlobCache {
 
   /** Drops a blob from the cache; false when it was not there. */
   async evict(digest: string): Promise<boolean> {
+    const size = this.entries.get(digest);
     const had = this.forget(digest);
+    if (size !== undefined) this.observer?.evicted(size);
     await fs.rm(this.file(digest), { force: true });
     return had;
   }

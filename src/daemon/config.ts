@@ -8,6 +8,7 @@ import { resolveSecurity, SECURITY_FILE_KEYS, type SecurityConfig } from './secu
 import { REGISTRY_FILE_KEYS, resolveRegistry, type RegistrySettings } from './registry-options.js';
 import { BLOB_STORE_FILE_KEYS, resolveBlobStore, type BlobStoreSettings } from './blob-store-options.js';
 import { resolveUi, UI_FILE_KEYS, type UiConfig } from './ui-options.js';
+import { resolveMetricsAddress, type MetricsAddress } from './metrics-options.js';
 
 /** The daemon's settings after flags, daemon.json and the embedded defaults are merged. */
 export interface DaemonConfig {
@@ -26,6 +27,8 @@ export interface DaemonConfig {
   blobStore?: BlobStoreSettings;
   /** The explorer (`--ui`); off when absent. */
   ui?: UiConfig;
+  /** Where /metrics is served (--metrics-addr); absent: nowhere. */
+  metrics?: MetricsAddress;
 }
 
 /** The subset of dockerd's daemon.json that Lading reads; other keys are refused, as dockerd does. */
@@ -37,7 +40,7 @@ interface DaemonJson {
   debug?: boolean;
 }
 
-const KNOWN_KEYS = new Set(['hosts', 'data-root', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS, ...BLOB_STORE_FILE_KEYS, ...UI_FILE_KEYS]);
+const KNOWN_KEYS = new Set(['hosts', 'data-root', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS, ...BLOB_STORE_FILE_KEYS, ...UI_FILE_KEYS, 'metrics-addr']);
 
 /** XDG base directories, falling back to the spec's defaults under the home directory. */
 export function xdgDirs(env: NodeJS.ProcessEnv = process.env): { data: string; config: string; runtime: string } {
@@ -67,6 +70,7 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
   const blobStore = resolveBlobStore(flags.blobStore ?? {}, file as Record<string, unknown>, configFile);
   const security = resolveSecurity(flags.security, file as Record<string, unknown>, configFile, env);
   const ui = resolveUi(flags.ui ?? {}, file as Record<string, unknown>, configFile, security.tls !== undefined);
+  const metrics = resolveMetricsAddress(flags.metricsAddr, file as Record<string, unknown>, configFile);
   return {
     hosts,
     defaultSocketDir,
@@ -78,6 +82,7 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
     registry: resolveRegistry(flags.registry ?? {}, file as Record<string, unknown>, configFile, xdg.config),
     ...(blobStore ? { blobStore } : {}),
     ...(ui ? { ui } : {}),
+    ...(metrics ? { metrics } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { isSecurityFlag, parseSecurityFlag, SECURITY_USAGE, type SecurityFlags }
 import { isRegistryFlag, parseRegistryFlag, REGISTRY_USAGE, type RegistryFlags } from './registry-options.js';
 import { BLOB_STORE_USAGE, isBlobStoreFlag, parseBlobStoreFlag, type BlobStoreFlags } from './blob-store-options.js';
 import { isUiFlag, parseUiFlag, UI_USAGE, type UiFlags } from './ui-options.js';
+import { METRICS_USAGE } from './metrics-options.js';
 
 /** What the command line says; unset options are left to daemon.json and then the defaults. */
 export interface Flags {
@@ -23,6 +24,8 @@ export interface Flags {
   blobStore: BlobStoreFlags;
   /** The explorer's address and token (ui-options.ts). */
   ui: UiFlags;
+  /** Where /metrics is served (metrics-options.ts). */
+  metricsAddr?: string;
 }
 
 export const USAGE = `Usage:  ladingd [OPTIONS]
@@ -41,9 +44,9 @@ Options:
       --log-format string    Set the logging format ("text"|"json") (default "text")
   -l, --log-level string     Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
   -v, --version              Print version information and quit
-${SECURITY_USAGE}${REGISTRY_USAGE}${BLOB_STORE_USAGE}${UI_USAGE}`;
+${SECURITY_USAGE}${REGISTRY_USAGE}${BLOB_STORE_USAGE}${UI_USAGE}${METRICS_USAGE}`;
 
-const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'configFile' | 'logLevel' | 'logFormat'> = {
+const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'configFile' | 'logLevel' | 'logFormat' | 'metricsAddr'> = {
   '-H': 'host',
   '--host': 'host',
   '--data-root': 'dataRoot',
@@ -51,6 +54,7 @@ const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'configFile' | 'logLevel
   '-l': 'logLevel',
   '--log-level': 'logLevel',
   '--log-format': 'logFormat',
+  '--metrics-addr': 'metricsAddr',
 };
 
 /** Parses dockerd-style flags: `--flag value`, `--flag=value`, `-H value`. */
@@ -72,6 +76,7 @@ export function parseFlags(argv: string[]): Flags {
       else if (key === 'logFormat') flags.logFormat = checkLogFormat(value);
       else if (key === 'dataRoot') flags.dataRoot = value;
       else if (key === 'configFile') flags.configFile = value;
+      else if (key === 'metricsAddr') flags.metricsAddr = value;
     } else if (isSecurityFlag(name)) {
       parseSecurityFlag(flags.security, name, eq > 0 ? arg.slice(eq + 1) : undefined, () => argv[++i]);
     } else if (isRegistryFlag(name)) {

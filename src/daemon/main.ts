@@ -26,6 +26,9 @@ import { DEFAULT_SECURITY_CONFIG, type SecurityConfig } from './security-options
 import { socketGroupId } from './socket-group.js';
 import { runCheck } from './check.js';
 import { StartupCheck } from './startup-check.js';
+import { checkMetricsAccess, formatMetricsAddress } from './metrics-options.js';
+import { LadingMetrics } from '../metrics/lading-metrics.js';
+import { createMetricsServer } from '../metrics/metrics-server.js';
 import { loadTlsOptions } from './tls.js';
 import { startExplorer } from './explorer-listener.js';
 
@@ -35,6 +38,8 @@ const SHUTDOWN_GRACE_MS = 15_000;
 const STOP_DEADLINE_MS = SHUTDOWN_GRACE_MS + 10_000;
 /** After a complete stop, time for streams to flush before the process ends regardless. */
 const EXIT_AFTER_STOP_MS = 500;
+/** The blob gauges list every blob: at most this often, however often Prometheus scrapes. */
+const BLOB_COUNT_INTERVAL_MS = 30_000;
 
 /** `ladingd [OPTIONS]`: resolves the configuration, opens the stores, serves until a signal. */
 export async function main(argv: string[]): Promise<number> {
@@ -104,6 +109,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     ? socketGroupId(security.socketGroup, security.socketGroupExplicit, log)
     : undefined;
   // Refusals that need nothing on disk come before anything is created.
+  if (config.metrics) checkMetricsAccess(config.metrics, security.tls !== undefined);
   await checkUnixSockets(addresses, config.defaultSocketDir);
   // The first directory this start created, if any: removed again if the start fails.
   const createdRoot = await fs.mkdir(config.dataRoot, { recursive: true, mode: 0o711 });
@@ -115,14 +121,16 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   let images: ImageService;
   try {
     const registry = new RegistryService(config.registry ?? {});
-    const content = await openContentStore(config, registry, log);
+    const metrics = config.metrics ? new LadingMetrics() : undefined;
+    const content = await openContentStore(config, registry, log, metrics);
     const removed = await content.cleanIngest();
     if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
     // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
     const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
     metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
     const limits = { maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio };
-    images = new ImageService(content, metadata, registry, log, limits);
+    images = new ImageService(metrics ? metrics.measuringDeletes(content) : content, metadata, registry, log, limits);
+    if (metrics) observe(metrics, images, metadata, content);
     startupCheck = await StartupCheck.open(config.dataRoot, images, log);
 
     const info = daemonInfo(config, version, log);
@@ -131,10 +139,23 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
         ...(address.kind === 'tcp' && tlsOptions ? { tls: tlsOptions } : {}),
         headersTimeoutMs: security.requestHeaderTimeoutMs,
         uploadIdleTimeoutMs: security.uploadIdleTimeoutMs,
+        ...(metrics ? { observer: metrics.api } : {}),
       });
       servers.push(await listen(server, address, log, security, socketGid, config.defaultSocketDir));
     }
     if (config.ui) servers.push(await startExplorer(config.ui, images, { dataRoot: config.dataRoot, limits, tls: tlsOptions, headersTimeoutMs: security.requestHeaderTimeoutMs }, log));
+    if (metrics && config.metrics) {
+      const { host, port } = config.metrics;
+      const server = createMetricsServer(metrics, log, tlsOptions);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        // An empty host is every interface, as Go's net.Listen takes it.
+        if (host === '') server.listen(port, resolve);
+        else server.listen(port, host, resolve);
+      });
+      servers.push(server);
+      log.info(`Serving metrics on ${tlsOptions ? 'https' : 'http'}://${formatMetricsAddress(config.metrics)}/metrics`);
+    }
   } catch (err) {
     // Undo: nothing was served, so a data root this start made goes, and a marker it wrote too.
     await Promise.all(servers.map(closeServer));
@@ -167,7 +188,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
  * lives in `<data-root>/blob-cache` (not under `content/`, which the start-up check reads as the
  * embedded store's blobs).
  */
-async function openContentStore(config: DaemonConfig, registry: RegistryService, log: Logger): Promise<ContentStore> {
+async function openContentStore(config: DaemonConfig, registry: RegistryService, log: Logger, metrics: LadingMetrics | undefined): Promise<ContentStore> {
   if (!config.blobStore) {
     const content = new FsContentStore(path.join(config.dataRoot, 'content'));
     await content.init();
@@ -176,9 +197,27 @@ async function openContentStore(config: DaemonConfig, registry: RegistryService,
   const { location, cacheBytes, auth } = config.blobStore;
   const cache = new BlobCache(path.join(config.dataRoot, 'blob-cache'), cacheBytes);
   await cache.init();
+  metrics?.watchBlobCache(cache);
   const remote = new RegistryBlobs(registry, location, auth);
   log.info(`Blobs in ${remote.location}, read through a cache of ${humanSize(cacheBytes)} (${humanSize(cache.size)} kept)`);
   return new RegistryContentStore(remote, cache);
+}
+
+/** Feeds the metrics from the image service's operation log and garbage collector, and the store's sizes. */
+function observe(metrics: LadingMetrics, images: ImageService, metadata: SqliteMetadataStore, content: ContentStore): void {
+  images.ops.observer = metrics.operationObserver;
+  images.gc.observer = metrics.gcObserver;
+  metrics.watchStore(
+    {
+      get generation() {
+        return images.generation;
+      },
+      countTargets: () => images.imageCount(),
+      countRecords: async () => (await metadata.listImages()).length,
+      listBlobs: () => content.list(),
+    },
+    BLOB_COUNT_INTERVAL_MS,
+  );
 }
 
 /**

@@ -123,8 +123,12 @@ export interface CollectOptions {
  * flight holds a lease on it. Sweeps run alone (ContentGate), so they never race a load naming its
  * images, a commit taking its lease, or a reader walking an image.
  */
+/** Told of every sweep (the daemon's metrics): the blobs it deleted and the seconds it ran alone. */
+export type GcObserver = (deleted: readonly string[], seconds: number) => void;
+
 export class GarbageCollector {
   readonly gate = new ContentGate();
+  observer: GcObserver | undefined;
 
   constructor(
     private readonly content: ContentStore,
@@ -163,6 +167,7 @@ export class GarbageCollector {
     if (unique.length === 0) return [];
     await this.graphReady;
     return this.gate.sweep(async () => {
+      const started = performance.now();
       const all = unique.length > BULK_CANDIDATES ? await this.metadata.reachableBlobs(options.detached) : undefined;
       const doomed: string[] = [];
       for (const digest of unique) {
@@ -188,6 +193,7 @@ export class GarbageCollector {
         if (await this.content.delete(digest)) deleted.push(digest);
         this.reader.forget(digest);
       }
+      this.observer?.(deleted, (performance.now() - started) / 1000);
       return deleted;
     });
   }

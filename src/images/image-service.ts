@@ -98,8 +98,8 @@ export class ImageService {
   private readonly leases = new Leases();
   /** Deletes blobs no image uses; its `reading` sections see no blob vanish (garbage-collector.ts). */
   readonly gc: GarbageCollector;
-  /** The operator's line for each change of the store (operation-log.ts). */
-  private readonly ops: OperationLog;
+  /** The operator's line for each change of the store (operation-log.ts); its observer feeds the metrics. */
+  readonly ops: OperationLog;
 
   /** The content store, read through `reportingCorruption`: a blob that fails its digest is logged with its images. */
   readonly content: ContentStore;

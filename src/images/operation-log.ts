@@ -15,6 +15,12 @@ export type Operation = 'load' | 'import' | 'pull' | 'push' | 'tag' | 'remove' |
 /** Adds fields to the operation's line as they become known (a digest, bytes written). */
 export type Note = (fields: LogFields) => void;
 
+/** How an operation ended, as its log line words it. */
+export type OperationOutcome = 'success' | 'cancelled' | 'refused' | 'failed';
+
+/** Told of every operation's end (the daemon's metrics): its outcome, what it noted, its seconds. */
+export type OperationObserver = (op: Operation, outcome: OperationOutcome, fields: LogFields, seconds: number) => void;
+
 const DONE: Record<Operation, string> = {
   load: 'Image loaded',
   import: 'Image imported',
@@ -33,6 +39,8 @@ export function wasLogged(err: unknown): boolean {
 }
 
 export class OperationLog {
+  observer: OperationObserver | undefined;
+
   constructor(private readonly log: Logger) {}
 
   /** Runs `fn` and logs its outcome with `fields`, what `fn` notes, and the time it took. */
@@ -42,31 +50,36 @@ export class OperationLog {
     const note: Note = (more) => Object.assign(noted, more);
     try {
       const result = await fn(note);
-      this.log.info(DONE[op], { ...noted, duration: formatLogDuration(process.hrtime.bigint() - started) });
+      const elapsed = process.hrtime.bigint() - started;
+      this.log.info(DONE[op], { ...noted, duration: formatLogDuration(elapsed) });
+      this.observer?.(op, 'success', noted, Number(elapsed) / 1e9);
       return result;
     } catch (err) {
-      this.failed(op, { ...noted, duration: formatLogDuration(process.hrtime.bigint() - started) }, err);
+      const elapsed = process.hrtime.bigint() - started;
+      const outcome = this.failed(op, { ...noted, duration: formatLogDuration(elapsed) }, err);
+      this.observer?.(op, outcome, noted, Number(elapsed) / 1e9);
       throw err;
     }
   }
 
-  private failed(op: Operation, fields: LogFields, err: unknown): void {
+  private failed(op: Operation, fields: LogFields, err: unknown): OperationOutcome {
     const error = err instanceof Error ? err.message : String(err);
     if (isCancelled(err)) {
       this.log.info(`${capitalized(op)} cancelled: the client went away`, { ...fields, error });
-      return;
+      return 'cancelled';
     }
     if (isAuthRefusal(err)) {
       this.log.warn(`Registry refused the ${op}: authentication failed`, { ...fields, error });
-      return;
+      return 'refused';
     }
     const kind: ErrorKind = errorKind(err);
     if (kind !== 'internal' && kind !== 'unavailable') {
       this.log.info(`${capitalized(op)} refused`, { ...fields, error });
-      return;
+      return 'refused';
     }
     this.log.error(`${capitalized(op)} failed`, { ...fields, error, stack: err instanceof Error ? err.stack : undefined });
     if (typeof err === 'object' && err !== null) logged.add(err);
+    return 'failed';
   }
 }
 
