@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import type { BlobInfo, ContentStore } from '../content/content-store.js';
-import { InvalidArgumentError, NotImplementedError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import { buildTar, chunked, hexOf, sha256, tempStore, zstdStored, type TarEntrySpec } from './testing/archive-builder.js';
@@ -496,10 +496,14 @@ describe('importArchive: the archive itself', () => {
     await loadFails(Buffer.alloc(0), 'unrecognized image format');
   });
 
-  it('xz bodies are refused as unsupported', async () => {
+  it('an xz body that is not xz data past its magic is a 400 saying so', async () => {
     const { store } = await newStore();
     const xz = Buffer.concat([Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.alloc(100)]);
-    await assert.rejects(importArchive(chunked(xz), store), NotImplementedError);
+    await assert.rejects(importArchive(chunked(xz), store), (err: unknown) => {
+      assert.ok(err instanceof InvalidArgumentError, String(err));
+      assert.match(err.message, /^failed to decompress xz archive: /);
+      return true;
+    });
   });
 
   it('not a tar: Go\'s archive/tar text, as Docker prints it', async () => {
