@@ -6,9 +6,10 @@
 #   zstd                    zstd-compressed layers
 #   docker-registry, docker.io   a registry and a reference dockerd for oracle tests
 #   openssl, apache2-utils       test CA and token keys; bcrypt htpasswd files for the registry
+#   postgresql                   PostgreSQL 15 (initdb, pg_ctl) for the metadata on PostgreSQL (test/support/postgres.ts)
 set -euo pipefail
 
-packages=(skopeo umoci tar busybox-static python3-docker zstd docker-registry docker.io openssl apache2-utils)
+packages=(skopeo umoci tar busybox-static python3-docker zstd docker-registry docker.io openssl apache2-utils postgresql)
 
 missing=()
 for p in "${packages[@]}"; do
