@@ -91,6 +91,10 @@ export interface RunningDaemon {
 
 export async function startDaemon(config: DaemonConfig, log: Logger, version: string): Promise<RunningDaemon> {
   const security = config.security ?? DEFAULT_SECURITY_CONFIG;
+  if (config.metadata?.kind === 'postgres') {
+    // The store is there (metadata/postgres/); the image service awaits its metadata once the roles are async.
+    throw new InvalidArgumentError('--metadata postgres://…: this build serves its metadata from SQLite only, until the metadata roles are asynchronous');
+  }
   const addresses = config.hosts.map((host) => parseListenAddress(host, { tls: security.tls !== undefined }));
   // Checked before anything is opened: a bad certificate or group stops the start.
   const tlsOptions = security.tls ? loadTlsOptions(security.tls) : undefined;
