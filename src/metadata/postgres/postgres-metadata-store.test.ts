@@ -110,7 +110,7 @@ describe('PostgresMetadataStore: transactions', { skip }, () => {
       assert.deepEqual(names(await store.listImages()), ['docker.io/library/outside:1'], 'the outside write stayed; the rollback took only its own');
     }));
 
-  it('concurrent transactions on shared rows all land (a lost race runs again)', () =>
+  it('concurrent transactions writing shared rows all land', () =>
     withStore(async (store) => {
       await Promise.all(
         Array.from({ length: 16 }, (_, i) =>
