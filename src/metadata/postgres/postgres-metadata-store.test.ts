@@ -126,6 +126,29 @@ describe('PostgresMetadataStore: transactions', { skip }, () => {
       assert.equal((await store.listImages()).length, 17);
       assert.equal((await store.blobParents(digest('b'))).length, 1);
     }));
+
+  it('two transactions that deadlock both land: the one PostgreSQL aborts runs again', () =>
+    withStore(async (store) => {
+      const [A, B] = ['docker.io/library/a:1', 'docker.io/library/b:1'];
+      let firstWrites = 0;
+      let bothWrote!: () => void;
+      const barrier = new Promise<void>((r) => (bothWrote = r));
+      let runs = 0;
+      // Each locks one row, waits for the other to lock its own, then wants the other's: a cycle.
+      const crossing = (first: string, second: string, d: string) =>
+        store.transaction(async (tx) => {
+          runs++;
+          await tx.putImage(record(first, digest(d)));
+          if (++firstWrites === 2) bothWrote();
+          await barrier;
+          await tx.putImage(record(second, digest(d)));
+        });
+      await Promise.all([crossing(A, B, '1'), crossing(B, A, '2')]);
+      assert.equal(runs, 3, 'one of them ran twice');
+      assert.deepEqual(names(await store.listImages()), [A, B]);
+      const targets = new Set((await store.listImages()).map((r) => r.target.digest));
+      assert.equal(targets.size, 1, 'the retried one wrote both, last');
+    }));
 });
 
 describe('PostgresMetadataStore: records and the graph', { skip }, () => {
