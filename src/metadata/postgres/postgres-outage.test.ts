@@ -47,6 +47,8 @@ describe('PostgresMetadataStore when the database goes away and comes back', { s
         assert.match(err.message, /^metadata database unavailable: PostgreSQL at 127\.0\.0\.1:\d+\/lading_\d+_\d+: .+; try again once it is back$/);
       }
 
+      await assert.rejects(PostgresMetadataStore.open(url), MetadataUnavailableError, 'a daemon starting meanwhile is told why');
+
       await cluster.start();
       // No restart of the store: the next calls connect again.
       await eventually(async () => (await a.getImage('docker.io/library/kept:1').catch(() => undefined)) !== undefined, 'A reads again');
