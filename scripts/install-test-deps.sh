@@ -4,12 +4,13 @@
 #   busybox-static          /bin/busybox, the binary inside the test images
 #   python3-docker          docker-py for /usr/bin/python3
 #   zstd                    zstd-compressed layers
+#   xz-utils, bzip2         xz and bzip2 bodies (ladingd runs these commands to read them)
 #   docker-registry, docker.io   a registry and a reference dockerd for oracle tests
 #   openssl, apache2-utils       test CA and token keys; bcrypt htpasswd files for the registry
 #   postgresql                   PostgreSQL 15 (initdb, pg_ctl) for the metadata on PostgreSQL (test/support/postgres.ts)
 set -euo pipefail
 
-packages=(skopeo umoci tar busybox-static python3-docker zstd docker-registry docker.io openssl apache2-utils postgresql)
+packages=(skopeo umoci tar busybox-static python3-docker zstd xz-utils bzip2 docker-registry docker.io openssl apache2-utils postgresql)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,7 +11,7 @@ import { TargetFactsStore } from '../../src/images/image-list.js';
 import type { BlobEdge, ImageRecord, LayerFacts } from '../../src/metadata/metadata-store.js';
 import { SqliteMetadataStore } from '../../src/metadata/sqlite-metadata-store.js';
 import { MediaType } from '../../src/oci/media-types.js';
-import { blob, layer, ociManifest } from '../../src/transfer/testing/image-builder.js';
+import { blob, layer, ociManifest } from '../../src/archive/testing/image-builder.js';
 
 /**
  * Bump when the generated content changes, so that cached stores are not reused. 2: metadata
@@ -80,14 +80,14 @@ async function generate(dir: string, count: number): Promise<void> {
   const metadata = new SqliteMetadataStore(path.join(dataRoot, 'metadata.db'));
   const listed = listedFor(count);
   let pending: { record: ImageRecord; layer: LayerFacts; edges: BlobEdge[] }[] = [];
-  const flush = (): void => {
+  const flush = async (): Promise<void> => {
     const batch = pending;
     pending = [];
-    metadata.transaction(() => {
+    await metadata.transaction(async (tx) => {
       for (const p of batch) {
-        metadata.putLayerFacts(p.layer);
-        metadata.putBlobEdges(p.edges);
-        metadata.putImage(p.record);
+        await tx.putLayerFacts(p.layer);
+        await tx.putBlobEdges(p.edges);
+        await tx.putImage(p.record);
       }
     });
   };
@@ -121,7 +121,7 @@ async function generate(dir: string, count: number): Promise<void> {
       layer: { digest: layerBlob.desc.digest, diffId: l.diffId, unpackedSize: l.unpackedSize },
       edges: [config, layerBlob].map((b) => ({ parent: manifest.desc.digest, child: b.desc.digest })),
     });
-    if (pending.length >= 5_000) flush();
+    if (pending.length >= 5_000) await flush();
     if (++done % 10_000 === 0) process.stderr.write(`  ${done}/${count} images\n`);
   };
   await Promise.all(
@@ -129,12 +129,12 @@ async function generate(dir: string, count: number): Promise<void> {
       while (next < count) await one(next++);
     }),
   );
-  flush();
+  await flush();
   // The list's facts of every target, as the daemon's first list of each would store them.
   const facts = new TargetFactsStore({ reader: new ContentReader(content, 1_000), metadata });
-  const records = metadata.listImages();
+  const records = await metadata.listImages();
   for (let i = 0; i < records.length; i += 5_000) await facts.snapshot(records.slice(i, i + 5_000));
-  metadata.close();
+  await metadata.close();
   writeFileSync(path.join(dir, 'complete.json'), JSON.stringify({ count, generator: GENERATOR_VERSION }));
 }
 

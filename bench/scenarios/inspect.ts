@@ -15,7 +15,7 @@ import { interleaved, pairedRatio } from '../lib/rounds.js';
 import { median } from '../lib/stats.js';
 import { API, inspectPath, type Bench } from './bench.js';
 
-type Arm = 'ladingd' | 'bare' | 'dockerd 20.10';
+type Arm = 'ladingd' | 'bare' | 'dockerd 20.10' | 'ladingd 1.55' | 'bare 1.55';
 
 export function describeRun(r: LoadResult): string {
   const errors = r.errors ? `, ${r.errors} errors` : '';
@@ -42,6 +42,11 @@ export async function inspectScenario(b: Bench): Promise<Row[]> {
     if (reference.status !== 200) throw new Error(`ladingd: GET ${urlPath}: HTTP ${reference.status} ${reference.text}`);
     const bareHeaders = replayHeaders(reference.headers);
     bare = await BareServer.start(bareSocket, bareHeaders, reference.body);
+    // Docker 29's shape (API 1.55: Identity, no GraphDriver), held to the same target.
+    const path155 = urlPath.replace(API, '/v1.55');
+    const reference155 = await request(lading.socket, path155);
+    if (reference155.status !== 200) throw new Error(`ladingd: GET ${path155}: HTTP ${reference155.status} ${reference155.text}`);
+    const bare155Headers = replayHeaders(reference155.headers);
 
     let dockerSkip: string | undefined;
     let dockerPid: number | undefined;
@@ -60,30 +65,35 @@ export async function inspectScenario(b: Bench): Promise<Row[]> {
     }
 
     const requests = [{ label: 'inspect', path: urlPath }];
+    const requests155 = [{ label: 'inspect 1.55', path: path155 }];
     // Each round gets a new ladingd (on the same store) and a new bare server: how fast one node
     // process serves varies from one start to the next by up to 1.5x (seen here, for both), which one
     // process per side would freeze into the whole run's ratio. Docker is not node, and slow to start.
     type Server = { socket: string; pid: number | undefined };
-    const servers: Record<string, () => Promise<Server>> = {
-      ladingd: async () => {
-        await lading?.daemon.stop();
-        lading = undefined;
-        lading = await startLadingd(dataRoot);
-        return { socket: lading.socket, pid: lading.pid };
-      },
-      bare: async () => {
-        await bare?.stop();
-        bare = undefined;
-        bare = await BareServer.start(bareSocket, bareHeaders, reference.body);
-        return { socket: bare.socket, pid: bare.pid };
-      },
-      ...(docker ? { 'dockerd 20.10': async () => ({ socket: docker!.socket, pid: dockerPid }) } : {}),
+    const startLading = async (): Promise<Server> => {
+      await lading?.daemon.stop();
+      lading = undefined;
+      lading = await startLadingd(dataRoot);
+      return { socket: lading.socket, pid: lading.pid };
+    };
+    const startBare = (headers: typeof bareHeaders, body: Buffer) => async (): Promise<Server> => {
+      await bare?.stop();
+      bare = undefined;
+      bare = await BareServer.start(bareSocket, headers, body);
+      return { socket: bare.socket, pid: bare.pid };
+    };
+    const servers: Record<string, { start: () => Promise<Server>; requests: typeof requests }> = {
+      ladingd: { start: startLading, requests },
+      bare: { start: startBare(bareHeaders, reference.body), requests },
+      'ladingd 1.55': { start: startLading, requests: requests155 },
+      'bare 1.55': { start: startBare(bare155Headers, reference155.body), requests: requests155 },
+      ...(docker ? { 'dockerd 20.10': { start: async () => ({ socket: docker!.socket, pid: dockerPid }), requests } } : {}),
     };
     const arms: Record<string, () => Promise<LoadResult>> = {};
-    for (const [arm, start] of Object.entries(servers)) {
+    for (const [arm, server] of Object.entries(servers)) {
       arms[arm] = async () => {
-        const { socket, pid } = await start();
-        return b.client.run(b.job(socket, requests, pid));
+        const { socket, pid } = await server.start();
+        return b.client.run(b.job(socket, server.requests, pid));
       };
     }
     b.log(`inspect ${urlPath} (${reference.body.length} bytes): ${Object.keys(servers).join(', ')}`);
@@ -130,6 +140,17 @@ export async function inspectScenario(b: Bench): Promise<Row[]> {
           `steadier than rates on a shared machine. The client used at most ${maxClientCpu.toFixed(2)} of a core.`,
       },
     ];
+    const ratio155 = ratio('ladingd 1.55', 'bare 1.55', rps);
+    rows.push({
+      scenario,
+      measure: 'throughput at API 1.55 vs bare node server',
+      lading: fmt.rps(m('ladingd 1.55', rps)),
+      baseline: fmt.rps(m('bare 1.55', rps)),
+      ratio: fmt.ratio(ratio155),
+      target: '>= 0.8x',
+      met: met(ratio155 >= 0.8),
+      note: `Docker 29's document (${reference155.body.length} bytes, Identity, no GraphDriver), each side serving it.`,
+    });
     if (docker) {
       rows.push({
         scenario,

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeAuthConfigLenient, type AuthConfig } from '../transfer/registry/auth-config.js';
+import { decodeAuthConfigLenient, type AuthConfig } from '../registry/auth-config.js';
 import { goMarshal } from '../util/go-json.js';
 import { versionAtLeast } from './api-version.js';
 import { errorMessage } from './http-errors.js';
@@ -38,30 +38,24 @@ export class JsonMessageStream {
 export interface StreamOptions {
   /** The operation reads the request body itself. */
   readsBody?: boolean;
-  /**
-   * Write the pre-rendered `progress` bar beside `progressDetail`: Docker 28.5 does, Docker 29's
-   * streamformatter no longer does (Lading: API 1.52+, `progressBars(version)`).
-   */
-  progressBars?: boolean;
-}
-
-/** Whether a stream at API `version` carries the `progress` bar (Docker 28.5's, up to 1.51). */
-export function progressBars(version: string): boolean {
-  return !versionAtLeast(version, '1.52');
 }
 
 /**
- * Runs an operation that reports Docker's JSON messages (pull, push, load) as the answer: an error
+ * Runs an operation that reports Docker's JSON messages (pull, push, load, import) as the answer: an error
  * before the first message is thrown (an HTTP error), one after it goes in the stream. A client
  * that goes away cancels the operation, as Docker's request context does. The request body is
- * drained unless the operation `readsBody`.
+ * drained unless the operation `readsBody`. The pre-rendered `progress` bar goes beside
+ * `progressDetail` up to API 1.51, as Docker 28.5 writes it; Docker 29's streamformatter writes
+ * none, for every stream, so from 1.52 it is left out.
  */
 export async function streamMessages(
   req: IncomingMessage,
   res: ServerResponse,
+  version: string,
   run: (write: (message: object) => void, signal: AbortSignal) => Promise<void>,
-  { readsBody = false, progressBars = true }: StreamOptions = {},
+  { readsBody = false }: StreamOptions = {},
 ): Promise<void> {
+  const progressBars = !versionAtLeast(version, '1.52');
   const abort = new AbortController();
   res.on('close', () => {
     // An AbortError, as Node's own cancellations: the operation log takes it as the client's doing, not a bug.

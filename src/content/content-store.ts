@@ -47,6 +47,23 @@ export interface ContentStore {
   list(): AsyncIterable<BlobInfo>;
   /** Removes leftovers of writes interrupted by a crash. */
   cleanIngest(): Promise<number>;
+  /**
+   * Where the store keeps blobs beyond this process's say (a registry, whose own garbage collector
+   * deletes what no tagged manifest holds): what keeps each stored target's blobs there. Absent in
+   * stores that keep every blob until `delete` (the embedded one), which is the same as no-ops.
+   */
+  readonly holds?: BlobHolds;
+}
+
+/**
+ * Keeps the blobs of a stored image target in a store that would otherwise reclaim them: taken
+ * before the records naming the target commit, let go when garbage collection deletes the target.
+ */
+export interface BlobHolds {
+  /** Holds `blobs` (every present blob under `target`, itself included) for `target`, replacing what was held for it. */
+  hold(target: string, blobs: readonly BlobInfo[]): Promise<void>;
+  /** Lets go of what `hold` kept for `target`; false when nothing was held. */
+  release(target: string): Promise<boolean>;
 }
 
 /** `writeBytes` for a store whose writers come from `openWriter`: one writer, never left open. */
@@ -79,7 +96,9 @@ export class BlobCorruptError extends LadingError {
   constructor(
     readonly digest: string,
     readonly actual: string,
+    /** Where the bytes came from and what to do, when not the data root's disk. */
+    message = `content ${digest} is corrupt in the store (its bytes hash to ${actual}): run \`ladingd check --repair\` on the data root`,
   ) {
-    super('data-loss', `content ${digest} is corrupt in the store (its bytes hash to ${actual}): run \`ladingd check --repair\` on the data root`);
+    super('data-loss', message);
   }
 }

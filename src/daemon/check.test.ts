@@ -10,8 +10,8 @@ import { loadLayout } from '../images/testing/service-fixture.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { MediaType } from '../oci/media-types.js';
 import { hexOf } from '../oci/digest.js';
-import { buildImage, buildIndex, imageEntries, indexEntries, named, type BuiltImage, type BuiltIndex } from '../transfer/testing/sample-images.js';
-import { blob, blobEntry, ociIndex, ociManifest, type Blob } from '../transfer/testing/image-builder.js';
+import { buildImage, buildIndex, imageEntries, indexEntries, named, type BuiltImage, type BuiltIndex } from '../archive/testing/sample-images.js';
+import { blob, blobEntry, ociIndex, ociManifest, type Blob } from '../archive/testing/image-builder.js';
 import { checkDataRoot, checkStore, runCheck } from './check.js';
 import { lockDataRoot } from './data-root-lock.js';
 import { DIRTY_MARKER } from './startup-check.js';
@@ -41,7 +41,7 @@ async function store(): Promise<Store> {
     try {
       return await fn(new ImageService(content, metadata));
     } finally {
-      metadata.close();
+      await metadata.close();
     }
   };
   const app = await buildImage({ architecture: 'amd64', os: 'linux' }, 'check-app');
@@ -101,7 +101,7 @@ describe('ladingd check', () => {
     let orphan = '';
     await s.withService(async (images) => {
       orphan = (await images.content.writeBytes(Buffer.from('nobody uses me'))).digest;
-      images.metadata.putLayerFacts({ digest: `sha256:${'e'.repeat(64)}`, diffId: `sha256:${'f'.repeat(64)}`, unpackedSize: 3 });
+      await images.metadata.putLayerFacts({ digest: `sha256:${'e'.repeat(64)}`, diffId: `sha256:${'f'.repeat(64)}`, unpackedSize: 3 });
     });
     writeFileSync(path.join(s.root, 'content', 'ingest', 'abc123'), 'half a blob');
     writeFileSync(path.join(s.root, 'content', 'blobs', 'sha256', 'notes.txt'), 'hello');
@@ -137,8 +137,8 @@ describe('ladingd check', () => {
       await images.content.writeBytes(bad.data);
       await images.content.writeBytes(lonely.data);
       const now = '2025-01-01T00:00:00Z';
-      images.metadata.putImage({ name: 'docker.io/library/bad:1', target: bad.desc, createdAt: now, updatedAt: now });
-      images.metadata.putImage({ name: 'docker.io/library/lonely:1', target: lonely.desc, createdAt: now, updatedAt: now });
+      await images.metadata.putImage({ name: 'docker.io/library/bad:1', target: bad.desc, createdAt: now, updatedAt: now });
+      await images.metadata.putImage({ name: 'docker.io/library/lonely:1', target: lonely.desc, createdAt: now, updatedAt: now });
       // With their blob graph, as a load writes it.
       images.metadata.putBlobEdges((await images.gc.graphOf([bad.desc, lonely.desc])).edges);
     });
@@ -154,8 +154,8 @@ describe('ladingd check', () => {
     const config = s.app.config.desc.digest;
     const gone = `sha256:${'d'.repeat(64)}`;
     await s.withService(async (images) => {
-      images.metadata.deleteBlobEdges(manifest);
-      images.metadata.putBlobEdges([{ parent: gone, child: config }]);
+      await images.metadata.deleteBlobEdges(manifest);
+      await images.metadata.putBlobEdges([{ parent: gone, child: config }]);
     });
     assert.deepEqual(messages(await checkDataRoot(s.root, { repair: false })), [
       `blob graph: ${manifest} lacks ${1 + s.app.layers.length} of its link(s) (${config}…)`,
@@ -216,22 +216,23 @@ describe('ladingd check', () => {
   it('beside a daemon: an image removed between reading the records and scanning the blobs is no problem', async () => {
     const s = await store();
     const metadata = new SqliteMetadataStore(path.join(s.root, 'metadata.db'), { readonly: true });
+    const content = new FsContentStore(path.join(s.root, 'content'));
     try {
       // The records as read before the scan still name app:1; by the time of the scan an rmi had removed
       // it and its blobs (here: its manifest gone, its record gone from the database).
-      const stale = metadata.listImages();
+      const stale = await metadata.listImages();
       const app = stale.find((r) => r.name === 'docker.io/library/app:1')!;
       rmSync(s.blob(app.target.digest));
       const removed = Object.create(metadata, {
-        listImages: { value: () => stale },
-        imagesByTarget: { value: (digest: string) => metadata.imagesByTarget(digest).filter((r) => r.name !== app.name) },
+        listImages: { value: async () => stale },
+        imagesByTarget: { value: async (digest: string) => (await metadata.imagesByTarget(digest)).filter((r) => r.name !== app.name) },
       }) as SqliteMetadataStore;
-      assert.deepEqual(messages(await checkStore(s.root, removed, { repair: false, live: true })), []);
+      assert.deepEqual(messages(await checkStore(s.root, { metadata: removed, content }, { repair: false, live: true })), []);
       // Still named after the scan: the missing manifest is a real problem, reported.
-      const found = messages(await checkStore(s.root, metadata, { repair: false, live: true }));
+      const found = messages(await checkStore(s.root, { metadata, content }, { repair: false, live: true }));
       assert.deepEqual(found, [`image app:1 (${app.target.digest}): its manifest ${app.target.digest} is missing`]);
     } finally {
-      metadata.close();
+      await metadata.close();
     }
   });
 

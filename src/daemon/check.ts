@@ -1,12 +1,12 @@
-import Database from 'better-sqlite3';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { blobDir, ingestLeftovers, scanBlobs } from '../content/blob-check.js';
-import { DEFAULT_MAX_JSON_BYTES } from '../content/fs-content-store.js';
+import { ingestLeftovers, strayFiles, verifyBlobs, type BlobFinding } from '../content/blob-check.js';
+import type { ContentStore } from '../content/content-store.js';
+import { DEFAULT_MAX_JSON_BYTES, FsContentStore } from '../content/fs-content-store.js';
 import { InvalidArgumentError, LadingError } from '../errors.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
-import { hexOf, isDigest } from '../oci/digest.js';
+import { isDigest } from '../oci/digest.js';
 import { walkImageGraph } from '../oci/image-graph-walk.js';
 import { isIndexType, isManifestType, MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
@@ -62,12 +62,19 @@ export interface CheckOptions {
   live?: boolean;
 }
 
-/** Checks (and with `repair` fixes) the stores under `dataRoot`; the caller holds the data root. */
-export async function checkStore(
-  dataRoot: string,
-  metadata: MetadataStore,
-  options: CheckOptions,
-): Promise<CheckResult> {
+/** The stores a check reads, through their interfaces: a second backend is checked the same way. */
+export interface CheckedStores {
+  metadata: MetadataStore;
+  content: ContentStore;
+}
+
+/**
+ * Checks (and with `repair` fixes) the stores of `dataRoot`; the caller holds the data root. Blobs
+ * and records are read through the store interfaces; only the leftovers of writes and stray files
+ * are read from the folders of the filesystem layout under `dataRoot`.
+ */
+export async function checkStore(dataRoot: string, stores: CheckedStores, options: CheckOptions): Promise<CheckResult> {
+  const { metadata, content } = stores;
   const { repair } = options;
   const live = options.live === true && !repair;
   const contentRoot = path.join(dataRoot, 'content');
@@ -81,7 +88,7 @@ export async function checkStore(
   // Image records first: beside a daemon, every blob they name was committed before they were.
   let records: ImageRecord[] | undefined;
   try {
-    records = metadata.listImages();
+    records = await metadata.listImages();
   } catch (err) {
     report(`the image records cannot be read: ${(err as Error).message}`);
   }
@@ -93,7 +100,7 @@ export async function checkStore(
   }
 
   // Every blob hashed.
-  const findings = (await scanBlobs(contentRoot)).sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
+  const findings = [...(await strayFiles(contentRoot)), ...(await verifyBlobs(content))].sort((a, b) => keyOf(a).localeCompare(keyOf(b)));
   const present = new Map<string, number>();
   const corrupt = new Set<string>();
   for (const f of findings) {
@@ -101,9 +108,9 @@ export async function checkStore(
       present.set(f.digest, f.size);
     } else if (f.kind === 'corrupt') {
       if (repair) {
-        metadata.forgetBlob(f.digest);
-        await fs.rm(f.file, { force: true });
-        metadata.deleteLayerFacts(f.digest);
+        await metadata.forgetBlob(f.digest);
+        await content.delete(f.digest);
+        await metadata.deleteLayerFacts(f.digest);
       } else {
         corrupt.add(f.digest);
       }
@@ -117,7 +124,7 @@ export async function checkStore(
 
   // Images: every target walked; what they reach is not an orphan.
   const reachable = new Set<string>();
-  const walker = new ImageWalker(contentRoot, present, corrupt, reachable);
+  const walker = new ImageWalker(content, present, corrupt, reachable);
   let walkFailed = false;
   const byTarget = new Map<string, ImageRecord[]>();
   for (const record of records ?? []) {
@@ -135,7 +142,7 @@ export async function checkStore(
     }
     // Beside a daemon, a blob may have gone with an image removed since the records were read.
     if (live && issues.length > 0) {
-      issues = await confirmedIssues(contentRoot, metadata, group, present, corrupt).catch((err: Error) => [`could not be read: ${err.message}`]);
+      issues = await confirmedIssues(stores, group, present, corrupt).catch((err: Error) => [`could not be read: ${err.message}`]);
     }
     const who = `image ${group.map((r) => displayName(r)).join(', ')} (${digest})`;
     for (const issue of issues) report(`${who}: ${issue}${done('kept, with its content incomplete')}`);
@@ -144,12 +151,12 @@ export async function checkStore(
   if (live) return { blobs: findings.filter((f) => f.kind !== 'stray').length, images: byTarget.size, problems, live };
 
   // The blob graph (garbage collection's view of what reaches what) against the walk.
-  if (records && !walkFailed) checkGraph(metadata, walker, present, corrupt, repair, report);
+  if (records && !walkFailed) await checkGraph(metadata, walker, present, corrupt, repair, report);
 
   // Layer records of blobs that are gone.
-  for (const facts of metadata.listLayerFacts()) {
+  for (const facts of await metadata.listLayerFacts()) {
     if (present.has(facts.digest) || corrupt.has(facts.digest)) continue;
-    if (repair) metadata.deleteLayerFacts(facts.digest);
+    if (repair) await metadata.deleteLayerFacts(facts.digest);
     report(`layer record of ${facts.digest}, whose blob is gone${done('removed')}`, repair);
   }
 
@@ -158,15 +165,15 @@ export async function checkStore(
     for (const [digest, size] of present) {
       if (reachable.has(digest)) continue;
       if (repair) {
-        metadata.forgetBlob(digest);
-        await fs.rm(path.join(blobDir(contentRoot), hexOf(digest)), { force: true });
-        metadata.deleteLayerFacts(digest);
+        await metadata.forgetBlob(digest);
+        await content.delete(digest);
+        await metadata.deleteLayerFacts(digest);
       }
       report(`blob ${digest} (${size} bytes) is not used by any image${done('removed')}`, repair);
     }
   }
   // Facts of the list (image-list.ts) are derived from blobs: after any removal, gathered again.
-  if (repair && problems.some((p) => p.repaired)) metadata.clearTargetFacts();
+  if (repair && problems.some((p) => p.repaired)) await metadata.clearTargetFacts();
 
   return { blobs: findings.filter((f) => f.kind !== 'stray').length, images: byTarget.size, problems };
 }
@@ -177,24 +184,19 @@ export async function checkStore(
  * blob committed since the scan was verified by the store). What is still wrong is stable.
  */
 async function confirmedIssues(
-  contentRoot: string,
-  metadata: MetadataStore,
+  { metadata, content }: CheckedStores,
   group: ImageRecord[],
   scanned: ReadonlyMap<string, number>,
   corrupt: ReadonlySet<string>,
 ): Promise<string[]> {
   const target = group[0]!.target;
-  const still = metadata.imagesByTarget(target.digest).filter((r) => group.some((g) => g.name === r.name));
+  const still = (await metadata.imagesByTarget(target.digest)).filter((r) => group.some((g) => g.name === r.name));
   if (still.length === 0) return [];
   const now = new Map<string, number>();
-  const dir = blobDir(contentRoot);
-  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
-    const digest = `sha256:${name}`;
-    if (corrupt.has(digest)) continue;
-    const size = scanned.get(digest) ?? (await fs.stat(path.join(dir, name)).catch(() => undefined))?.size;
-    if (size !== undefined) now.set(digest, size);
+  for await (const { digest, size } of content.list()) {
+    if (!corrupt.has(digest)) now.set(digest, scanned.get(digest) ?? size);
   }
-  return new ImageWalker(contentRoot, now, corrupt, new Set()).image(target);
+  return new ImageWalker(content, now, corrupt, new Set()).image(target);
 }
 
 /**
@@ -202,24 +204,24 @@ async function confirmedIssues(
  * links its JSON lists, and no links out of blobs that are gone. Repair writes what is missing
  * and drops what is stale; a data root from before the graph (schema 1) gets it built here.
  */
-function checkGraph(
+async function checkGraph(
   metadata: MetadataStore,
   walker: ImageWalker,
   present: ReadonlyMap<string, number>,
   corrupt: ReadonlySet<string>,
   repair: boolean,
   report: (message: string, repaired?: boolean) => void,
-): void {
+): Promise<void> {
   const stored = new Map<string, Set<string>>();
-  for (const { parent, child } of metadata.listBlobEdges()) {
+  for (const { parent, child } of await metadata.listBlobEdges()) {
     const children = stored.get(parent) ?? new Set<string>();
     children.add(child);
     stored.set(parent, children);
   }
   if (!metadata.graphBuilt) {
     if (repair) {
-      metadata.putBlobEdges([...walker.edges].flatMap(([parent, children]) => [...children].map((child) => ({ parent, child }))));
-      metadata.markGraphBuilt();
+      await metadata.putBlobEdges([...walker.edges].flatMap(([parent, children]) => [...children].map((child) => ({ parent, child }))));
+      await metadata.markGraphBuilt();
     }
     report(`the blob graph has not been built (a data root of an older ladingd; the daemon builds it at start)${repair ? ': built' : ''}`, repair);
     return;
@@ -230,8 +232,10 @@ function checkGraph(
     const extra = [...have].filter((c) => !children.has(c));
     if (missing.length === 0 && extra.length === 0) continue;
     if (repair) {
-      metadata.deleteBlobEdges(parent);
-      metadata.putBlobEdges([...children].map((child) => ({ parent, child })));
+      await metadata.transaction(async (tx) => {
+        await tx.deleteBlobEdges(parent);
+        await tx.putBlobEdges([...children].map((child) => ({ parent, child })));
+      });
     }
     const parts = [
       ...(missing.length > 0 ? [`lacks ${missing.length} of its link(s) (${missing[0]}…)`] : []),
@@ -242,7 +246,7 @@ function checkGraph(
   for (const parent of stored.keys()) {
     // A corrupt blob is reported as such; its links go with it when it is removed.
     if (present.has(parent) || corrupt.has(parent)) continue;
-    if (repair) metadata.deleteBlobEdges(parent);
+    if (repair) await metadata.deleteBlobEdges(parent);
     report(`blob graph: links out of ${parent}, whose blob is gone${repair ? ': removed' : ''}`, repair);
   }
 }
@@ -250,7 +254,7 @@ function checkGraph(
 /**
  * Walks an image's target with the one graph walk (walkImageGraph), as the garbage collector does
  * (index → manifests → config and layers), noting what each reaches, and says what is missing or
- * broken. The blob files are read directly.
+ * broken. Blobs are read through the content store.
  */
 class ImageWalker {
   private readonly parsed = new Map<string, unknown>();
@@ -258,7 +262,7 @@ class ImageWalker {
   readonly edges = new Map<string, Set<string>>();
 
   constructor(
-    private readonly contentRoot: string,
+    private readonly content: ContentStore,
     private readonly present: ReadonlyMap<string, number>,
     private readonly corrupt: ReadonlySet<string>,
     private readonly reachable: Set<string>,
@@ -356,7 +360,7 @@ class ImageWalker {
       issues.push(`${what} is ${desc.size} bytes, too large for a JSON document`);
       return undefined;
     }
-    const bytes = await fs.readFile(path.join(blobDir(this.contentRoot), hexOf(desc.digest)));
+    const bytes = await this.content.readBytes(desc.digest, DEFAULT_MAX_JSON_BYTES);
     let value: unknown;
     try {
       value = JSON.parse(bytes.toString('utf8'));
@@ -389,7 +393,7 @@ function isForeignLayer(mediaType: string): boolean {
   return mediaType === MediaType.dockerLayerForeignGzip || mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.');
 }
 
-function keyOf(f: Awaited<ReturnType<typeof scanBlobs>>[number]): string {
+function keyOf(f: BlobFinding): string {
   return f.kind === 'stray' ? `~${f.file}` : f.digest;
 }
 
@@ -402,15 +406,9 @@ function displayName(record: ImageRecord): string {
   }
 }
 
-/** SQLite's own integrity check of the metadata database; its complaints, one per line. */
-export function metadataIntegrity(file: string): string[] {
-  const db = new Database(file, { fileMustExist: true, readonly: true });
-  try {
-    const rows = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
-    return rows.map((r) => r.integrity_check).filter((line) => line !== 'ok');
-  } finally {
-    db.close();
-  }
+/** The store's own integrity check of the metadata database, as problems. */
+async function metadataIntegrity(metadata: SqliteMetadataStore): Promise<CheckProblem[]> {
+  return (await metadata.integrityCheck()).map((line) => ({ message: `metadata.db fails SQLite's integrity check: ${line}`, repaired: false }));
 }
 
 /**
@@ -436,16 +434,16 @@ export async function checkDataRoot(dataRoot: string, options: CheckOptions): Pr
   try {
     const file = path.join(dataRoot, 'metadata.db');
     const exists = existsSync(file);
-    const integrity = exists ? metadataIntegrity(file).map((line) => `metadata.db fails SQLite's integrity check: ${line}`) : [];
     // No database yet: nothing names anything (and the check creates no file).
     const metadata = new SqliteMetadataStore(exists ? file : ':memory:');
     let result: CheckResult;
     try {
-      result = await checkStore(dataRoot, metadata, options);
+      const integrity = exists ? await metadataIntegrity(metadata) : [];
+      result = await checkStore(dataRoot, { metadata, content: contentOf(dataRoot) }, options);
+      result.problems.unshift(...integrity);
     } finally {
-      metadata.close();
+      await metadata.close();
     }
-    result.problems.unshift(...integrity.map((message) => ({ message, repaired: false })));
     if (options.repair && result.problems.every((p) => p.repaired)) {
       await fs.rm(path.join(dataRoot, DIRTY_MARKER), { force: true });
     }
@@ -457,16 +455,20 @@ export async function checkDataRoot(dataRoot: string, options: CheckOptions): Pr
 
 /** The read-only check while a daemon runs: the database opened read-only, no lock taken. */
 async function checkBesideDaemon(dataRoot: string): Promise<CheckResult> {
-  const file = path.join(dataRoot, 'metadata.db');
-  const integrity = metadataIntegrity(file).map((message) => ({ message: `metadata.db fails SQLite's integrity check: ${message}`, repaired: false }));
-  const metadata = new SqliteMetadataStore(file, { readonly: true });
+  const metadata = new SqliteMetadataStore(path.join(dataRoot, 'metadata.db'), { readonly: true });
   try {
-    const result = await checkStore(dataRoot, metadata, { repair: false, live: true });
+    const integrity = await metadataIntegrity(metadata);
+    const result = await checkStore(dataRoot, { metadata, content: contentOf(dataRoot) }, { repair: false, live: true });
     result.problems.unshift(...integrity);
     return result;
   } finally {
-    metadata.close();
+    await metadata.close();
   }
+}
+
+/** The data root's content store, not initialized: a check creates no folder. */
+function contentOf(dataRoot: string): ContentStore {
+  return new FsContentStore(path.join(dataRoot, 'content'));
 }
 
 export const CHECK_USAGE = `Usage:  ladingd check [OPTIONS]

@@ -7,6 +7,7 @@ import { parseMetadataLocation, type MetadataLocation } from './metadata-locatio
 import { checkLogFormat, checkLogLevel, type Flags } from './flags.js';
 import { resolveSecurity, SECURITY_FILE_KEYS, type SecurityConfig } from './security-options.js';
 import { REGISTRY_FILE_KEYS, resolveRegistry, type RegistrySettings } from './registry-options.js';
+import { BLOB_STORE_FILE_KEYS, resolveBlobStore, type BlobStoreSettings } from './blob-store-options.js';
 
 /** The daemon's settings after flags, daemon.json and the embedded defaults are merged. */
 export interface DaemonConfig {
@@ -23,6 +24,8 @@ export interface DaemonConfig {
   security?: SecurityConfig;
   /** Insecure registries, mirrors, concurrency, registry CAs; the defaults when absent. */
   registry?: RegistrySettings;
+  /** Blobs in a registry (--blob-store); absent: on the data root's disk. */
+  blobStore?: BlobStoreSettings;
 }
 
 /** The subset of dockerd's daemon.json that Lading reads; other keys are refused, as dockerd does. */
@@ -35,7 +38,7 @@ interface DaemonJson {
   debug?: boolean;
 }
 
-const KNOWN_KEYS = new Set(['hosts', 'data-root', 'metadata', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS]);
+const KNOWN_KEYS = new Set(['hosts', 'data-root', 'metadata', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS, ...BLOB_STORE_FILE_KEYS]);
 
 /** XDG base directories, falling back to the spec's defaults under the home directory. */
 export function xdgDirs(env: NodeJS.ProcessEnv = process.env): { data: string; config: string; runtime: string } {
@@ -70,6 +73,7 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
   const hosts = flags.hosts.length > 0 ? flags.hosts : (file.hosts ?? [`unix://${path.join(defaultSocketDir, 'lading.sock')}`]);
   const logLevel = flags.debug || file.debug ? 'debug' : (flags.logLevel ?? (file['log-level'] ? checkLogLevel(file['log-level']) : 'info'));
   const logFormat = flags.logFormat ?? (file['log-format'] !== undefined ? checkLogFormat(String(file['log-format'])) : 'text');
+  const blobStore = resolveBlobStore(flags.blobStore ?? {}, file as Record<string, unknown>, configFile);
   return {
     hosts,
     defaultSocketDir,
@@ -80,6 +84,7 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
     ...(configFile ? { configFile } : {}),
     security: resolveSecurity(flags.security, file as Record<string, unknown>, configFile, env),
     registry: resolveRegistry(flags.registry ?? {}, file as Record<string, unknown>, configFile, xdg.config),
+    ...(blobStore ? { blobStore } : {}),
   };
 }
 

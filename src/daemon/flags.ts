@@ -3,6 +3,7 @@ import { isLogFormat, isLogLevel, type LogFormat, type LogLevel } from '../util/
 import { isSecurityFlag, parseSecurityFlag, SECURITY_USAGE, type SecurityFlags } from './security-options.js';
 import { METADATA_USAGE } from './metadata-location.js';
 import { isRegistryFlag, parseRegistryFlag, REGISTRY_USAGE, type RegistryFlags } from './registry-options.js';
+import { BLOB_STORE_USAGE, isBlobStoreFlag, parseBlobStoreFlag, type BlobStoreFlags } from './blob-store-options.js';
 
 /** What the command line says; unset options are left to daemon.json and then the defaults. */
 export interface Flags {
@@ -20,6 +21,8 @@ export interface Flags {
   security: SecurityFlags;
   /** Insecure registries, mirrors, download and upload concurrency, registry CAs (registry-options.ts). */
   registry: RegistryFlags;
+  /** Where blobs live (blob-store-options.ts). */
+  blobStore: BlobStoreFlags;
 }
 
 export const USAGE = `Usage:  ladingd [OPTIONS]
@@ -38,7 +41,7 @@ Options:
       --log-format string    Set the logging format ("text"|"json") (default "text")
   -l, --log-level string     Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
 ${METADATA_USAGE}  -v, --version              Print version information and quit
-${SECURITY_USAGE}${REGISTRY_USAGE}`;
+${SECURITY_USAGE}${REGISTRY_USAGE}${BLOB_STORE_USAGE}`;
 
 const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'metadata' | 'configFile' | 'logLevel' | 'logFormat'> = {
   '-H': 'host',
@@ -53,7 +56,7 @@ const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'metadata' | 'configFile
 
 /** Parses dockerd-style flags: `--flag value`, `--flag=value`, `-H value`. */
 export function parseFlags(argv: string[]): Flags {
-  const flags: Flags = { hosts: [], debug: false, help: false, version: false, security: {}, registry: {} };
+  const flags: Flags = { hosts: [], debug: false, help: false, version: false, security: {}, registry: {}, blobStore: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -75,6 +78,8 @@ export function parseFlags(argv: string[]): Flags {
       parseSecurityFlag(flags.security, name, eq > 0 ? arg.slice(eq + 1) : undefined, () => argv[++i]);
     } else if (isRegistryFlag(name)) {
       parseRegistryFlag(flags.registry, name, eq > 0 ? arg.slice(eq + 1) : undefined, () => argv[++i]);
+    } else if (isBlobStoreFlag(name)) {
+      parseBlobStoreFlag(flags.blobStore, name, eq > 0 ? arg.slice(eq + 1) : undefined, () => argv[++i]);
     } else {
       throw new InvalidArgumentError(`unknown flag: ${name}\nSee 'ladingd --help'.`);
     }

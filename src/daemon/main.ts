@@ -5,13 +5,18 @@ import * as path from 'node:path';
 import { configureMinApiVersion } from '../api/api-version.js';
 import type { DaemonInfo } from '../api/daemon-info.js';
 import { createApiServer } from '../api/server.js';
+import { BlobCache } from '../content/blob-cache.js';
+import type { ContentStore } from '../content/content-store.js';
 import { FsContentStore } from '../content/fs-content-store.js';
+import { RegistryContentStore } from '../content/registry-content-store.js';
+import { RegistryBlobs } from '../registry/registry-blobs.js';
 import { InvalidArgumentError, LadingError } from '../errors.js';
 import { ImageService, SNAPSHOTTER } from '../images/image-service.js';
-import { RegistryService } from '../transfer/registry/registry-service.js';
+import { RegistryService } from '../registry/registry-service.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { SpaceReserve } from '../metadata/space-reserve.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { humanSize } from '../util/go-size.js';
 import { resolveConfig, type DaemonConfig } from './config.js';
 import { readBuildInfo } from './build-info.js';
 import { answers, lockDataRoot } from './data-root-lock.js';
@@ -112,15 +117,15 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   let startupCheck: StartupCheck | undefined;
   let images: ImageService;
   try {
-    const content = new FsContentStore(path.join(config.dataRoot, 'content'));
-    await content.init();
+    const registry = new RegistryService(config.registry ?? {});
+    const content = await openContentStore(config, registry, log);
     const removed = await content.cleanIngest();
     if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
     // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
     const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
     metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
     const limits = { maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio };
-    images = new ImageService(content, metadata, new RegistryService(config.registry ?? {}), log, limits);
+    images = new ImageService(content, metadata, registry, log, limits);
     startupCheck = await StartupCheck.open(config.dataRoot, images, log);
 
     const info = daemonInfo(config, version, log);
@@ -136,7 +141,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     // Undo: nothing was served, so a data root this start made goes, and a marker it wrote too.
     await Promise.all(servers.map(closeServer));
     await startupCheck?.stop();
-    metadata?.close();
+    await metadata?.close();
     await lock.release();
     if (createdRoot !== undefined) await fs.rm(createdRoot, { recursive: true, force: true });
     throw err;
@@ -153,10 +158,29 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
       for (const address of addresses) if (address.kind === 'unix') await fs.rm(address.path, { force: true });
       await images.gc.stopGraphBuild();
       await startupCheck.stop();
-      metadata.close();
+      await metadata.close();
       await lock.release();
     },
   };
+}
+
+/**
+ * The embedded store on the data root's disk, or with --blob-store the registry tier, whose cache
+ * lives in `<data-root>/blob-cache` (not under `content/`, which the start-up check reads as the
+ * embedded store's blobs).
+ */
+async function openContentStore(config: DaemonConfig, registry: RegistryService, log: Logger): Promise<ContentStore> {
+  if (!config.blobStore) {
+    const content = new FsContentStore(path.join(config.dataRoot, 'content'));
+    await content.init();
+    return content;
+  }
+  const { location, cacheBytes, auth } = config.blobStore;
+  const cache = new BlobCache(path.join(config.dataRoot, 'blob-cache'), cacheBytes);
+  await cache.init();
+  const remote = new RegistryBlobs(registry, location, auth);
+  log.info(`Blobs in ${remote.location}, read through a cache of ${humanSize(cacheBytes)} (${humanSize(cache.size)} kept)`);
+  return new RegistryContentStore(remote, cache);
 }
 
 /**

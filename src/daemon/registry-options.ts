@@ -8,13 +8,13 @@
  */
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
-import { RegistryConfig } from '../transfer/registry/registry-config.js';
+import { RegistryConfig } from '../registry/registry-config.js';
 import {
   DEFAULT_MAX_CONCURRENT_DOWNLOADS,
   DEFAULT_MAX_CONCURRENT_UPLOADS,
   DEFAULT_RESPONSE_TIMEOUT_MS,
   type RegistryServiceOptions,
-} from '../transfer/registry/registry-service.js';
+} from '../registry/registry-service.js';
 import { formatGoDuration, parseDurationMs } from '../util/go-duration.js';
 
 export interface RegistryFlags {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
-import { DEFAULT_MAX_DECOMPRESSION_RATIO, DEFAULT_MAX_UNPACKED_LAYER_SIZE } from '../transfer/compression.js';
+import { DEFAULT_MAX_DECOMPRESSION_RATIO, DEFAULT_MAX_UNPACKED_LAYER_SIZE } from '../layers/compression.js';
 import { parseDurationMs } from '../util/go-duration.js';
 import { parseByteSize } from '../util/go-size.js';
 

@@ -9,7 +9,7 @@ import type { Leases } from '../gc/leases.js';
 import { loadLayout } from '../images/testing/service-fixture.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { hexOf } from '../oci/digest.js';
-import { buildImage, imageEntries, named } from '../transfer/testing/sample-images.js';
+import { buildImage, imageEntries, named } from '../archive/testing/sample-images.js';
 import type { Logger } from '../util/logger.js';
 import { checkDataRoot } from './check.js';
 import { DIRTY_MARKER, StartupCheck } from './startup-check.js';
@@ -84,7 +84,7 @@ describe('start-up check', () => {
     const orphan = (await images.content.writeBytes(Buffer.from('a load killed before naming'))).digest;
     const leased = (await images.content.writeBytes(Buffer.from('a load still running'))).digest;
     leasesOf(images).hold(leased);
-    images.metadata.putLayerFacts({ digest: `sha256:${'a'.repeat(64)}`, diffId: `sha256:${'b'.repeat(64)}`, unpackedSize: 1 });
+    await images.metadata.putLayerFacts({ digest: `sha256:${'a'.repeat(64)}`, diffId: `sha256:${'b'.repeat(64)}`, unpackedSize: 1 });
     writeFileSync(path.join(root, DIRTY_MARKER), '123\n');
 
     const log = memoryLog();
@@ -100,7 +100,7 @@ describe('start-up check', () => {
     assert.equal(await images.content.has(orphan), false);
     assert.equal(await images.content.has(leased), true, 'a blob held by an operation in flight stays');
     assert.equal(await images.content.has(app.layerBlobs[0]!.desc.digest), true);
-    assert.equal(images.metadata.getLayerFacts(gone.layerBlobs[0]!.desc.digest), undefined);
+    assert.equal(await images.metadata.getLayerFacts(gone.layerBlobs[0]!.desc.digest), undefined);
     assert.ok(log.lines.some((l) => l.startsWith('warn: Image docker.io/library/gone:1: its content ')), log.lines.join('\n'));
     assert.ok(log.lines.some((l) => /^info: Start-up check done in \d+ ms: 2 image target\(s\), 1 missing; removed 4 unused blob\(s\) and 1 stale layer record\(s\)$/.test(l)));
     await check.stop();

@@ -110,7 +110,7 @@ export class StartupCheck {
 
     // One pass over the blob directory's names (nothing stat'ed, nothing read): the targets not
     // seen are missing, once a stat confirms it (a removal may have run meanwhile).
-    const targets = metadata.targetsByPrefix('', Number.MAX_SAFE_INTEGER);
+    const targets = await metadata.targetsByPrefix('', Number.MAX_SAFE_INTEGER);
     const unseen = new Set(targets);
     const blobs: string[] = [];
     await this.eachBlob((digest) => {
@@ -119,12 +119,12 @@ export class StartupCheck {
     });
     for (const digest of unseen) {
       if (this.stopping) throw new Stopped();
-      if ((await content.has(digest)) || metadata.imagesByTarget(digest).length === 0) continue;
+      if ((await content.has(digest)) || (await metadata.imagesByTarget(digest)).length === 0) continue;
       report.missingTargets.push(digest);
       // Facts kept of it (image-list.ts) described it whole; they are gathered again.
-      metadata.forgetBlob(digest);
+      await metadata.forgetBlob(digest);
       if (report.missingTargets.length <= MAX_LINES) {
-        const names = metadata.imagesByTarget(digest).map((r) => r.name);
+        const names = (await metadata.imagesByTarget(digest)).map((r) => r.name);
         this.log.warn(`Image ${names.join(', ')}: its content ${digest} is missing; 'ladingd check' tells more`);
       }
     }
@@ -170,15 +170,18 @@ export class StartupCheck {
   private async dropStaleLayerRecords(blobs: ReadonlySet<string>): Promise<number> {
     const { metadata, content } = this.images;
     let dropped = 0;
-    for (const facts of metadata.listLayerFacts()) {
+    for (const facts of await metadata.listLayerFacts()) {
       if (blobs.has(facts.digest)) continue;
       if (this.stopping) throw new Stopped();
-      // Asked again just before: a load may have brought the blob back since the listing. A load
-      // writes a layer's record only after the blob's commit has come back, which is after this
-      // stat's answer; nothing runs between that answer and the delete.
-      if (await content.has(facts.digest)) continue;
-      metadata.deleteLayerFacts(facts.digest);
-      dropped++;
+      // Asked again inside the removal: a load may have brought the blob back since the listing. A
+      // load writes a layer's record only after the blob's commit has come back, and in a
+      // transaction of its own, which waits for this one: its record comes after this delete.
+      const gone = await metadata.removal(async (tx) => {
+        if (await content.has(facts.digest)) return false;
+        await tx.deleteLayerFacts(facts.digest);
+        return true;
+      });
+      if (gone) dropped++;
     }
     return dropped;
   }

@@ -156,28 +156,33 @@ export class GarbageCollector {
   /**
    * Deletes the `candidates` no image reaches and no lease holds; returns those deleted. Which
    * blobs images reach is the metadata's blob graph (written with every record), so a sweep asks
-   * SQLite about its candidates only: a few of them one by one upwards, many at once downwards.
+   * the metadata about its candidates only: a few of them one by one upwards, many at once downwards.
    */
   async collect(candidates: Iterable<string>, options: CollectOptions = {}): Promise<string[]> {
     const unique = [...new Set(candidates)];
     if (unique.length === 0) return [];
     await this.graphReady;
     return this.gate.sweep(async () => {
-      const all = unique.length > BULK_CANDIDATES ? this.metadata.reachableBlobs(options.detached) : undefined;
-      const reached = (digest: string): boolean =>
-        all ? all.has(digest) : this.metadata.isBlobReachable(digest, options.detached);
-      const doomed = unique.filter((digest) => !this.leases.isHeld(digest) && !reached(digest));
-      // Their edges, layer records and the facts of what reaches them go first, in one
+      const all = unique.length > BULK_CANDIDATES ? await this.metadata.reachableBlobs(options.detached) : undefined;
+      const doomed: string[] = [];
+      for (const digest of unique) {
+        if (this.leases.isHeld(digest)) continue;
+        if (all ? !all.has(digest) : !(await this.metadata.isBlobReachable(digest, options.detached))) doomed.push(digest);
+      }
+      // Their edges, layer records, sources and the facts of what reaches them go first, in one
       // transaction: a kill before the files go leaves blobs no image reaches (the start-up check
       // collects them), never records of blobs that are gone. A removal: it commits on a full disk.
-      this.metadata.removal(() => {
+      await this.metadata.removal(async (tx) => {
         for (const digest of doomed) {
-          this.metadata.forgetBlob(digest);
-          this.metadata.deleteLayerFacts(digest);
+          await tx.forgetBlob(digest);
+          await tx.deleteLayerFacts(digest);
+          await tx.deleteBlobSources(digest);
         }
       });
-      // Hints for mounts, asynchronous (blob-sources.ts): after the records, still before the files.
-      for (const digest of doomed) await this.metadata.deleteBlobSources(digest);
+      // Holders next (the registry tier's tagged manifests), each a target's: a kill after this
+      // leaves blobs unheld and unnamed, which the registry's own collector may take.
+      const holds = this.content.holds;
+      if (holds) for (const digest of doomed) await holds.release(digest);
       const deleted: string[] = [];
       for (const digest of doomed) {
         if (await this.content.delete(digest)) deleted.push(digest);
@@ -185,6 +190,24 @@ export class GarbageCollector {
       }
       return deleted;
     });
+  }
+
+  /**
+   * Has the content store keep each of `targets`' present blobs for as long as the target is
+   * named (BlobHolds: a registry tier's holder manifest); nothing for stores without holds. Called
+   * in a read section, before the records naming the targets commit.
+   */
+  async hold(targets: Descriptor[]): Promise<void> {
+    const holds = this.content.holds;
+    if (!holds) return;
+    for (const target of new Map(targets.map((t) => [t.digest, t])).values()) {
+      const blobs = [];
+      for (const digest of await this.walk([target])) {
+        const info = await this.content.info(digest);
+        if (info) blobs.push(info);
+      }
+      await holds.hold(target.digest, blobs);
+    }
   }
 
   /**
@@ -205,7 +228,7 @@ export class GarbageCollector {
   async graphUnderListed(digests: Iterable<string>): Promise<BlobEdge[]> {
     const listed: Descriptor[] = [];
     for (const digest of new Set(digests)) {
-      for (const parent of this.metadata.blobParents(digest)) {
+      for (const parent of await this.metadata.blobParents(digest)) {
         const doc = await unlessInvalid(this.reader.readJson<{ manifests?: unknown }>(parent));
         const children = doc && typeof doc === 'object' && Array.isArray(doc.manifests) ? (doc.manifests as Descriptor[]) : [];
         const desc = children.find((c) => c?.digest === digest && (isIndex(c) || isManifest(c)));
@@ -226,12 +249,12 @@ export class GarbageCollector {
       await new Promise((resolve) => setImmediate(resolve));
       const started = Date.now();
       const targets = new Map<string, Descriptor>();
-      for (const r of this.metadata.listImages()) targets.set(r.target.digest, r.target);
+      for (const r of await this.metadata.listImages()) targets.set(r.target.digest, r.target);
       log(`Upgrading the metadata: building the blob graph of ${targets.size} image target(s)`);
       let batch: Descriptor[] = [];
       const flush = async (): Promise<void> => {
         const { edges } = await this.gate.reading(() => this.graphOf(batch));
-        this.metadata.putBlobEdges(edges);
+        await this.metadata.putBlobEdges(edges);
         batch = [];
       };
       for (const target of targets.values()) {
@@ -240,7 +263,7 @@ export class GarbageCollector {
         if (batch.length >= 1_000) await flush();
       }
       await flush();
-      this.metadata.markGraphBuilt();
+      await this.metadata.markGraphBuilt();
       log(`Blob graph built in ${Date.now() - started} ms`);
     };
     this.graphBuilding ??= build().then(

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { FsContentStore } from '../content/fs-content-store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
-import type { Blob } from '../transfer/testing/image-builder.js';
+import type { Blob } from '../archive/testing/image-builder.js';
 import { parseFilters } from '../filters/filter-args.js';
 import { referenceMatches } from './image-filters.js';
 import { parseNormalizedNamed, type Reference } from '../reference/reference.js';
@@ -17,7 +17,7 @@ import { indexImage, layoutArchive, manifestImage, mutationFixture, sharedLayer,
  * (the collector's rule before the graph, `reachableFrom` of every target) no longer reaches.
  */
 async function expectedOnDisk(service: ImageService, before: ReadonlySet<string>): Promise<Set<string>> {
-  const reached = await service.gc.reachableFrom(service.metadata.listImages().map((r) => r.target));
+  const reached = await service.gc.reachableFrom((await service.metadata.listImages()).map((r) => r.target));
   return new Set([...before].filter((d) => reached.has(d)));
 }
 
@@ -67,8 +67,8 @@ describe('blob graph: garbage collection in a store of many images', () => {
 
   it('a prune of most images (a bulk sweep) leaves exactly what the rest reach', async () => {
     const keep = new Set(images.slice(0, 50).map((e) => e.name));
-    for (const record of fx.service.metadata.listImages()) {
-      if (!keep.has(record.name)) fx.service.metadata.deleteImage(record.name);
+    for (const record of await fx.service.metadata.listImages()) {
+      if (!keep.has(record.name)) await fx.service.metadata.deleteImage(record.name);
     }
     const before = fx.blobs();
     assert.ok(before.size > 2_000, `${before.size} candidates take the bulk path`);
@@ -85,10 +85,10 @@ describe('blob graph: a data root of schema 1', () => {
       const a = await manifestImage({ marker: 'old-a', shared: [base] });
       const b = await indexImage({ marker: 'old-b', shared: [base] });
       await fx.load(await layoutArchive([{ image: a, name: 'docker.io/library/old:a' }, { image: b, name: 'docker.io/library/old:b' }]));
-      const edges = fx.service.metadata.listBlobEdges();
+      const edges = await fx.service.metadata.listBlobEdges();
       assert.ok(edges.length > 0);
       const root = fx.root;
-      fx.service.metadata.close();
+      await fx.service.metadata.close();
 
       // What the previous ladingd left: no graph, no facts table, user_version 0.
       const dbFile = path.join(root, 'metadata.db');
@@ -101,9 +101,9 @@ describe('blob graph: a data root of schema 1', () => {
       await content.init();
       const service = new ImageService(content, metadata);
       assert.equal(metadata.graphBuilt, false);
-      assert.deepEqual(metadata.listBlobEdges(), []);
+      assert.deepEqual(await metadata.listBlobEdges(), []);
 
-      metadata.deleteImage('docker.io/library/old:a');
+      await metadata.deleteImage('docker.io/library/old:a');
       const sweep = service.collectGarbage(a.blobs.map((x) => x.desc.digest));
       let swept = false;
       void sweep.then(() => (swept = true));
@@ -114,15 +114,15 @@ describe('blob graph: a data root of schema 1', () => {
       const deleted = await sweep;
       assert.deepEqual(sorted(deleted), sorted(a.blobs.map((x) => x.desc.digest).filter((d) => d !== base.desc.digest)));
       assert.deepEqual(
-        metadata.listBlobEdges().filter((e) => !deleted.includes(e.parent)),
+        (await metadata.listBlobEdges()).filter((e) => !deleted.includes(e.parent)),
         edges.filter((e) => !deleted.includes(e.parent)),
       );
-      metadata.close();
+      await metadata.close();
       const reopened = new SqliteMetadataStore(dbFile);
       assert.equal(reopened.graphBuilt, true, 'the upgrade is recorded');
-      reopened.close();
+      await reopened.close();
     } finally {
-      fx.close();
+      await fx.close();
     }
   });
 });
@@ -151,7 +151,7 @@ describe('list candidates for the reference filter', () => {
       'moby-dangling@sha256:' + 'a'.repeat(64),
       'docker.io/library/zzz:1',
     ];
-    for (const name of names) metadata.putImage({ name, target, createdAt: 't', updatedAt: 't' });
+    for (const name of names) await metadata.putImage({ name, target, createdAt: 't', updatedAt: 't' });
     try {
       for (const patterns of [
         ['alpine'],
@@ -169,10 +169,10 @@ describe('list candidates for the reference filter', () => {
         ['docker.io/library/alpine'],
       ]) {
         const filters = parseFilters(JSON.stringify({ reference: patterns }));
-        const candidates = candidateRecords(metadata, filters).map((r) => r.name);
+        const candidates = (await candidateRecords(metadata, filters)).map((r) => r.name);
         assert.deepEqual(candidates, [...candidates].sort(), 'in name order');
         // Every record the filter accepts among all records is a candidate.
-        for (const record of metadata.listImages()) {
+        for (const record of await metadata.listImages()) {
           let ref: Reference;
           try {
             ref = parseNormalizedNamed(record.name);
@@ -182,9 +182,9 @@ describe('list candidates for the reference filter', () => {
           if (referenceMatches(patterns, ref)) assert.ok(candidates.includes(record.name), `${record.name} for ${patterns.join(', ')}`);
         }
       }
-      assert.equal(candidateRecords(metadata, parseFilters(JSON.stringify({ reference: ['alpine'] }))).length < names.length, true);
+      assert.equal((await candidateRecords(metadata, parseFilters(JSON.stringify({ reference: ['alpine'] })))).length < names.length, true);
     } finally {
-      metadata.close();
+      await metadata.close();
     }
   });
 });
@@ -212,7 +212,7 @@ describe('list facts kept in SQLite', () => {
       // Through the second service, whose parsed copies must go with the stored facts.
       await again.remove('facts:idx', { force: true, prune: true, platforms: [{ architecture: 'arm64', os: 'linux' }] });
       const after = await listAll(again);
-      fx.service.metadata.clearTargetFacts();
+      await fx.service.metadata.clearTargetFacts();
       const fresh = await listAll(new ImageService(fx.service.content, fx.service.metadata));
       assert.deepEqual(after, fresh, 'as gathered from the blobs');
       const summary = after.find((s) => s.id === idx.target.digest)!;

@@ -31,6 +31,7 @@ export function reportingCorruption(content: ContentStore, report: (err: BlobCor
     delete: (digest) => content.delete(digest),
     list: () => content.list(),
     cleanIngest: () => content.cleanIngest(),
+    ...(content.holds ? { holds: content.holds } : {}),
   };
 }
 
@@ -38,10 +39,10 @@ export function reportingCorruption(content: ContentStore, report: (err: BlobCor
 const MAX_NAMED = 20;
 
 /** The log line: the blob, every image whose target reaches it through the blob graph, and the cure. */
-export function describeCorruptBlob(metadata: BlobGraph & ImageRecords, err: BlobCorruptError): string {
+export async function describeCorruptBlob(metadata: BlobGraph & ImageRecords, err: BlobCorruptError): Promise<string> {
   const names = new Set<string>();
-  for (const digest of metadata.blobAncestors(err.digest)) {
-    for (const record of metadata.imagesByTarget(digest)) names.add(isDangling(record) ? record.target.digest : familiarOfAny(record.name));
+  for (const digest of await metadata.blobAncestors(err.digest)) {
+    for (const record of await metadata.imagesByTarget(digest)) names.add(isDangling(record) ? record.target.digest : familiarOfAny(record.name));
   }
   const sorted = [...names].sort();
   const more = sorted.length > MAX_NAMED ? ` and ${sorted.length - MAX_NAMED} more` : '';

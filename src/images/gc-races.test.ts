@@ -8,7 +8,7 @@ import { after, describe, it } from 'node:test';
 import type { BlobWriter, ContentStore } from '../content/content-store.js';
 import { FsContentStore } from '../content/fs-content-store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
-import { chunked } from '../transfer/testing/archive-builder.js';
+import { chunked } from '../archive/testing/archive-builder.js';
 import { ImageService } from './image-service.js';
 import { digestsOf, layoutArchive, manifestImage } from './testing/mutation-fixture.js';
 
@@ -121,7 +121,7 @@ describe('garbage collection racing readers and loads', () => {
     await loading;
     assert.deepEqual(await removing, [{ Untagged: 'race:2' }, { Deleted: img.target.digest }]);
     // Whichever order they ended in, an image that exists has all its blobs.
-    const exists = service.metadata.getImage('docker.io/library/race:2') !== undefined;
+    const exists = (await service.metadata.getImage('docker.io/library/race:2')) !== undefined;
     for (const digest of digestsOf(img)) assert.equal(await fs.has(digest), exists, `${digest} present iff the image exists`);
     assert.ok(exists, 'the load named the image after the removal');
   });

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
-import { blob, blobEntry, ociIndex, ociManifest } from '../transfer/testing/image-builder.js';
-import { buildImage, imageBlobs, named } from '../transfer/testing/sample-images.js';
+import { blob, blobEntry, ociIndex, ociManifest } from '../archive/testing/image-builder.js';
+import { buildImage, imageBlobs, named } from '../archive/testing/sample-images.js';
 import { compactJson, renderAttestations } from '../api/attestation-view.js';
 import { loadLayout, newService } from './testing/service-fixture.js';
 

@@ -51,7 +51,7 @@ export async function imageAttestations(
   refOrId: string,
   options: AttestationOptions,
 ): Promise<AttestationStatement[]> {
-  const record = resolveImage(src.metadata, refOrId);
+  const record = await resolveImage(src.metadata, refOrId);
   if (record.target.mediaType !== MediaType.ociIndex) return [];
   const index = await src.reader.readIndex(record.target);
   if (!index) throw blobNotFound(record.target.digest);

@@ -29,7 +29,7 @@ export async function imageEventAttributes(
 ): Promise<Record<string, string>> {
   let attributes: Record<string, string> = {};
   try {
-    const record = resolveImage(src.metadata, imageId);
+    const record = await resolveImage(src.metadata, imageId);
     attributes = configLabels((await bestPresentImage(src.reader, record, hostPreferenceMatcher())).config);
   } catch {
     // Gone (a delete) or unreadable: no labels, as Docker's GetImage error leaves none.

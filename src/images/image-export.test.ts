@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'node:test';
 import tar from 'tar-stream';
 import { LadingError } from '../errors.js';
 import type { Descriptor } from '../oci/types.js';
-import { chunked } from '../transfer/testing/archive-builder.js';
-import { buildImage, imageBlobs, imageEntries, named, type BuiltImage, type BuiltIndex } from '../transfer/testing/sample-images.js';
+import { chunked } from '../archive/testing/archive-builder.js';
+import { buildImage, imageBlobs, imageEntries, named, type BuiltImage, type BuiltIndex } from '../archive/testing/sample-images.js';
 import { loadLayout, newService, sampleService, type SampleService } from './testing/service-fixture.js';
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -140,7 +140,7 @@ describe('ImageService.save', () => {
     await loadLayout(fx.images, imageEntries(img), [named(img.manifest.desc, 'docker.io/library/leased:1')]);
     const digests = imageBlobs(img).map((b) => b.desc.digest);
     const stream = await fx.images.save(['leased:1']);
-    fx.images.metadata.deleteImage('docker.io/library/leased:1');
+    await fx.images.metadata.deleteImage('docker.io/library/leased:1');
     assert.deepEqual(await fx.images.collectGarbage(digests), [], 'held by the save');
     const archive = await files(await readAll(stream));
     for (const b of imageBlobs(img)) assert.deepEqual(archive.get(`blobs/sha256/${b.desc.digest.slice(7)}`), b.data);

@@ -1,7 +1,7 @@
 /**
  * `docker save`: which images go into the archive, under which names, as Docker 28.5's containerd
  * image service decides (daemon/containerd/image_exporter.go, ExportImage); the archive itself is
- * containerd's exporter's (transfer/archive/export-archive.ts).
+ * containerd's exporter's (archive/export-archive.ts).
  */
 import { Readable } from 'node:stream';
 import type { ContentStore } from '../content/content-store.js';
@@ -19,8 +19,8 @@ import {
   tagNameOnly,
   type Reference,
 } from '../reference/reference.js';
-import { prepareExport, withImageName } from '../transfer/archive/export-archive.js';
-import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME } from '../transfer/archive/image-name.js';
+import { prepareExport, withImageName } from '../archive/export-archive.js';
+import { ANNOTATION_IMAGE_NAME, ANNOTATION_REF_NAME } from '../archive/image-name.js';
 import type { ContentReader } from '../content/content-reader.js';
 import type { Leases } from '../gc/leases.js';
 import { getPushDescriptor } from './push-descriptor.js';
@@ -66,7 +66,7 @@ export async function exportImages(src: ExportSources, names: string[], platform
     let record: ImageRecord | undefined;
     let resolveError: unknown;
     try {
-      record = resolveImage(src.metadata, name);
+      record = await resolveImage(src.metadata, name);
     } catch (err) {
       resolveError = err;
     }
@@ -94,7 +94,7 @@ export async function exportImages(src: ExportSources, names: string[], platform
 
   async function exportRepository(ref: Reference): Promise<void> {
     const pattern = new RegExp(`^${escapeRegExp(repositoryName(ref))}:${TAG}$`);
-    const records = src.metadata.listImages().filter((r) => pattern.test(r.name));
+    const records = (await src.metadata.listImages()).filter((r) => pattern.test(r.name));
     if (records.length === 0) throw new NotFoundError(`No such image: ${familiarString(tagNameOnly(ref))}`);
     for (const record of records) {
       let named: Reference;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { chunked } from '../transfer/testing/archive-builder.js';
-import { fanOutArchive, fanOutImage, type FanOutImage } from '../transfer/testing/hostile-archives.js';
+import { chunked } from '../archive/testing/archive-builder.js';
+import { fanOutArchive, fanOutImage, type FanOutImage } from '../archive/testing/hostile-archives.js';
 import { newService, type ServiceFixture } from './testing/service-fixture.js';
 
 const AMD64 = { architecture: 'amd64', os: 'linux' };

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { LadingError, NotFoundError } from '../errors.js';
 import { hostPlatform } from '../oci/platform.js';
 import { historyItems, MISSING_ID, type HistoryItem } from './image-history.js';
-import { buildImage, imageEntries, named, type BuiltImage, type BuiltIndex } from '../transfer/testing/sample-images.js';
+import { buildImage, imageEntries, named, type BuiltImage, type BuiltIndex } from '../archive/testing/sample-images.js';
 import { loadLayout, sampleService, type SampleService } from './testing/service-fixture.js';
 
 describe('historyItems: config history to entries', () => {

@@ -37,23 +37,24 @@ export interface HistorySources {
 export const MISSING_ID = '<missing>';
 
 export async function imageHistory(src: HistorySources, refOrId: string, platform?: Platform): Promise<HistoryItem[]> {
-  const record = resolveImage(src.metadata, refOrId);
+  const record = await resolveImage(src.metadata, refOrId);
   // Docker asks platforms.Only here (compatible platforms too), not OnlyStrict as save does.
   const matcher = platform ? onlyMatcher(platform) : hostPreferenceMatcher();
   const { manifest, config } = await bestPresentImage(src.reader, record, matcher, platform);
   const layers = (await src.reader.readManifest(manifest))?.layers ?? [];
   const diffIds = Array.isArray(config.rootfs?.diff_ids) ? config.rootfs.diff_ids : [];
   // A layer without a snapshot counts 0, as Docker counts a chain it has not unpacked.
-  const sizes = diffIds.map((_, i) => {
+  const sizes: number[] = [];
+  for (const [i] of diffIds.entries()) {
     const layer = layers[i];
-    return (layer && src.layers.unpackedSize(layer.digest)) ?? 0;
-  });
+    sizes.push((layer && (await src.layers.unpackedSize(layer.digest))) ?? 0);
+  }
 
   const items = historyItems(config, sizes);
   const top = items[0];
   if (top) {
     top.id = record.target.digest;
-    top.tags = imageTags(src.metadata.imagesByTarget(record.target.digest));
+    top.tags = imageTags(await src.metadata.imagesByTarget(record.target.digest));
   }
   return items;
 }

@@ -12,8 +12,8 @@ import type { LayerFacts } from '../metadata/metadata-store.js';
 import { MediaType } from '../oci/media-types.js';
 import { normalizePlatform } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
-import { layerExpansion, readStreamHead, type ImportLimits } from '../transfer/compression.js';
-import { LayerAnalyzer } from '../transfer/layer-facts.js';
+import { decompressIterable, layerExpansion, readStreamHead, type ImportLimits } from '../layers/compression.js';
+import { LayerAnalyzer } from '../layers/layer-facts.js';
 import { goMap, goMarshal } from '../util/go-json.js';
 import { nowRfc3339Nano } from '../util/go-time.js';
 import { applyChanges, type ImportConfig } from './import-changes.js';
@@ -100,9 +100,6 @@ async function writeLayer(
   try {
     const input = body[Symbol.asyncIterator]();
     const { compression, head, ended: done } = await readStreamHead(input, (chunk) => chunk);
-    if (compression === 'bzip2' || compression === 'xz') {
-      throw new InvalidArgumentError(`unsupported archive compression: ${compression} (send the tar plain, gzip or zstd)`);
-    }
     const rest = async function* (): AsyncGenerator<Uint8Array> {
       yield* head;
       if (done) return;
@@ -117,6 +114,13 @@ async function writeLayer(
     if (compression === 'none') {
       mediaType = MediaType.ociLayerGzip;
       await gzipInto(writer, analyzer, rest());
+    } else if (compression === 'bzip2' || compression === 'xz') {
+      // No layer media type for these: decompressed, then gzipped as a plain tar (Docker's saveArchive).
+      mediaType = MediaType.ociLayerGzip;
+      const plain = decompressIterable(rest(), compression, layerExpansion(limits), `the ${compression}-compressed layer`, (message) =>
+        new InvalidArgumentError(`failed to decompress ${compression} archive: ${message}`),
+      );
+      await gzipInto(writer, analyzer, plain);
     } else {
       mediaType = compression === 'gzip' ? MediaType.ociLayerGzip : MediaType.ociLayerZstd;
       for await (const chunk of rest()) {

@@ -5,7 +5,7 @@ import { InvalidArgumentError, LadingError, NotFoundError } from '../errors.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Descriptor, Platform } from '../oci/types.js';
-import { sha256, tempStore } from '../transfer/testing/archive-builder.js';
+import { sha256, tempStore } from '../archive/testing/archive-builder.js';
 import { layersSize } from './disk-usage.js';
 import { parseFilters } from '../filters/filter-args.js';
 import { chainIds, type ImageSummary, type ListOptions } from './image-list.js';
@@ -59,7 +59,7 @@ async function env() {
     const layers: Descriptor[] = [];
     for (const l of spec.layers) {
       const desc = await put(l.data, MediaType.ociLayer);
-      metadata.putLayerFacts({ digest: desc.digest, diffId: desc.digest, unpackedSize: l.unpacked });
+      await metadata.putLayerFacts({ digest: desc.digest, diffId: desc.digest, unpackedSize: l.unpacked });
       layers.push(desc);
     }
     const config = {
@@ -80,9 +80,9 @@ async function env() {
     return blob(JSON.stringify({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: children }), MediaType.ociIndex);
   }
 
-  function name(ref: string, target: Descriptor): void {
+  async function name(ref: string, target: Descriptor): Promise<void> {
     const at = new Date(Date.UTC(2020, 0, 1, 0, 0, clock++)).toISOString();
-    metadata.putImage({ name: ref, target, createdAt: at, updatedAt: at });
+    await metadata.putImage({ name: ref, target, createdAt: at, updatedAt: at });
   }
 
   async function list(opts: Partial<Omit<ListOptions, 'filters'>> & { filters?: string } = {}): Promise<ImageSummary[]> {
@@ -108,12 +108,12 @@ describe('image list', () => {
     const none = await e.manifest({ layers: [{ data: 'n', unpacked: 1 }] });
     const twinA = await e.manifest({ layers: [{ data: 'a', unpacked: 1 }], created: '2024-01-01T00:00:00Z' });
     const twinB = await e.manifest({ layers: [{ data: 'b', unpacked: 1 }], created: '2024-01-01T00:00:00.5Z' });
-    e.name('docker.io/library/old:1', old);
-    e.name('docker.io/library/old:2', old);
-    e.name('docker.io/library/mid:1', mid);
-    e.name('docker.io/library/none:1', none);
-    e.name('docker.io/library/twin:a', twinA);
-    e.name('docker.io/library/twin:b', twinB);
+    await e.name('docker.io/library/old:1', old);
+    await e.name('docker.io/library/old:2', old);
+    await e.name('docker.io/library/mid:1', mid);
+    await e.name('docker.io/library/none:1', none);
+    await e.name('docker.io/library/twin:a', twinA);
+    await e.name('docker.io/library/twin:b', twinB);
     const images = await e.list();
     const twins = [twinA, twinB].sort((x, y) => (x.digest < y.digest ? -1 : 1)).map((d) => d.digest);
     assert.deepEqual(
@@ -130,9 +130,9 @@ describe('image list', () => {
   it('RepoTags: every name, sorted by full name; RepoDigests: the last name’s repository only (Docker 28)', async () => {
     const e = await env();
     const img = await e.manifest({ layers: [base], created: '2024-01-01T00:00:00Z', labels: { a: 'b' } });
-    e.name('localhost:5000/lab/app:v1', img);
-    e.name('docker.io/library/busybox:latest', img);
-    e.name('docker.io/user/app:1', img);
+    await e.name('localhost:5000/lab/app:v1', img);
+    await e.name('docker.io/library/busybox:latest', img);
+    await e.name('docker.io/user/app:1', img);
     const [summary] = await e.list();
     assert.deepEqual(summary?.repoTags, ['busybox:latest', 'user/app:1', 'localhost:5000/lab/app:v1']);
     assert.deepEqual(summary?.repoDigests, [`localhost:5000/lab/app@${img.digest}`]);
@@ -145,9 +145,9 @@ describe('image list', () => {
   it('a dangling image has null RepoTags and RepoDigests; a digested name is a tag too', async () => {
     const e = await env();
     const dangling = await e.manifest({ layers: [{ data: 'd', unpacked: 1 }] });
-    e.name(danglingName(dangling.digest), dangling);
+    await e.name(danglingName(dangling.digest), dangling);
     const digested = await e.manifest({ layers: [{ data: 'x', unpacked: 1 }] });
-    e.name(`docker.io/library/pinned@${digested.digest}`, digested);
+    await e.name(`docker.io/library/pinned@${digested.digest}`, digested);
     const images = await e.list();
     const d = images.find((i) => i.id === dangling.digest);
     assert.equal(d?.repoTags, null);
@@ -161,7 +161,7 @@ describe('image list', () => {
     const e = await env();
     const specs: Array<[string, ImageSpec['labels']]> = [['absent', undefined], ['nulled', null], ['empty', {}]];
     for (const [tag, labels] of specs) {
-      e.name(`docker.io/library/labels:${tag}`, await e.manifest({ layers: [{ data: tag, unpacked: 1 }], labels }));
+      await e.name(`docker.io/library/labels:${tag}`, await e.manifest({ layers: [{ data: tag, unpacked: 1 }], labels }));
     }
     const byTag = new Map((await e.list()).map((i) => [i.repoTags?.[0], i.labels]));
     assert.equal(byTag.get('labels:absent'), null);
@@ -175,7 +175,7 @@ describe('image list', () => {
     const arm64 = await e.manifest({ layers: [{ data: 'arm', unpacked: 20 }], platform: { os: 'linux', architecture: 'arm64' }, labels: { p: 'arm64' } });
     const missing = await e.manifest({ layers: [{ data: 'gone', unpacked: 30 }], platform: { os: 'linux', architecture: 's390x' } }, { store: false });
     const idx = await e.index([amd64, arm64, missing]);
-    e.name('docker.io/library/multi:1', idx);
+    await e.name('docker.io/library/multi:1', idx);
     const [summary] = await e.list({ manifests: true });
     const m = summary?.manifests ?? [];
     assert.deepEqual(m.map((x) => [x.id, x.available]), [[amd64.digest, true], [arm64.digest, true], [missing.digest, false]]);
@@ -191,7 +191,7 @@ describe('image list', () => {
     const e = await env();
     const gone = await e.manifest({ layers: [{ data: 'gone', unpacked: 3 }], platform: { os: 'linux', architecture: 'amd64' } }, { store: false });
     const idx = await e.index([gone]);
-    e.name('docker.io/library/hollow:1', idx);
+    await e.name('docker.io/library/hollow:1', idx);
     const [summary] = await e.list();
     assert.deepEqual(summary, {
       id: idx.digest,
@@ -214,10 +214,10 @@ describe('image list', () => {
     const c = await e.manifest({ layers: [{ data: 'c-only', unpacked: 5 }] });
     // Same layers, other order: the chain differs from the first layer on, so nothing is shared.
     const d = await e.manifest({ layers: [{ data: 'a-top', unpacked: 7 }, base] });
-    e.name('docker.io/library/a:1', a);
-    e.name('docker.io/library/b:1', b);
-    e.name('docker.io/library/c:1', c);
-    e.name('docker.io/library/d:1', d);
+    await e.name('docker.io/library/a:1', a);
+    await e.name('docker.io/library/b:1', b);
+    await e.name('docker.io/library/c:1', c);
+    await e.name('docker.io/library/d:1', d);
     const shared = new Map((await e.list({ sharedSize: true })).map((i) => [i.repoTags?.[0], i.sharedSize]));
     assert.deepEqual(Object.fromEntries(shared), { 'a:1': 1000, 'b:1': 1000, 'c:1': 0, 'd:1': 0 });
     assert.ok((await e.list()).every((i) => i.sharedSize === -1));
@@ -238,12 +238,12 @@ describe('image list', () => {
     const two = await e.manifest({ layers: [{ data: '2', unpacked: 1 }], created: '2022-01-01T00:00:00Z', labels: { tier: 'db' } });
     const three = await e.manifest({ layers: [{ data: '3', unpacked: 1 }], created: '2023-01-01T00:00:00Z' });
     const loose = await e.manifest({ layers: [{ data: '4', unpacked: 1 }], created: '2024-01-01T00:00:00Z' });
-    e.name('docker.io/library/web:1', one);
-    e.name('docker.io/library/web:latest', one);
-    e.name('docker.io/library/other:1', one);
-    e.name('docker.io/library/db:1', two);
-    e.name('docker.io/user/tool:1', three);
-    e.name(danglingName(loose.digest), loose);
+    await e.name('docker.io/library/web:1', one);
+    await e.name('docker.io/library/web:latest', one);
+    await e.name('docker.io/library/other:1', one);
+    await e.name('docker.io/library/db:1', two);
+    await e.name('docker.io/user/tool:1', three);
+    await e.name(danglingName(loose.digest), loose);
 
     assert.deepEqual(names(await e.list({ filters: '{"reference":["web"]}' })), [['web:1', 'web:latest']]);
     assert.deepEqual(names(await e.list({ filters: '{"reference":["web:1","db"]}' })), [['db:1'], ['web:1']]);
@@ -266,7 +266,7 @@ describe('image list', () => {
 
   it('filter errors: Docker’s texts and kinds, in Docker’s order', async () => {
     const e = await env();
-    e.name('docker.io/library/x:1', await e.manifest({ layers: [base] }));
+    await e.name('docker.io/library/x:1', await e.manifest({ layers: [base] }));
     const fails = async (filters: string, kind: abstract new (...args: never[]) => Error, message: string): Promise<void> => {
       await assert.rejects(e.list({ filters }), (err: unknown) => {
         assert.ok(err instanceof kind, `${filters}: ${String(err)}`);
@@ -289,7 +289,7 @@ describe('image list', () => {
     const e = await env();
     const amd64 = await e.manifest({ layers: [{ data: 'p1', unpacked: 1 }], platform: { os: 'linux', architecture: 'amd64' }, labels: { p: 'amd64' } });
     const arm64 = await e.manifest({ layers: [{ data: 'p2', unpacked: 1 }], platform: { os: 'linux', architecture: 'arm64' }, labels: { p: 'arm64' } });
-    e.name('docker.io/library/multi:1', await e.index([amd64, arm64]));
+    await e.name('docker.io/library/multi:1', await e.index([amd64, arm64]));
     assert.equal((await e.list({ filters: '{"label":["p=arm64"]}' })).length, 1);
     assert.equal((await e.list({ filters: '{"label":["p=s390x"]}' })).length, 0);
   });
@@ -299,8 +299,8 @@ describe('image list', () => {
     const amd64 = await e.manifest({ layers: [{ data: 'x1', unpacked: 1 }], platform: { os: 'linux', architecture: 'amd64' } });
     const armSpec: ImageSpec = { layers: [{ data: 'x2', unpacked: 2 }], platform: { os: 'linux', architecture: 'arm64' } };
     const arm64 = await e.manifest(armSpec, { store: false });
-    e.name('docker.io/library/partial:1', await e.index([amd64, arm64]));
-    for (let i = 0; i < 20; i++) e.name(`docker.io/library/full:${i}`, await e.manifest({ layers: [{ data: `f${i}`, unpacked: i }] }));
+    await e.name('docker.io/library/partial:1', await e.index([amd64, arm64]));
+    for (let i = 0; i < 20; i++) await e.name(`docker.io/library/full:${i}`, await e.manifest({ layers: [{ data: `f${i}`, unpacked: i }] }));
 
     await e.list();
     const afterFirst = e.hasCalls();
@@ -310,7 +310,7 @@ describe('image list', () => {
 
     // A write: the partial image is walked again (and now complete), the full ones are not.
     await e.manifest(armSpec);
-    e.name('docker.io/library/another:1', await e.manifest({ layers: [{ data: 'new', unpacked: 1 }] }));
+    await e.name('docker.io/library/another:1', await e.manifest({ layers: [{ data: 'new', unpacked: 1 }] }));
     const before = e.hasCalls();
     const images = await e.list({ manifests: true });
     const partial = images.find((i) => i.repoTags?.[0] === 'partial:1');
@@ -324,9 +324,9 @@ describe('disk usage', () => {
     const e = await env();
     const a = await e.manifest({ layers: [base, { data: 'a-top', unpacked: 7 }], created: '2024-01-02T00:00:00Z' });
     const b = await e.manifest({ layers: [base, { data: 'b-top', unpacked: 9 }], created: '2024-01-01T00:00:00Z' });
-    e.name('docker.io/library/a:1', a);
-    e.name('docker.io/library/a:2', a);
-    e.name('docker.io/library/b:1', b);
+    await e.name('docker.io/library/a:1', a);
+    await e.name('docker.io/library/a:2', a);
+    await e.name('docker.io/library/b:1', b);
     const du = await e.service.diskUsage();
     const blobBytes = async (d: Descriptor): Promise<number> => {
       const m = JSON.parse((await e.raw.readBytes(d.digest)).toString()) as { config: Descriptor; layers: Descriptor[] };

@@ -152,7 +152,7 @@ export class TargetFactsStore {
       else unknown.push(digest);
     }
     const missing: Descriptor[] = [];
-    const stored = unknown.length > 0 ? metadata.getTargetFacts(unknown, this.key) : new Map<string, string>();
+    const stored = unknown.length > 0 ? await metadata.getTargetFacts(unknown, this.key) : new Map<string, string>();
     for (const digest of unknown) {
       const json = stored.get(digest);
       const known = json === undefined ? undefined : parseStored(json);
@@ -182,8 +182,8 @@ export class TargetFactsStore {
     // have deleted one of their blobs since they were gathered.
     if (complete.length > 0) {
       try {
-        metadata.transaction(() => {
-          for (const [digest, f] of complete) metadata.putTargetFacts(digest, this.key, serializeFacts(f));
+        await metadata.transaction(async (tx) => {
+          for (const [digest, f] of complete) await tx.putTargetFacts(digest, this.key, serializeFacts(f));
         });
         for (const [digest, f] of complete) this.remember(digest, f);
       } catch (err) {
@@ -236,7 +236,7 @@ export function parseFacts(json: string): TargetFacts {
  * the stored (normalized) name is the familiar one, or it with `docker.io/` or `docker.io/library/`
  * before it. The filters then run on the candidates exactly as on every record.
  */
-export function candidateRecords(metadata: ImageRecords, filters: FilterArgs): ImageRecord[] {
+export async function candidateRecords(metadata: ImageRecords, filters: FilterArgs): Promise<ImageRecord[]> {
   const patterns = filterValues(filters, 'reference');
   if (patterns.length === 0) return metadata.listImages();
   const prefixes = new Set<string>();
@@ -246,7 +246,7 @@ export function candidateRecords(metadata: ImageRecords, filters: FilterArgs): I
     for (const stored of [literal, `docker.io/library/${literal}`, `docker.io/${literal}`]) prefixes.add(stored);
   }
   const byName = new Map<string, ImageRecord>();
-  for (const prefix of prefixes) for (const record of metadata.imagesWithPrefix(prefix)) byName.set(record.name, record);
+  for (const prefix of prefixes) for (const record of await metadata.imagesWithPrefix(prefix)) byName.set(record.name, record);
   // Names are ASCII (the reference grammar), so this is SQLite's order too.
   return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
@@ -293,8 +293,8 @@ function brokenFacts(): TargetFacts {
 export async function collectTargetFacts(source: FactsSource, target: Descriptor): Promise<TargetFacts> {
   const { reader, metadata } = source;
   const sizes = new Map<string, number | undefined>();
-  const unpacked = (digest: string): number | undefined => {
-    if (!sizes.has(digest)) sizes.set(digest, metadata.getLayerFacts(digest)?.unpackedSize);
+  const unpacked = async (digest: string): Promise<number | undefined> => {
+    if (!sizes.has(digest)) sizes.set(digest, (await metadata.getLayerFacts(digest))?.unpackedSize);
     return sizes.get(digest);
   };
   const matcher = hostPreferenceMatcher();
@@ -307,11 +307,11 @@ export async function collectTargetFacts(source: FactsSource, target: Descriptor
     const config = manifest && (await reader.readConfig(manifest.config));
     if (!manifest || !config || typeof config !== 'object') continue;
     const diffIds = Array.isArray(config.rootfs?.diff_ids) ? config.rootfs.diff_ids.map(String) : [];
-    chainIds(diffIds).forEach((chainId, i) => {
+    for (const [i, chainId] of chainIds(diffIds).entries()) {
       const layer = manifest.layers[i];
-      const size = layer && unpacked(layer.digest);
+      const size = layer && (await unpacked(layer.digest));
       chains.push(size === undefined ? { chainId } : { chainId, unpacked: size });
-    });
+    }
   }
 
   const present = await walkPresent(reader, target);
@@ -377,7 +377,7 @@ async function compileFilters(snapshot: ImageSnapshot, filters: FilterArgs): Pro
   const checks: RecordFilter[] = [];
   for (const [name, after] of [['before', false], ['since', true]] as const) {
     for (const value of filterValues(filters, name)) {
-      const record = resolveImage(snapshot.metadata, value);
+      const record = await resolveImage(snapshot.metadata, value);
       const image = await bestPresentImage(snapshot.reader, record, hostPreferenceMatcher());
       const pivot = rfc3339Nanos(image.config.created);
       if (pivot === undefined) continue;

@@ -49,7 +49,7 @@ export async function pruneImages(src: ImageMutationSources, filters: FilterArgs
 
     const { pruned, walks, gone } = await src.gc.reading(async () => {
       const chosen: ImageRecord[] = [];
-      for (const record of src.metadata.listImages()) {
+      for (const record of await src.metadata.listImages()) {
         if (danglingOnly && !isDangling(record)) continue;
         const created = rfc3339Nanos(record.createdAt);
         if (created !== undefined && untils.some((until) => created >= until)) continue;
@@ -61,11 +61,16 @@ export async function pruneImages(src: ImageMutationSources, filters: FilterArgs
         if (!walks.has(record.target.digest)) walks.set(record.target.digest, await walkPresent(src.reader, record.target));
       }
       // Only records still as they were chosen; the rest changed under us and are left alone.
-      const pruned = chosen.filter((record) => {
-        const current = src.metadata.getImage(record.name);
-        return current?.target.digest === record.target.digest && src.metadata.deleteImage(record.name);
+      const { pruned, gone } = await src.metadata.removal(async (tx) => {
+        const pruned: ImageRecord[] = [];
+        for (const record of chosen) {
+          const current = await tx.getImage(record.name);
+          if (current?.target.digest === record.target.digest && (await tx.deleteImage(record.name))) pruned.push(record);
+        }
+        const gone = new Set<string>();
+        for (const digest of walks.keys()) if ((await tx.imagesByTarget(digest)).length === 0) gone.add(digest);
+        return { pruned, gone };
       });
-      const gone = new Set([...walks.keys()].filter((digest) => src.metadata.imagesByTarget(digest).length === 0));
       return { pruned, walks, gone };
     });
 

@@ -1,6 +1,6 @@
 /**
  * `docker pull`: Docker 28.5's ImageService.PullImage and pullTag (daemon/containerd/image_pull.go).
- * The registry side (resolve, fetch, verify) is src/transfer/registry/puller.ts; here the image is
+ * The registry side (resolve, fetch, verify) is src/distribution/puller.ts; here the image is
  * named, the image it replaces kept dangling, the pull event logged, and the closing lines written.
  */
 import type { ContentStore } from '../content/content-store.js';
@@ -14,13 +14,13 @@ import {
   withTag,
   type Reference,
 } from '../reference/reference.js';
-import type { ImportLimits } from '../transfer/compression.js';
-import type { AuthConfig } from '../transfer/registry/auth-config.js';
-import { listTags } from '../transfer/registry/manifest-fetch.js';
-import { statusMessage, type ProgressSink } from '../transfer/registry/progress-message.js';
-import { pullFromRegistry } from '../transfer/registry/puller.js';
-import { RegistryError, translateRegistryError, wrapRegistryError } from '../transfer/registry/registry-errors.js';
-import type { RegistryService } from '../transfer/registry/registry-service.js';
+import type { ImportLimits } from '../layers/compression.js';
+import type { AuthConfig } from '../registry/auth-config.js';
+import { listTags } from '../registry/manifest-fetch.js';
+import { statusMessage, type ProgressSink } from '../util/progress-message.js';
+import { pullFromRegistry } from '../distribution/puller.js';
+import { RegistryError, translateRegistryError, wrapRegistryError } from '../registry/registry-errors.js';
+import type { RegistryService } from '../registry/registry-service.js';
 import { nowRfc3339Nano } from '../util/go-time.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BlobEdge, MetadataStore } from '../metadata/metadata-store.js';
@@ -55,6 +55,8 @@ export interface ImagePullSources {
   reading<T>(fn: () => Promise<T>): Promise<T>;
   /** The blob graph under `targets`, written with the records that name them (garbage-collector.ts). */
   graphOf(targets: Descriptor[]): Promise<{ edges: BlobEdge[]; reached: Set<string> }>;
+  /** Keeps the targets' blobs in a store that would reclaim them (garbage-collector.ts's hold), before they are named. */
+  hold(targets: Descriptor[]): Promise<void>;
   /** Docker's LogImageEvent attributes: the labels of the image `imageId` names, then `name`. */
   eventAttributes(imageId: string, refName: string): Promise<Record<string, string>>;
 }
@@ -105,7 +107,7 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
   const held: string[] = [];
   const leasing = src.leasingStore(held);
   try {
-    const old = src.metadata.getImage(name);
+    const old = await src.metadata.getImage(name);
     let pulled;
     try {
       pulled = await pullFromRegistry(leasing, src.registry, ref, {
@@ -126,21 +128,22 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
     await src.reading(async () => {
       const now = nowRfc3339Nano();
       const graph = await src.graphOf([target]);
-      src.metadata.transaction(() => {
-        for (const layer of pulled.layers) src.metadata.putLayerFacts(layer);
-        src.metadata.putBlobEdges(graph.edges);
+      await src.hold([target]);
+      await src.metadata.transaction(async (tx) => {
+        for (const layer of pulled.layers) await tx.putLayerFacts(layer);
+        await tx.putBlobEdges(graph.edges);
         // containerd's createNewImage: create, or update the target and the update time.
-        const existing = src.metadata.getImage(name);
-        src.metadata.putImage({ name, target, createdAt: existing?.createdAt ?? now, updatedAt: now });
+        const existing = await tx.getImage(name);
+        await tx.putImage({ name, target, createdAt: existing?.createdAt ?? now, updatedAt: now });
         // The image the name pointed at before stays as a dangling image when nothing names it.
-        if (old && old.target.digest !== target.digest && src.metadata.imagesByTarget(old.target.digest).length === 0) {
+        if (old && old.target.digest !== target.digest && (await tx.imagesByTarget(old.target.digest)).length === 0) {
           const dangling = danglingName(old.target.digest);
-          if (!src.metadata.getImage(dangling)) src.metadata.putImage({ name: dangling, target: old.target, createdAt: now, updatedAt: now });
+          if (!(await tx.getImage(dangling))) await tx.putImage({ name: dangling, target: old.target, createdAt: now, updatedAt: now });
         }
-        src.metadata.deleteImage(danglingName(target.digest));
+        await tx.deleteImage(danglingName(target.digest));
+        // Hints for later mounts, named with the image.
+        await tx.addBlobSources(pulled.blobs.map((digest) => ({ digest, registry: ref.domain, repository: ref.path })));
       });
-      // Hints for later mounts, asynchronous (blob-sources.ts): after the naming, not in it.
-      await src.metadata.addBlobSources(pulled.blobs.map((digest) => ({ digest, registry: ref.domain, repository: ref.path })));
       src.events.emit('image', 'pull', familiarString(ref), await src.eventAttributes(name, familiarName(ref)));
     });
     options.progress(statusMessage('', `Digest: ${target.digest}`));

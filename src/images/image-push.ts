@@ -1,6 +1,6 @@
 /**
  * `docker push`: Docker 28.5's ImageService.PushImage and pushRef (daemon/containerd/image_push.go).
- * The registry side is src/transfer/registry/pusher.ts; here the image is found, what of it to send
+ * The registry side is src/distribution/pusher.ts; here the image is found, what of it to send
  * is decided (the whole target, one platform's manifest, or the manifest that is here when an index
  * is not all here), the blobs are held against garbage collection, the repository is recorded as
  * a source of what was pushed (for later cross-repository mounts), the push event is logged and the
@@ -14,12 +14,12 @@ import type { BlobSource, BlobSources, MetadataStore } from '../metadata/metadat
 import { descriptorJson } from '../oci/descriptor-json.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarName, familiarString, parseNamed, referenceString, repositoryName, type Reference } from '../reference/reference.js';
-import type { AuthConfig } from '../transfer/registry/auth-config.js';
-import { statusMessage, type JsonMessage, type ProgressSink } from '../transfer/registry/progress-message.js';
-import { PushProgress } from '../transfer/registry/push-progress.js';
-import { pushTarget } from '../transfer/registry/pusher.js';
-import { translateRegistryError } from '../transfer/registry/registry-errors.js';
-import type { RegistryService } from '../transfer/registry/registry-service.js';
+import type { AuthConfig } from '../registry/auth-config.js';
+import { statusMessage, type JsonMessage, type ProgressSink } from '../util/progress-message.js';
+import { PushProgress } from '../distribution/push-progress.js';
+import { pushTarget } from '../distribution/pusher.js';
+import { translateRegistryError } from '../registry/registry-errors.js';
+import type { RegistryService } from '../registry/registry-service.js';
 import type { ContentReader } from '../content/content-reader.js';
 import { isIndex } from '../content/content-reader.js';
 import { getPushDescriptor } from './push-descriptor.js';
@@ -64,7 +64,7 @@ export async function pushImage(src: ImagePushSources, ref: Reference, options: 
   options.progress(statusMessage('', `The push refers to repository [${repositoryName(ref)}]`));
   if (ref.tag || ref.digest) return [await pushRef(src, ref, options)];
   const prefix = `${repositoryName(ref)}:`;
-  const records = src.metadata.listImages().filter((r) => r.name.startsWith(prefix) && TAG.test(r.name.slice(prefix.length)));
+  const records = (await src.metadata.listImages()).filter((r) => r.name.startsWith(prefix) && TAG.test(r.name.slice(prefix.length)));
   if (records.length === 0) throw new LadingError('internal', `An image does not exist locally with the tag: ${familiarName(ref)}`);
   const pushed: PushedRef[] = [];
   for (const record of records) {
@@ -80,7 +80,7 @@ export async function pushImage(src: ImagePushSources, ref: Reference, options: 
 }
 
 async function pushRef(src: ImagePushSources, ref: Reference, options: PushImageOptions): Promise<PushedRef> {
-  const record = src.metadata.getImage(referenceString(ref));
+  const record = await src.metadata.getImage(referenceString(ref));
   if (!record) throw new NotFoundError(`tag does not exist: ${familiarString(ref)}`);
   let target = record.target;
   if (options.platform) target = await getPushDescriptor(src.reader, record, options.platform);

@@ -57,38 +57,38 @@ describe('sameReferences (getSameReferences)', () => {
   });
 });
 
-describe('resolveAllReferences', () => {
-  const store = (): SqliteMetadataStore => {
+describe('resolveAllReferences', async () => {
+  const store = async (): Promise<SqliteMetadataStore> => {
     const md = new SqliteMetadataStore(':memory:');
-    for (const r of [rec('docker.io/library/one:1', A), rec('docker.io/library/two:1', A), rec('docker.io/library/abcd1:latest', B)]) md.putImage(r);
+    for (const r of [rec('docker.io/library/one:1', A), rec('docker.io/library/two:1', A), rec('docker.io/library/abcd1:latest', B)]) await md.putImage(r);
     return md;
   };
 
-  it('a name finds its record and every record of its target', () => {
-    const { image, all } = resolveAllReferences(store(), 'one:1');
+  it('a name finds its record and every record of its target', async () => {
+    const { image, all } = await resolveAllReferences(await store(), 'one:1');
     assert.equal(image?.name, 'docker.io/library/one:1');
     assert.deepEqual(names(all), ['docker.io/library/one:1', 'docker.io/library/two:1']);
   });
 
-  it('an ID finds no record by name, only the target', () => {
+  it('an ID finds no record by name, only the target', async () => {
     for (const ref of [A, A.slice(7), 'abcd111']) {
-      const { image, all } = resolveAllReferences(store(), ref);
+      const { image, all } = await resolveAllReferences(await store(), ref);
       assert.equal(image, undefined, ref);
       assert.deepEqual(names(all), ['docker.io/library/one:1', 'docker.io/library/two:1'], ref);
     }
   });
 
-  it('a short ID that is also a name of another target is ambiguous; several targets too', () => {
-    assert.throws(() => resolveAllReferences(store(), 'abcd1'), { message: 'ambiguous reference' });
-    assert.throws(() => resolveAllReferences(store(), 'abcd'), { message: 'ambiguous reference' });
+  it('a short ID that is also a name of another target is ambiguous; several targets too', async () => {
+    await assert.rejects(resolveAllReferences(await store(), 'abcd1'), { message: 'ambiguous reference' });
+    await assert.rejects(resolveAllReferences(await store(), 'abcd'), { message: 'ambiguous reference' });
   });
 
-  it("errors say what Docker's say", () => {
-    assert.throws(() => resolveAllReferences(store(), 'nope'), (e: unknown) => e instanceof NotFoundError && e.message === 'No such image: nope:latest');
+  it("errors say what Docker's say", async () => {
+    await assert.rejects(resolveAllReferences(await store(), 'nope'), (e: unknown) => e instanceof NotFoundError && e.message === 'No such image: nope:latest');
     const missing = 'sha256:' + 'f'.repeat(64);
-    assert.throws(() => resolveAllReferences(store(), missing), { message: `No such image: ${missing}` });
-    assert.throws(() => resolveAllReferences(store(), 'Nope'), (e: unknown) => e instanceof InvalidArgumentError);
-    assert.throws(() => resolveAllReferences(store(), 'sha512:' + 'f'.repeat(128)), { message: 'invalid name reference' });
+    await assert.rejects(resolveAllReferences(await store(), missing), { message: `No such image: ${missing}` });
+    await assert.rejects(resolveAllReferences(await store(), 'Nope'), (e: unknown) => e instanceof InvalidArgumentError);
+    await assert.rejects(resolveAllReferences(await store(), 'sha512:' + 'f'.repeat(128)), { message: 'invalid name reference' });
   });
 });
 

@@ -47,10 +47,22 @@ export async function removeImage(src: ImageMutationSources, refOrId: string, op
   }
   type Outcome = { image: ImageRecord } | { report: DeleteResponse[]; candidates?: Set<string> };
   const outcome = await src.gc.reading(async (): Promise<Outcome> => {
-    const plan = planRemoval(src.metadata, refOrId, options.force);
-    if (options.platforms.length > 0) return { image: plan.image ?? firstRecord(src.metadata, plan.imageId) };
+    // Decided and done in one transaction, so that no other request changes the world meanwhile.
+    const done = await src.metadata.removal(async (tx): Promise<{ image: ImageRecord } | { plan: Plan }> => {
+      const plan = await planRemoval(tx, refOrId, options.force);
+      if (options.platforms.length > 0) return { image: plan.image ?? (await firstRecord(tx, plan.imageId)) };
+      if (plan.kind === 'delete' && plan.activeReferences && plan.records.length > 1) {
+        throw new ConflictError(
+          `conflict: unable to delete ${truncateId(plan.imageId)} (must be forced) - image is referenced in multiple repositories`,
+        );
+      }
+      for (const record of plan.records) await tx.deleteImage(record.name);
+      return { plan };
+    });
+    if ('image' in done) return done;
+    const { plan } = done;
     if (plan.kind === 'untag') return { report: untagReferences(src, plan.records) };
-    const report = await deleteAll(src, plan.imageId, plan.records, plan.activeReferences);
+    const report = await deleteAll(src, plan.imageId, plan.records);
     // Everything under the target is a candidate; the collector keeps what other images use.
     return { report, candidates: await src.gc.reachableFrom(plan.records.map((r) => r.target)) };
   });
@@ -63,9 +75,9 @@ type Plan =
   | { kind: 'untag'; imageId: string; image?: ImageRecord; records: ImageRecord[] }
   | { kind: 'delete'; imageId: string; image?: ImageRecord; records: ImageRecord[]; activeReferences: boolean };
 
-/** ImageDelete's decision, made in one synchronous step so that no other request changes the world meanwhile. */
-function planRemoval(metadata: ImageRecords, refOrId: string, force: boolean): Plan {
-  const { image, all, parsed } = resolveAllReferences(metadata, refOrId);
+/** ImageDelete's decision, made in the transaction that carries it out. */
+async function planRemoval(metadata: ImageRecords, refOrId: string, force: boolean): Promise<Plan> {
+  const { image, all, parsed } = await resolveAllReferences(metadata, refOrId);
   // A soft conflict (several names) stops the removal unless forced or the reference means them all.
   let activeReferences = !force;
   if (!image) {
@@ -97,11 +109,10 @@ function planRemoval(metadata: ImageRecords, refOrId: string, force: boolean): P
   return { kind: 'delete', imageId, image, records: all, activeReferences };
 }
 
-/** untagReferences: drops these names; the image stays with its others. */
+/** untagReferences, once these names are gone: the image stays with its others. */
 function untagReferences(src: ImageMutationSources, records: ImageRecord[]): DeleteResponse[] {
   const report: DeleteResponse[] = [];
   for (const record of records) {
-    src.metadata.deleteImage(record.name);
     let familiar: string;
     try {
       familiar = familiarString(parseNormalizedNamed(record.name));
@@ -114,22 +125,11 @@ function untagReferences(src: ImageMutationSources, records: ImageRecord[]): Del
   return report;
 }
 
-/** deleteAll: every name (Untagged, dangling ones silently), then the image (Deleted). */
-async function deleteAll(
-  src: ImageMutationSources,
-  imageId: string,
-  records: ImageRecord[],
-  activeReferences: boolean,
-): Promise<DeleteResponse[]> {
-  if (activeReferences && records.length > 1) {
-    throw new ConflictError(
-      `conflict: unable to delete ${truncateId(imageId)} (must be forced) - image is referenced in multiple repositories`,
-    );
-  }
+/** deleteAll, once every name is gone: each (Untagged, dangling ones silently), then the image (Deleted). */
+async function deleteAll(src: ImageMutationSources, imageId: string, records: ImageRecord[]): Promise<DeleteResponse[]> {
   const report: DeleteResponse[] = [];
   for (const record of records) {
     const untagged = familiarOfAny(record.name);
-    src.metadata.deleteImage(record.name);
     if (isDangling(record)) continue;
     logImageNameEvent(src.events, record.target.digest, untagged, 'untag');
     report.push({ Untagged: untagged });
@@ -166,8 +166,8 @@ async function deletePlatforms(src: ImageMutationSources, image: ImageRecord, pl
   return report;
 }
 
-function firstRecord(metadata: ImageRecords, imageId: string): ImageRecord {
-  const first = metadata.imagesByTarget(imageId)[0];
+async function firstRecord(metadata: ImageRecords, imageId: string): Promise<ImageRecord> {
+  const first = (await metadata.imagesByTarget(imageId))[0];
   if (!first) throw new NotFoundError(`No such image: ${imageId}`);
   return first;
 }
@@ -189,7 +189,7 @@ interface Resolved {
  * image's name must not mean two different targets (`ambiguous reference`); a name matches its
  * record, and a digested name the records of that digest.
  */
-export function resolveAllReferences(metadata: ImageRecords, refOrId: string): Resolved {
+export async function resolveAllReferences(metadata: ImageRecords, refOrId: string): Promise<Resolved> {
   let parsed: Reference | { digestOnly: string };
   try {
     parsed = parseAnyReference(refOrId);
@@ -202,16 +202,16 @@ export function resolveAllReferences(metadata: ImageRecords, refOrId: string): R
   const idWithoutAlgo = refOrId.replace(/^sha256:/, '');
   if (TRUNCATED_ID.test(idWithoutAlgo)) {
     if ('digestOnly' in parsed) {
-      image = metadata.getImage(parsed.digestOnly);
+      image = await metadata.getImage(parsed.digestOnly);
       digest = image ? image.target.digest : parsed.digestOnly;
     } else {
       const name = referenceString(tagNameOnly(parsed));
-      const byName = metadata.getImage(name);
+      const byName = await metadata.getImage(name);
       const matches = new Map<string, ImageRecord>();
       if (byName) matches.set(byName.name, byName);
       if (idWithoutAlgo.length <= 64) {
-        for (const target of metadata.targetsByPrefix(idWithoutAlgo, 2)) {
-          for (const record of metadata.imagesByTarget(target)) matches.set(record.name, record);
+        for (const target of await metadata.targetsByPrefix(idWithoutAlgo, 2)) {
+          for (const record of await metadata.imagesByTarget(target)) matches.set(record.name, record);
         }
       }
       const images = [...matches.values()].sort((a, b) => compareNames(a.name, b.name));
@@ -226,7 +226,7 @@ export function resolveAllReferences(metadata: ImageRecords, refOrId: string): R
   } else {
     if ('digestOnly' in parsed) throw new InvalidArgumentError('invalid name reference');
     digest = parsed.digest;
-    const found = metadata.getImage(referenceString(tagNameOnly(parsed)));
+    const found = await metadata.getImage(referenceString(tagNameOnly(parsed)));
     if (found) {
       image = found;
       digest = found.target.digest;
@@ -234,7 +234,7 @@ export function resolveAllReferences(metadata: ImageRecords, refOrId: string): R
       throw noSuchImage(parsed);
     }
   }
-  const all = digest ? metadata.imagesByTarget(digest) : [];
+  const all = digest ? await metadata.imagesByTarget(digest) : [];
   if (all.length === 0) throw noSuchImage(parsed);
   return { ...(image ? { image } : {}), all, parsed };
 }

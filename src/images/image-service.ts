@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { ContentStore } from '../content/content-store.js';
 import { EventBus } from '../events/event-bus.js';
-import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import type { ImageRecord, MetadataStore, MetadataTx } from '../metadata/metadata-store.js';
 import { hostPlatform, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed, referenceString, tagNameOnly, type Reference } from '../reference/reference.js';
-import { importArchive } from '../transfer/archive/import-archive.js';
-import { DEFAULT_IMPORT_LIMITS, type ImportLimits } from '../transfer/compression.js';
+import { importArchive } from '../archive/import-archive.js';
+import { DEFAULT_IMPORT_LIMITS, type ImportLimits } from '../layers/compression.js';
 import { GO_ZERO_TIME, nowRfc3339Nano } from '../util/go-time.js';
 import { ContentReader } from '../content/content-reader.js';
 import { imageDiskUsage, type ImageDiskUsage } from './disk-usage.js';
@@ -28,10 +28,10 @@ import { resolveImage } from './resolve.js';
 import { pullImage, type PullImageOptions } from './image-pull.js';
 import { pushImage, type PushImageOptions } from './image-push.js';
 import { writeImportedImage } from './image-import.js';
-import { RegistryService } from '../transfer/registry/registry-service.js';
+import { RegistryService } from '../registry/registry-service.js';
 import { platformNotFound } from './platform-not-found.js';
 import { checkProvidesPlatform, mustBeWhole } from './load-platform.js';
-import type { ProgressSink } from '../transfer/registry/progress-message.js';
+import type { ProgressSink } from '../util/progress-message.js';
 import { remoteInspectFacts, type RemoteInspectOptions } from './remote-inspect.js';
 import { describeCorruptBlob, reportingCorruption } from './corrupt-blob-report.js';
 import { OperationLog, type Note } from './operation-log.js';
@@ -107,14 +107,19 @@ export class ImageService {
   constructor(
     content: ContentStore,
     readonly metadata: MetadataStore,
-    /** Registries: endpoints, credentials, tokens, shared fetches (src/transfer/registry/). */
+    /** Registries: endpoints, credentials, tokens, shared fetches (src/registry/). */
     readonly registry: RegistryService = new RegistryService(),
     log: Logger = silentLogger,
     /** How far what a load or pull decompresses may expand (--max-unpacked-layer-size, --max-decompression-ratio). */
     readonly limits: ImportLimits = DEFAULT_IMPORT_LIMITS,
   ) {
     this.ops = new OperationLog(log);
-    this.content = reportingCorruption(content, (err) => log.error(describeCorruptBlob(metadata, err)));
+    this.content = reportingCorruption(content, (err) => {
+      describeCorruptBlob(metadata, err).then(
+        (line) => log.error(line),
+        () => log.error(`store corruption: blob ${err.digest} does not match its digest`),
+      );
+    });
     this.reader = new ContentReader(this.content);
     this.gc = new GarbageCollector(this.content, metadata, this.reader, this.leases);
   }
@@ -128,7 +133,7 @@ export class ImageService {
    * `docker info`'s Images: one per target however many names it has, as Docker's containerd store
    * counts since moby 00463b9 ("Fix containerd image count"; 28.5 still counted names).
    */
-  imageCount(): number {
+  imageCount(): Promise<number> {
     return this.metadata.countTargets();
   }
 
@@ -141,7 +146,7 @@ export class ImageService {
    */
   list(options: ListOptions): Promise<ImageSummary[]> {
     return this.gc.reading(async () => {
-      const summaries = await listImages(await this.targetFacts.snapshot(candidateRecords(this.metadata, options.filters)), options);
+      const summaries = await listImages(await this.targetFacts.snapshot(await candidateRecords(this.metadata, options.filters)), options);
       if (!options.identity) return summaries;
       return Promise.all(
         summaries.map(async (s) => {
@@ -154,7 +159,7 @@ export class ImageService {
 
   /** The images part of `docker system df`. */
   diskUsage(): Promise<ImageDiskUsage> {
-    return this.gc.reading(async () => imageDiskUsage(await this.targetFacts.snapshot(this.metadata.listImages())));
+    return this.gc.reading(async () => imageDiskUsage(await this.targetFacts.snapshot(await this.metadata.listImages())));
   }
 
   /** Resolved and walked in one read section: a concurrent removal never leaves it half a world. */
@@ -163,8 +168,8 @@ export class ImageService {
   }
 
   private async inspectNow(refOrId: string, options: InspectOptions): Promise<ImageInspect> {
-    const record = resolveImage(this.metadata, refOrId);
-    const records = this.metadata.imagesByTarget(record.target.digest);
+    const record = await resolveImage(this.metadata, refOrId);
+    const records = await this.metadata.imagesByTarget(record.target.digest);
     const matcher = options.platform ? strictMatcher(options.platform) : hostPreferenceMatcher();
     const facts = await collectInspectFacts(this.reader, this.layerSizes, record.target, matcher);
     const identity = imageIdentity(await this.metadata.blobSources(record.target.digest));
@@ -182,7 +187,7 @@ export class ImageService {
   }
 
   private readonly layerSizes = {
-    unpackedSize: (digest: string): number | undefined => this.metadata.getLayerFacts(digest)?.unpackedSize,
+    unpackedSize: async (digest: string): Promise<number | undefined> => (await this.metadata.getLayerFacts(digest))?.unpackedSize,
   };
 
   /** `GET /images/{name}/attestations` (API 1.55): the in-toto statements of one platform (image-attestations.ts). */
@@ -240,16 +245,17 @@ export class ImageService {
         const loaded: LoadedImage[] = [];
         const graph = await this.gc.graphOf(result.images.map((i) => i.target));
         const listed = await this.gc.graphUnderListed(held.filter((d) => !graph.reached.has(d)));
-        this.metadata.transaction(() => {
-          for (const layer of result.layers) this.metadata.putLayerFacts(layer);
-          this.metadata.putBlobEdges(graph.edges);
-          this.metadata.putBlobEdges(listed);
+        await this.gc.hold(result.images.map((i) => i.target));
+        await this.metadata.transaction(async (tx) => {
+          for (const layer of result.layers) await tx.putLayerFacts(layer);
+          await tx.putBlobEdges(graph.edges);
+          await tx.putBlobEdges(listed);
           for (const image of result.images) {
             if (image.name) {
-              this.setName(image.name, image.target, now);
+              await setName(tx, image.name, image.target, now);
               loaded.push({ name: familiarString(tagNameOnly(parseNormalizedNamed(image.name))), tagged: true });
             } else {
-              this.setName(danglingName(image.target.digest), image.target, now);
+              await setName(tx, danglingName(image.target.digest), image.target, now);
               loaded.push({ name: image.target.digest, tagged: false });
             }
           }
@@ -292,10 +298,11 @@ export class ImageService {
         const target = result.target;
         await this.gc.reading(async () => {
           const graph = await this.gc.graphOf([target]);
-          this.metadata.transaction(() => {
-            this.metadata.putLayerFacts(result.layer);
-            this.metadata.putBlobEdges(graph.edges);
-            this.setName(name ?? danglingName(target.digest), target, nowRfc3339Nano());
+          await this.gc.hold([target]);
+          await this.metadata.transaction(async (tx) => {
+            await tx.putLayerFacts(result.layer);
+            await tx.putBlobEdges(graph.edges);
+            await setName(tx, name ?? danglingName(target.digest), target, nowRfc3339Nano());
           });
           imported = target;
           // Docker's LogImageEvent(id, id, "import").
@@ -308,23 +315,6 @@ export class ImageService {
         if (!imported) await this.gc.collect(held).catch(() => undefined);
       }
     });
-  }
-
-  /**
-   * Points `name` at `target`. The image the name pointed at before keeps a dangling record when
-   * nothing else names it, as Docker keeps it.
-   */
-  private setName(name: string, target: Descriptor, now: string): void {
-    const previous = this.metadata.getImage(name);
-    if (previous && previous.target.digest !== target.digest) {
-      const others = this.metadata.imagesByTarget(previous.target.digest).filter((r) => r.name !== name);
-      if (others.length === 0) {
-        this.metadata.putImage({ ...previous, name: danglingName(previous.target.digest), updatedAt: now });
-      }
-    }
-    const record: ImageRecord = { name, target, createdAt: previous?.createdAt ?? now, updatedAt: now };
-    this.metadata.putImage(record);
-    if (!isDangling(record)) this.metadata.deleteImage(danglingName(target.digest));
   }
 
   /**
@@ -351,6 +341,7 @@ export class ImageService {
       },
       reading: <T>(fn: () => Promise<T>) => gc.reading(fn),
       graphOf: (targets: Descriptor[]) => gc.graphOf(targets),
+      hold: (targets: Descriptor[]) => gc.hold(targets),
       eventAttributes: (imageId: string, refName: string) => imageEventAttributes(this, imageId, refName),
     };
     await this.ops.run('pull', { ref: familiarString(ref) }, async (note) => {
@@ -393,7 +384,7 @@ export class ImageService {
     const name = familiarString(newTag);
     return this.ops.run('tag', { source, tag: name }, async (note) => {
       await tagImage(this, source, newTag);
-      note({ digest: this.metadata.getImage(referenceString(newTag))?.target.digest });
+      note({ digest: (await this.metadata.getImage(referenceString(newTag)))?.target.digest });
     });
   }
 
@@ -456,4 +447,21 @@ function inspectDocument(
     ...(options.manifests ? { manifests: facts.manifests } : {}),
     ...configFields(facts.best?.config),
   };
+}
+
+/**
+ * Points `name` at `target`, in `tx`. The image the name pointed at before keeps a dangling record
+ * when nothing else names it, as Docker keeps it.
+ */
+async function setName(tx: MetadataTx, name: string, target: Descriptor, now: string): Promise<void> {
+  const previous = await tx.getImage(name);
+  if (previous && previous.target.digest !== target.digest) {
+    const others = (await tx.imagesByTarget(previous.target.digest)).filter((r) => r.name !== name);
+    if (others.length === 0) {
+      await tx.putImage({ ...previous, name: danglingName(previous.target.digest), updatedAt: now });
+    }
+  }
+  const record: ImageRecord = { name, target, createdAt: previous?.createdAt ?? now, updatedAt: now };
+  await tx.putImage(record);
+  if (!isDangling(record)) await tx.deleteImage(danglingName(target.digest));
 }

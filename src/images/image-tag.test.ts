@@ -54,40 +54,40 @@ describe('tagReference: repo and tag as Docker reads them', () => {
 describe('createOrReplaceImage', () => {
   const now = '2026-02-01T00:00:00Z';
   const later = '2026-02-02T00:00:00Z';
-  const store = (): SqliteMetadataStore => {
+  const store = async (): Promise<SqliteMetadataStore> => {
     const md = new SqliteMetadataStore(':memory:');
-    md.putImage({ name: 'docker.io/library/a:1', target: desc(A), createdAt: now, updatedAt: now });
-    md.putImage({ name: danglingName(B), target: desc(B), createdAt: now, updatedAt: now });
+    await md.putImage({ name: 'docker.io/library/a:1', target: desc(A), createdAt: now, updatedAt: now });
+    await md.putImage({ name: danglingName(B), target: desc(B), createdAt: now, updatedAt: now });
     return md;
   };
-  const names = (md: SqliteMetadataStore): string[] => md.listImages().map((r) => `${r.name}=${r.target.digest.slice(7, 8)}`);
+  const names = async (md: SqliteMetadataStore): Promise<string[]> => (await md.listImages()).map((r) => `${r.name}=${r.target.digest.slice(7, 8)}`);
 
-  it('a new name for a dangling image replaces its dangling record', () => {
-    const md = store();
-    createOrReplaceImage(md, 'docker.io/library/b:1', desc(B), later);
-    assert.deepEqual(names(md), ['docker.io/library/a:1=a', 'docker.io/library/b:1=b']);
-    assert.equal(md.getImage('docker.io/library/b:1')?.updatedAt, later);
+  it('a new name for a dangling image replaces its dangling record', async () => {
+    const md = await store();
+    await createOrReplaceImage(md, 'docker.io/library/b:1', desc(B), later);
+    assert.deepEqual(await names(md), ['docker.io/library/a:1=a', 'docker.io/library/b:1=b']);
+    assert.equal((await md.getImage('docker.io/library/b:1'))?.updatedAt, later);
   });
 
-  it('moving the last name of an image leaves it dangling', () => {
-    const md = store();
-    createOrReplaceImage(md, 'docker.io/library/a:1', desc(B), later);
-    assert.deepEqual(names(md), ['docker.io/library/a:1=b', `${danglingName(A)}=a`]);
-    assert.equal(md.getImage(danglingName(A))?.createdAt, later);
+  it('moving the last name of an image leaves it dangling', async () => {
+    const md = await store();
+    await createOrReplaceImage(md, 'docker.io/library/a:1', desc(B), later);
+    assert.deepEqual(await names(md), ['docker.io/library/a:1=b', `${danglingName(A)}=a`]);
+    assert.equal((await md.getImage(danglingName(A)))?.createdAt, later);
   });
 
-  it('moving one of several names leaves no dangling record', () => {
-    const md = store();
-    md.putImage({ name: 'docker.io/library/a:2', target: desc(A), createdAt: now, updatedAt: now });
-    createOrReplaceImage(md, 'docker.io/library/a:1', desc(B), later);
-    assert.deepEqual(names(md), ['docker.io/library/a:1=b', 'docker.io/library/a:2=a']);
+  it('moving one of several names leaves no dangling record', async () => {
+    const md = await store();
+    await md.putImage({ name: 'docker.io/library/a:2', target: desc(A), createdAt: now, updatedAt: now });
+    await createOrReplaceImage(md, 'docker.io/library/a:1', desc(B), later);
+    assert.deepEqual(await names(md), ['docker.io/library/a:1=b', 'docker.io/library/a:2=a']);
   });
 
-  it('the same name for the same target changes nothing, not even the times', () => {
-    const md = store();
+  it('the same name for the same target changes nothing, not even the times', async () => {
+    const md = await store();
     const generation = md.generation;
-    createOrReplaceImage(md, 'docker.io/library/a:1', desc(A), later);
-    assert.equal(md.getImage('docker.io/library/a:1')?.updatedAt, now);
+    await createOrReplaceImage(md, 'docker.io/library/a:1', desc(A), later);
+    assert.equal((await md.getImage('docker.io/library/a:1'))?.updatedAt, now);
     assert.equal(md.generation, generation);
   });
 });

@@ -48,10 +48,10 @@ export async function tagImage(src: ImageMutationSources, source: string, newTag
     let labels: Record<string, string>;
     let target: Descriptor;
     try {
-      const record = resolveImage(src.metadata, source);
+      const record = await resolveImage(src.metadata, source);
       labels = configLabels((await bestPresentImage(src.reader, record, hostPreferenceMatcher())).config);
       // TagImage resolves the image ID again: the first record with that target, as of now.
-      const first = src.metadata.imagesByTarget(record.target.digest)[0];
+      const first = (await src.metadata.imagesByTarget(record.target.digest))[0];
       if (!first) {
         const id = record.target.digest;
         throw new NotFoundError(`failed to resolve image id "${id}" to a descriptor: No such image: ${id}`);
@@ -61,7 +61,7 @@ export async function tagImage(src: ImageMutationSources, source: string, newTag
       if (err instanceof LadingError && err.kind === 'not-found') throw err;
       throw new NotFoundError(err instanceof Error ? err.message : String(err), { cause: err });
     }
-    createOrReplaceImage(src.metadata, referenceString(newTag), target, nowRfc3339Nano());
+    await createOrReplaceImage(src.metadata, referenceString(newTag), target, nowRfc3339Nano());
     src.events.emit('image', 'tag', target.digest, { ...labels, name: familiarString(newTag) });
   });
 }
@@ -71,24 +71,24 @@ export async function tagImage(src: ImageMutationSources, source: string, newTag
  * has changes nothing (not even the times); a name that moves leaves a dangling record of the image
  * it pointed at when that was its last name; the new target's dangling record goes. One transaction.
  */
-export function createOrReplaceImage(metadata: ImageRecords & TransactionScope, name: string, target: Descriptor, now: string): void {
+export async function createOrReplaceImage(metadata: TransactionScope, name: string, target: Descriptor, now: string): Promise<void> {
   const creatingDangling = name === danglingName(target.digest);
-  metadata.transaction(() => {
-    const existing = metadata.getImage(name);
+  await metadata.transaction(async (tx) => {
+    const existing = await tx.getImage(name);
     if (existing) {
       if (existing.target.digest === target.digest) return;
-      if (metadata.imagesByTarget(existing.target.digest).length === 1) ensureDanglingImage(metadata, existing, now);
-      metadata.deleteImage(name);
+      if ((await tx.imagesByTarget(existing.target.digest)).length === 1) await ensureDanglingImage(tx, existing, now);
+      await tx.deleteImage(name);
     }
     const record: ImageRecord = { name, target, createdAt: now, updatedAt: now };
-    metadata.putImage(record);
-    if (!creatingDangling) metadata.deleteImage(danglingName(target.digest));
+    await tx.putImage(record);
+    if (!creatingDangling) await tx.deleteImage(danglingName(target.digest));
   });
 }
 
 /** A dangling record keeping `from`'s target, unless one exists. */
-function ensureDanglingImage(metadata: ImageRecords, from: ImageRecord, now: string): void {
+async function ensureDanglingImage(metadata: ImageRecords, from: ImageRecord, now: string): Promise<void> {
   const name = danglingName(from.target.digest);
-  if (metadata.getImage(name)) return;
-  metadata.putImage({ name, target: from.target, createdAt: now, updatedAt: now });
+  if (await metadata.getImage(name)) return;
+  await metadata.putImage({ name, target: from.target, createdAt: now, updatedAt: now });
 }

@@ -41,7 +41,7 @@ export interface InspectFacts {
 export type InspectSource = Pick<ContentReader, 'readIndex' | 'readManifest' | 'readConfig' | 'has'>;
 
 export interface LayerSizes {
-  unpackedSize(layerDigest: string): number | undefined;
+  unpackedSize(layerDigest: string): Promise<number | undefined>;
 }
 
 const ATTESTATION_TYPE = 'vnd.docker.reference.type';
@@ -134,7 +134,7 @@ async function summarize(reader: InspectSource, layers: LayerSizes, desc: Descri
   const config = await reader.readConfig(manifest.config);
   if (!config || typeof config !== 'object') return { descriptor: desc, summary };
   if (!desc.platform) imageData.platform = configPlatform(config);
-  imageData.unpackedSize = manifest.layers.reduce((sum, l) => sum + (layers.unpackedSize(l.digest) ?? 0), 0);
+  for (const l of manifest.layers) imageData.unpackedSize += (await layers.unpackedSize(l.digest)) ?? 0;
   summary.totalSize += imageData.unpackedSize;
   return { descriptor: desc, summary, config };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InvalidArgumentError, LadingError, NotFoundError } from '../errors.js';
-import { invalidAuthorization } from '../transfer/registry/registry-errors.js';
+import { invalidAuthorization } from '../registry/registry-errors.js';
 import type { LogFields, Logger } from '../util/logger.js';
 import { OperationLog, wasLogged } from './operation-log.js';
 

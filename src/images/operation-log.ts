@@ -6,7 +6,7 @@
  * server (`wasLogged` keeps it from being logged twice).
  */
 import { errorKind, type ErrorKind } from '../errors.js';
-import { RegistryError } from '../transfer/registry/registry-errors.js';
+import { RegistryError } from '../registry/registry-errors.js';
 import { formatLogDuration } from '../util/go-duration.js';
 import type { LogFields, Logger } from '../util/logger.js';
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { MediaType } from '../oci/media-types.js';
 import { hostPreferenceMatcher } from '../oci/platform.js';
 import type { Descriptor } from '../oci/types.js';
-import type { RemoteImage } from '../transfer/registry/remote-image.js';
+import type { RemoteImage } from '../registry/remote-image.js';
 import { collectInspectFacts } from './inspect.js';
 import { AsPulled, remoteReference } from './remote-inspect.js';
 
@@ -30,7 +30,7 @@ test('AsPulled: the chosen manifest is available with its layers, the others are
       [config.digest, { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: ['sha256:a', 'sha256:b'] }, config: { Labels: { a: 'b' } } }],
     ]),
   };
-  const facts = await collectInspectFacts(new AsPulled(image), { unpackedSize: () => undefined }, index, hostPreferenceMatcher({ os: 'linux', architecture: 'amd64' }));
+  const facts = await collectInspectFacts(new AsPulled(image), { unpackedSize: async () => undefined }, index, hostPreferenceMatcher({ os: 'linux', architecture: 'amd64' }));
   assert.equal(facts.id, index.digest);
   assert.equal(facts.best?.descriptor, amd);
   assert.deepEqual(facts.best?.config.config, { Labels: { a: 'b' } });

@@ -14,10 +14,10 @@ import type { ImageRecord } from '../metadata/metadata-store.js';
 import { hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest, Platform } from '../oci/types.js';
 import { parseAnyReference, referenceString, tagNameOnly, type Reference } from '../reference/reference.js';
-import type { AuthConfig } from '../transfer/registry/auth-config.js';
-import { RegistryError } from '../transfer/registry/registry-errors.js';
-import { fetchRemoteImage, type RemoteImage } from '../transfer/registry/remote-image.js';
-import type { RegistryService } from '../transfer/registry/registry-service.js';
+import type { AuthConfig } from '../registry/auth-config.js';
+import { RegistryError } from '../registry/registry-errors.js';
+import { fetchRemoteImage, type RemoteImage } from '../registry/remote-image.js';
+import type { RegistryService } from '../registry/registry-service.js';
 import { GO_ZERO_TIME } from '../util/go-time.js';
 import { pullFailure } from './image-pull.js';
 import { collectInspectFacts, type InspectFacts, type InspectSource } from './inspect.js';
@@ -62,7 +62,7 @@ export async function remoteInspectFacts(
     throw failure;
   }
   const matcher = options.platform ? strictMatcher(options.platform) : hostPreferenceMatcher();
-  const facts = await collectInspectFacts(new AsPulled(image), { unpackedSize: () => undefined }, image.target, matcher);
+  const facts = await collectInspectFacts(new AsPulled(image), { unpackedSize: async () => undefined }, image.target, matcher);
   const record = { name: referenceString(ref), target: image.target, createdAt: GO_ZERO_TIME, updatedAt: GO_ZERO_TIME };
   return { record, facts };
 }

@@ -17,7 +17,7 @@ const TRUNCATED_ID = /^(?:sha256:)?([a-f0-9]{4,64})$/;
  * a digest matches a target; `name@digest` also needs the repository; `name[:tag]` is looked up
  * exactly; failing that, 4-64 hex characters are a prefix of a target digest.
  */
-export function resolveImage(metadata: ImageRecords, refOrId: string): ImageRecord {
+export async function resolveImage(metadata: ImageRecords, refOrId: string): Promise<ImageRecord> {
   let parsed: Reference | { digestOnly: string };
   try {
     parsed = parseAnyReference(refOrId);
@@ -27,7 +27,7 @@ export function resolveImage(metadata: ImageRecords, refOrId: string): ImageReco
 
   const digest = 'digestOnly' in parsed ? parsed.digestOnly : parsed.digest;
   if (digest) {
-    const records = metadata.imagesByTarget(digest);
+    const records = await metadata.imagesByTarget(digest);
     if ('digestOnly' in parsed) {
       if (records[0]) return records[0];
       throw new NotFoundError(`No such image: ${digest}`);
@@ -40,14 +40,14 @@ export function resolveImage(metadata: ImageRecords, refOrId: string): ImageReco
 
   const ref = parsed as Reference;
   const name = referenceString(tagNameOnly(ref));
-  const exact = metadata.getImage(name);
+  const exact = await metadata.getImage(name);
   if (exact) return exact;
 
   const truncated = TRUNCATED_ID.exec(refOrId);
   if (truncated?.[1]) {
-    const targets = metadata.targetsByPrefix(truncated[1], 2);
+    const targets = await metadata.targetsByPrefix(truncated[1], 2);
     if (targets.length > 1) throw new NotFoundError('ambiguous reference');
-    const only = targets[0] && metadata.imagesByTarget(targets[0])[0];
+    const only = targets[0] && (await metadata.imagesByTarget(targets[0]))[0];
     if (only) return only;
   }
   throw noSuchImage(ref);

@@ -12,12 +12,9 @@ export interface BlobSource {
 }
 
 /**
- * Where blobs are known to be. The first role that is asynchronous, the pattern for the others
- * (metadata-store.ts): every method returns a Promise, and no caller calls one inside a
- * synchronous `transaction`. Sources are hints for mounts, so they are written after the records
- * they go with (a pull's naming, a sweep's removal) rather than in the same transaction: lost in a
- * crash between the two, a push uploads a blob it could have mounted. Once transactions are
- * `transaction(async (tx) => …)`, they go back into them.
+ * Where blobs are known to be. Written in the transaction of the records they go with (a pull's
+ * naming, a sweep's removal), so a crash never keeps sources of a blob that is gone nor loses those
+ * of an image that was named; a push's sources are a write of their own.
  */
 export interface BlobSources {
   /** Records each source once; one already known keeps its place. */

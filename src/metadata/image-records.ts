@@ -17,26 +17,26 @@ export interface ImageRecord {
  * The image records: containerd's images.Store. Reads are in name order where they return many
  * (resolve, list and rmi rely on it; names are ASCII, so byte order is name order).
  *
- * Synchronous today; the next step makes every method return a Promise (metadata-store.ts says
- * how), except `generation`, which an implementation keeps in memory and moves on every change it
- * commits (for a shared database: on every change it is told of, LISTEN/NOTIFY in PostgreSQL).
+ * Every method returns a Promise (metadata-store.ts says why), except `generation`, which an
+ * implementation keeps in memory and moves once a change it made is committed (for a shared
+ * database: on every change it is told of, LISTEN/NOTIFY in PostgreSQL).
  */
 export interface ImageRecords {
-  getImage(name: string): ImageRecord | undefined;
+  getImage(name: string): Promise<ImageRecord | undefined>;
   /** Every record, in name order. */
-  listImages(): ImageRecord[];
+  listImages(): Promise<ImageRecord[]>;
   /** Records whose name starts with `prefix`, in name order (a range of the primary key). */
-  imagesWithPrefix(prefix: string): ImageRecord[];
+  imagesWithPrefix(prefix: string): Promise<ImageRecord[]>;
   /** Records naming `digest`, in name order. */
-  imagesByTarget(digest: string): ImageRecord[];
+  imagesByTarget(digest: string): Promise<ImageRecord[]>;
   /** Distinct target digests whose hex starts with `hexPrefix`, at most `limit` of them. */
-  targetsByPrefix(hexPrefix: string, limit: number): string[];
+  targetsByPrefix(hexPrefix: string, limit: number): Promise<string[]>;
   /** Distinct target digests: the images, however many names each has. */
-  countTargets(): number;
+  countTargets(): Promise<number>;
   /** Creates the record, or points it at a new target keeping its `createdAt`. */
-  putImage(record: ImageRecord): void;
+  putImage(record: ImageRecord): Promise<void>;
   /** Whether there was a record to delete. */
-  deleteImage(name: string): boolean;
-  /** Grows with every change of image records, so that caches of derived documents can tell. */
+  deleteImage(name: string): Promise<boolean>;
+  /** Grows with every committed change of image records, so that caches of derived documents can tell. */
   readonly generation: number;
 }

@@ -8,11 +8,11 @@ export interface LayerFacts {
   unpackedSize: number;
 }
 
-/** Layer facts by layer digest; a put replaces. Async in the next step, as every role (metadata-store.ts). */
+/** Layer facts by layer digest; a put replaces. Asynchronous, as every role (metadata-store.ts). */
 export interface LayerFactsStore {
-  putLayerFacts(facts: LayerFacts): void;
-  getLayerFacts(digest: string): LayerFacts | undefined;
-  deleteLayerFacts(digest: string): void;
+  putLayerFacts(facts: LayerFacts): Promise<void>;
+  getLayerFacts(digest: string): Promise<LayerFacts | undefined>;
+  deleteLayerFacts(digest: string): Promise<void>;
   /** Every layer's facts, in digest order, for consistency checks (`ladingd check`, the start-up check). */
-  listLayerFacts(): LayerFacts[];
+  listLayerFacts(): Promise<LayerFacts[]>;
 }

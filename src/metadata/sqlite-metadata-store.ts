@@ -1,75 +1,16 @@
 import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { NoSpaceError } from '../errors.js';
-import type { Descriptor } from '../oci/types.js';
-import type { BlobEdge, BlobSource, ImageRecord, LayerFacts, MetadataStore } from './metadata-store.js';
+import type { MetadataStore } from './metadata-store.js';
+import type { MetadataTx } from './metadata-transaction.js';
 import type { SpaceReserve } from './space-reserve.js';
+import { addChanges, noChanges, SqliteRoles, type Changes, type Committed } from './sqlite-roles.js';
+import { prepareStatements, SCHEMA, SCHEMA_VERSION, type Statements } from './sqlite-statements.js';
+import { WriteQueue } from './write-queue.js';
 
-/**
- * PRAGMA user_version. 1 (written as 0 by the first releases): images and layers. 2: the blob
- * graph (`blob_edges`) and the facts of targets (`target_facts`); a data root of schema 1 gets the
- * tables on open, and the edges from one walk of its images (`graphBuilt`, image-service.ts).
- */
-export const SCHEMA_VERSION = 2;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS images (
-  name          TEXT PRIMARY KEY,
-  target_digest TEXT NOT NULL,
-  target        TEXT NOT NULL,
-  created_at    TEXT NOT NULL,
-  updated_at    TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS images_by_target ON images (target_digest);
-CREATE TABLE IF NOT EXISTS layers (
-  digest        TEXT PRIMARY KEY,
-  diff_id       TEXT NOT NULL,
-  unpacked_size INTEGER NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS blob_sources (
-  digest        TEXT NOT NULL,
-  registry      TEXT NOT NULL,
-  repository    TEXT NOT NULL,
-  PRIMARY KEY (digest, registry, repository)
-);
-CREATE TABLE IF NOT EXISTS blob_edges (
-  parent        TEXT NOT NULL,
-  child         TEXT NOT NULL,
-  PRIMARY KEY (parent, child)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS blob_edges_by_child ON blob_edges (child, parent);
--- A rowid table: its rows (about 1 kB of JSON) are too large to sit well in a WITHOUT ROWID b-tree.
-CREATE TABLE IF NOT EXISTS target_facts (
-  digest        TEXT PRIMARY KEY,
-  key           TEXT NOT NULL,
-  facts         TEXT NOT NULL
-);
-`;
-
-/** Blobs that reach `@digest` through the graph, itself included; none passes upwards through a blob of the JSON array `@detached`. */
-const UPWARDS = `
-WITH RECURSIVE up(d) AS (
-  SELECT @digest
-  UNION
-  SELECT e.parent FROM blob_edges e JOIN up ON e.child = up.d WHERE up.d NOT IN (SELECT value FROM json_each(@detached))
-)`;
-
-/** Every blob an image target reaches, never entering a blob of the JSON array `@detached` below a target. */
-const DOWNWARDS = `
-WITH RECURSIVE down(d) AS (
-  SELECT target_digest FROM images
-  UNION
-  SELECT e.child FROM blob_edges e JOIN down ON e.parent = down.d WHERE e.child NOT IN (SELECT value FROM json_each(@detached))
-)`;
-
-/** Sorts after every character a stored name can hold: the upper bound of a name range. */
-const RANGE_END = '\u{10FFFF}';
-
-interface ImageRow {
-  name: string;
-  target: string;
-  created_at: string;
-  updated_at: string;
-}
+export { SCHEMA_VERSION } from './sqlite-statements.js';
 
 export interface SqliteMetadataOptions {
   /** Space a removal may take when the disk is full (space-reserve.ts); the daemon's store has one. */
@@ -78,28 +19,42 @@ export interface SqliteMetadataOptions {
   readonly?: boolean;
 }
 
-/** The default metadata store: one SQLite file in WAL mode, written with full sync. */
-export class SqliteMetadataStore implements MetadataStore {
+/**
+ * The default metadata store: one SQLite file in WAL mode, written with full sync, through two
+ * connections. Writes, in a transaction or not, take turns on the write connection (a WriteQueue:
+ * a write made there while a transaction awaits would join it), each in `BEGIN IMMEDIATE … COMMIT`.
+ * Reads outside a transaction go to a read-only connection, on which WAL shows the last commit and
+ * never a transaction in progress. `:memory:` is a file of its own in the temporary folder, removed
+ * at close: the second connection must see the first one's data.
+ */
+export class SqliteMetadataStore extends SqliteRoles implements MetadataStore {
   private readonly db: Database.Database;
+  private readonly reader: Database.Database;
+  private readonly writes: Statements;
+  private readonly readStatements: Statements;
+  private readonly queue = new WriteQueue();
   private readonly reserve: SpaceReserve | undefined;
-  private changes = 0;
-  private readonly stmt;
-  private built: boolean;
-  private factsDropped = 0;
+  private readonly tempDir: string | undefined;
+  private readonly file: string;
 
   /**
    * `readonly`: a reader beside the daemon that owns the file (`ladingd check` while it runs). WAL lets
    * it read committed states while the daemon writes; it changes nothing, the schema included.
    */
-  constructor(
-    private readonly file: string,
-    options: SqliteMetadataOptions = {},
-  ) {
+  constructor(file: string, options: SqliteMetadataOptions = {}) {
+    super({ generation: 0, factsEpoch: 0, graphBuilt: false });
+    if (file === ':memory:') {
+      this.tempDir = mkdtempSync(path.join(tmpdir(), 'lading-metadata-'));
+      TEMP_DIRS.add(this.tempDir);
+      file = path.join(this.tempDir, 'metadata.db');
+    }
+    this.file = file;
     this.reserve = options.reserve;
     this.db = new Database(file, options.readonly ? { readonly: true, fileMustExist: true } : {});
     if (!options.readonly) {
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      // A temporary store has nothing to keep across a crash.
+      this.db.pragma(this.tempDir ? 'synchronous = OFF' : 'synchronous = FULL');
     }
     this.db.pragma('busy_timeout = 5000');
     const existing = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'images'").get() !== undefined;
@@ -108,240 +63,194 @@ export class SqliteMetadataStore implements MetadataStore {
     if (options.readonly && version < SCHEMA_VERSION) throw new Error(`${file}: metadata schema ${version} is older than this ladingd's (${SCHEMA_VERSION}); its daemon upgrades it at start`);
     if (!options.readonly) this.db.exec(SCHEMA);
     // A new store, or an old one without images, has its (empty) graph already.
-    this.built = version >= SCHEMA_VERSION || !existing || this.db.prepare('SELECT 1 FROM images LIMIT 1').get() === undefined;
-    if (this.built && version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.committed.graphBuilt = version >= SCHEMA_VERSION || !existing || this.db.prepare('SELECT 1 FROM images LIMIT 1').get() === undefined;
+    if (this.committed.graphBuilt && version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.reserve?.restore();
-    this.stmt = {
-      get: this.db.prepare<[string], ImageRow>('SELECT name, target, created_at, updated_at FROM images WHERE name = ?'),
-      list: this.db.prepare<[], ImageRow>('SELECT name, target, created_at, updated_at FROM images ORDER BY name'),
-      byTarget: this.db.prepare<[string], ImageRow>(
-        'SELECT name, target, created_at, updated_at FROM images WHERE target_digest = ? ORDER BY name',
-      ),
-      byPrefix: this.db.prepare<[string, string, number], { target_digest: string }>(
-        'SELECT DISTINCT target_digest FROM images WHERE target_digest >= ? AND target_digest < ? LIMIT ?',
-      ),
-      withPrefix: this.db.prepare<[string, string], ImageRow>(
-        'SELECT name, target, created_at, updated_at FROM images WHERE name >= ? AND name < ? ORDER BY name',
-      ),
-      putEdge: this.db.prepare<[string, string]>('INSERT OR IGNORE INTO blob_edges (parent, child) VALUES (?, ?)'),
-      reachable: this.db.prepare<[{ digest: string; detached: string }], { hit: number }>(
-        `${UPWARDS} SELECT EXISTS (SELECT 1 FROM up JOIN images ON images.target_digest = up.d) AS hit`,
-      ),
-      reachableAll: this.db.prepare<[{ detached: string }], { d: string }>(`${DOWNWARDS} SELECT d FROM down`),
-      ancestors: this.db.prepare<[{ digest: string; detached: string }], { d: string }>(`${UPWARDS} SELECT d FROM up`),
-      deleteEdges: this.db.prepare<[string]>('DELETE FROM blob_edges WHERE parent = ?'),
-      parents: this.db.prepare<[string], { parent: string }>('SELECT parent FROM blob_edges WHERE child = ?'),
-      listEdges: this.db.prepare<[], BlobEdge>('SELECT parent, child FROM blob_edges ORDER BY parent, child'),
-      getFacts: this.db.prepare<[string, string], { digest: string; facts: string }>(
-        'SELECT digest, facts FROM target_facts WHERE key = ? AND digest IN (SELECT value FROM json_each(?))',
-      ),
-      putFacts: this.db.prepare<[string, string, string]>('INSERT OR REPLACE INTO target_facts (digest, key, facts) VALUES (?, ?, ?)'),
-      deleteFacts: this.db.prepare<[string]>('DELETE FROM target_facts WHERE digest = ?'),
-      clearFacts: this.db.prepare('DELETE FROM target_facts'),
-      countTargets: this.db.prepare<[], { n: number }>('SELECT count(DISTINCT target_digest) AS n FROM images'),
-      put: this.db.prepare(
-        `INSERT INTO images (name, target_digest, target, created_at, updated_at) VALUES (@name, @digest, @target, @createdAt, @updatedAt)
-         ON CONFLICT (name) DO UPDATE SET target_digest = excluded.target_digest, target = excluded.target, updated_at = excluded.updated_at`,
-      ),
-      delete: this.db.prepare<[string]>('DELETE FROM images WHERE name = ?'),
-      putLayer: this.db.prepare(
-        'INSERT OR REPLACE INTO layers (digest, diff_id, unpacked_size) VALUES (@digest, @diffId, @unpackedSize)',
-      ),
-      getLayer: this.db.prepare<[string], { digest: string; diff_id: string; unpacked_size: number }>(
-        'SELECT digest, diff_id, unpacked_size FROM layers WHERE digest = ?',
-      ),
-      deleteLayer: this.db.prepare<[string]>('DELETE FROM layers WHERE digest = ?'),
-      putSource: this.db.prepare('INSERT OR IGNORE INTO blob_sources (digest, registry, repository) VALUES (@digest, @registry, @repository)'),
-      getSources: this.db.prepare<[string], BlobSource>('SELECT digest, registry, repository FROM blob_sources WHERE digest = ? ORDER BY rowid'),
-      deleteSources: this.db.prepare<[string]>('DELETE FROM blob_sources WHERE digest = ?'),
-      listLayers: this.db.prepare<[], { digest: string; diff_id: string; unpacked_size: number }>(
-        'SELECT digest, diff_id, unpacked_size FROM layers ORDER BY digest',
-      ),
-    };
+    this.writes = prepareStatements(this.db);
+    if (options.readonly) {
+      this.reader = this.db;
+    } else {
+      this.reader = new Database(file, { readonly: true, fileMustExist: true });
+      this.reader.pragma('busy_timeout = 5000');
+    }
+    this.readStatements = this.reader === this.db ? this.writes : prepareStatements(this.reader);
   }
 
-  get generation(): number {
-    return this.changes;
+  protected reads(): Statements {
+    return this.readStatements;
   }
 
-  getImage(name: string): ImageRecord | undefined {
-    const row = this.stmt.get.get(name);
-    return row && toRecord(row);
+  /** A write of its own: a transaction holding just it, after those before it. */
+  protected write<T>(removes: boolean, fn: (s: Statements, changes: Changes) => T): Promise<T> {
+    return this.exclusive(removes, async (tx) => tx.write(removes, fn));
   }
 
-  listImages(): ImageRecord[] {
-    return this.stmt.list.all().map(toRecord);
+  transaction<T>(fn: (tx: MetadataTx) => Promise<T>): Promise<T> {
+    return this.exclusive(false, fn);
   }
 
-  imagesWithPrefix(prefix: string): ImageRecord[] {
-    return this.stmt.withPrefix.all(prefix, prefix + RANGE_END).map(toRecord);
-  }
-
-  imagesByTarget(digest: string): ImageRecord[] {
-    return this.stmt.byTarget.all(digest).map(toRecord);
-  }
-
-  targetsByPrefix(hexPrefix: string, limit: number): string[] {
-    // A range scan on the target index: every digest starting with the prefix sorts between these.
-    const low = `sha256:${hexPrefix}`;
-    const high = `sha256:${hexPrefix}\uffff`;
-    return this.stmt.byPrefix.all(low, high, limit).map((row) => row.target_digest);
-  }
-
-  countTargets(): number {
-    return this.stmt.countTargets.get()?.n ?? 0;
-  }
-
-  putImage(record: ImageRecord): void {
-    this.write(() => this.stmt.put.run({
-      name: record.name,
-      digest: record.target.digest,
-      target: JSON.stringify(record.target),
-      createdAt: record.createdAt,
-      updatedAt: record.updatedAt,
-    }));
-    this.changes++;
-  }
-
-  deleteImage(name: string): boolean {
-    const deleted = this.removal(() => this.stmt.delete.run(name).changes > 0);
-    if (deleted) this.changes++;
-    return deleted;
-  }
-
-  putLayerFacts(facts: LayerFacts): void {
-    this.write(() => this.stmt.putLayer.run(facts));
-  }
-
-  getLayerFacts(digest: string): LayerFacts | undefined {
-    const row = this.stmt.getLayer.get(digest);
-    return row && { digest: row.digest, diffId: row.diff_id, unpackedSize: row.unpacked_size };
-  }
-
-  deleteLayerFacts(digest: string): void {
-    this.removal(() => this.stmt.deleteLayer.run(digest));
-  }
-
-  listLayerFacts(): LayerFacts[] {
-    return this.stmt.listLayers.all().map((row) => ({ digest: row.digest, diffId: row.diff_id, unpackedSize: row.unpacked_size }));
-  }
-
-  // Asynchronous as the role is (blob-sources.ts); SQLite answers at once.
-  async addBlobSources(sources: readonly BlobSource[]): Promise<void> {
-    if (sources.length === 0) return;
-    this.transaction(() => {
-      for (const source of sources) this.stmt.putSource.run(source);
-    });
-    // A push's sources change what inspect's and the list's `Identity` say (API 1.53+).
-    this.changes++;
-  }
-
-  async blobSources(digest: string): Promise<BlobSource[]> {
-    return this.stmt.getSources.all(digest);
-  }
-
-  async deleteBlobSources(digest: string): Promise<void> {
-    this.removal(() => this.stmt.deleteSources.run(digest));
-  }
-
-  putBlobEdges(edges: readonly BlobEdge[]): void {
-    this.transaction(() => {
-      for (const e of edges) this.stmt.putEdge.run(e.parent, e.child);
-    });
-  }
-
-  isBlobReachable(digest: string, detached?: ReadonlySet<string>): boolean {
-    return this.stmt.reachable.get({ digest, detached: JSON.stringify([...(detached ?? [])]) })?.hit === 1;
-  }
-
-  reachableBlobs(detached?: ReadonlySet<string>): Set<string> {
-    return new Set(this.stmt.reachableAll.all({ detached: JSON.stringify([...(detached ?? [])]) }).map((row) => row.d));
-  }
-
-  blobAncestors(digest: string): string[] {
-    return this.stmt.ancestors.all({ digest, detached: '[]' }).map((row) => row.d);
-  }
-
-  forgetBlob(digest: string): void {
-    this.factsDropped++;
-    this.removal(() => {
-      for (const d of this.blobAncestors(digest)) this.stmt.deleteFacts.run(d);
-      this.stmt.deleteEdges.run(digest);
-    });
-  }
-
-  blobParents(digest: string): string[] {
-    return this.stmt.parents.all(digest).map((row) => row.parent);
-  }
-
-  listBlobEdges(): BlobEdge[] {
-    return this.stmt.listEdges.all();
-  }
-
-  deleteBlobEdges(parent: string): void {
-    this.removal(() => this.stmt.deleteEdges.run(parent));
-  }
-
-  get graphBuilt(): boolean {
-    return this.built;
-  }
-
-  markGraphBuilt(): void {
-    this.write(() => this.db.pragma(`user_version = ${SCHEMA_VERSION}`));
-    this.built = true;
-  }
-
-  getTargetFacts(digests: readonly string[], key: string): Map<string, string> {
-    return new Map(this.stmt.getFacts.all(key, JSON.stringify(digests)).map((row) => [row.digest, row.facts]));
-  }
-
-  putTargetFacts(digest: string, key: string, json: string): void {
-    this.write(() => this.stmt.putFacts.run(digest, key, json));
-  }
-
-  clearTargetFacts(): void {
-    this.factsDropped++;
-    this.removal(() => this.stmt.clearFacts.run());
-  }
-
-  get factsEpoch(): number {
-    return this.factsDropped;
-  }
-
-  transaction<T>(fn: () => T): T {
-    return this.write(() => this.db.transaction(fn)());
-  }
-
-  removal<T>(fn: () => T): T {
-    return this.write(() => this.db.transaction(fn)(), true);
+  removal<T>(fn: (tx: MetadataTx) => Promise<T>): Promise<T> {
+    return this.exclusive(true, fn);
   }
 
   /**
-   * Runs a write, atomically. A full disk fails it with a NoSpaceError, unless it only removes:
-   * then the reserve is released and it runs once more. Writes nested in a transaction are the
-   * outer one's to judge.
+   * Runs `fn` in a transaction once every write before it is done. A full disk fails it with a
+   * NoSpaceError, unless it only removes: then the reserve is released and it runs once more.
    */
-  private write<T>(fn: () => T, removes = false): T {
-    if (this.db.inTransaction) return fn();
+  private async exclusive<T>(removes: boolean, fn: (tx: SqliteTransaction) => Promise<T>): Promise<T> {
+    const release = await this.queue.acquire();
+    try {
+      let result: T;
+      try {
+        result = await this.attempt(fn);
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        if (!removes || !this.reserve?.release()) throw new NoSpaceError(this.file, { cause: err });
+        try {
+          result = await this.attempt(fn);
+        } catch (again) {
+          throw isDiskFull(again) ? new NoSpaceError(this.file, { cause: again }) : again;
+        }
+      }
+      // Once blobs have gone and the disk has room again, the next write brings the reserve back.
+      if (this.reserve && !this.reserve.held) this.reserve.restore();
+      return result;
+    } finally {
+      release();
+    }
+  }
+
+  /** One run of `fn` between BEGIN IMMEDIATE and COMMIT; what it changed shows once committed. */
+  private async attempt<T>(fn: (tx: SqliteTransaction) => Promise<T>): Promise<T> {
+    this.db.exec('BEGIN IMMEDIATE');
+    const tx = new SqliteTransaction(this.db, this.writes, this.committed);
     let result: T;
     try {
-      result = fn();
+      result = await fn(tx);
+      tx.end();
+      this.db.exec('COMMIT');
     } catch (err) {
-      if (!isDiskFull(err)) throw err;
-      if (!removes || !this.reserve?.release()) throw new NoSpaceError(this.file, { cause: err });
-      try {
-        result = fn();
-      } catch (again) {
-        throw isDiskFull(again) ? new NoSpaceError(this.file, { cause: again }) : again;
-      }
+      tx.end();
+      rollback(this.db, 'ROLLBACK');
+      throw err;
     }
-    // Once blobs have gone and the disk has room again, the next write brings the reserve back.
-    if (this.reserve && !this.reserve.held) this.reserve.restore();
+    const { changes } = tx;
+    this.committed.generation += changes.records;
+    this.committed.factsEpoch += changes.factsDropped;
+    this.committed.graphBuilt ||= changes.graphBuilt;
     return result;
   }
 
-  close(): void {
+  /** SQLite's own integrity check of the file (`PRAGMA integrity_check`): its complaints, one per line. */
+  async integrityCheck(): Promise<string[]> {
+    const rows = this.reader.pragma('integrity_check') as Array<{ integrity_check: string }>;
+    return rows.map((r) => r.integrity_check).filter((line) => line !== 'ok');
+  }
+
+  async close(): Promise<void> {
+    await this.queue.drain();
+    if (this.reader !== this.db) this.reader.close();
     this.db.close();
+    if (this.tempDir) {
+      rmSync(this.tempDir, { recursive: true, force: true });
+      TEMP_DIRS.delete(this.tempDir);
+    }
+  }
+}
+
+/** The folders of `:memory:` stores not closed (tests' stores often are not), removed when the process exits. */
+const TEMP_DIRS = new Set<string>();
+process.once('exit', () => {
+  for (const dir of TEMP_DIRS) rmSync(dir, { recursive: true, force: true });
+});
+
+let savepoints = 0;
+
+/**
+ * The roles inside one transaction of the write connection: reads see its writes, each write is
+ * atomic on its own (a savepoint), and a nested transaction is a savepoint that nested parts take
+ * in turn. Refused once its function has settled, or once SQLite has rolled it back (a full disk).
+ */
+class SqliteTransaction extends SqliteRoles implements MetadataTx {
+  readonly changes = noChanges();
+  private ended = false;
+  private readonly nested = new WriteQueue();
+  private readonly atomically: (run: () => unknown) => unknown;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly statements: Statements,
+    committed: Committed,
+  ) {
+    super(committed);
+    // better-sqlite3 makes a transaction function a savepoint when a transaction is open.
+    this.atomically = db.transaction((run: () => unknown) => run());
+  }
+
+  end(): void {
+    this.ended = true;
+  }
+
+  private check(): void {
+    if (this.ended) throw new Error('a metadata transaction was used after it ended');
+    if (!this.db.inTransaction) throw new Error('the metadata transaction was rolled back');
+  }
+
+  protected reads(): Statements {
+    this.check();
+    return this.statements;
+  }
+
+  async write<T>(_removes: boolean, fn: (s: Statements, changes: Changes) => T): Promise<T> {
+    this.check();
+    const changes = noChanges();
+    const result = this.atomically(() => fn(this.statements, changes)) as T;
+    addChanges(this.changes, changes);
+    return result;
+  }
+
+  transaction<T>(fn: (tx: MetadataTx) => Promise<T>): Promise<T> {
+    return this.savepoint(fn);
+  }
+
+  // Inside a transaction, the outer one judges a full disk.
+  removal<T>(fn: (tx: MetadataTx) => Promise<T>): Promise<T> {
+    return this.savepoint(fn);
+  }
+
+  private async savepoint<T>(fn: (tx: MetadataTx) => Promise<T>): Promise<T> {
+    this.check();
+    const release = await this.nested.acquire();
+    try {
+      this.check();
+      const name = `lading_${++savepoints}`;
+      this.db.exec(`SAVEPOINT ${name}`);
+      const inner = new SqliteTransaction(this.db, this.statements, this.committed);
+      try {
+        const result = await fn(inner);
+        inner.end();
+        this.check();
+        this.db.exec(`RELEASE ${name}`);
+        addChanges(this.changes, inner.changes);
+        return result;
+      } catch (err) {
+        inner.end();
+        rollback(this.db, `ROLLBACK TO ${name}; RELEASE ${name}`);
+        throw err;
+      }
+    } finally {
+      release();
+    }
+  }
+}
+
+/** Undoes what is open, unless SQLite has already (a full disk may roll a transaction back itself). */
+function rollback(db: Database.Database, sql: string): void {
+  if (!db.inTransaction) return;
+  try {
+    db.exec(sql);
+  } catch {
+    // The transaction is gone already; the error that brought us here is the one to report.
   }
 }
 
@@ -349,31 +258,4 @@ export class SqliteMetadataStore implements MetadataStore {
 function isDiskFull(err: unknown): boolean {
   const code = (err as { code?: unknown } | undefined)?.code;
   return code === 'SQLITE_FULL' || code === 'SQLITE_IOERR_SHMSIZE';
-}
-
-/**
- * Parsed targets by their JSON, so that the records of an image read again and again (lists of the
- * same images) share one descriptor: nothing re-parsed, and what is rendered from it once (the
- * list's Descriptor) is found by identity. Descriptors are never changed in place.
- */
-const TARGETS = new Map<string, Descriptor>();
-const TARGETS_MAX = 10_000;
-
-function parseTarget(json: string): Descriptor {
-  let target = TARGETS.get(json);
-  if (!target) {
-    target = JSON.parse(json) as Descriptor;
-    if (TARGETS.size >= TARGETS_MAX) TARGETS.delete(TARGETS.keys().next().value as string);
-    TARGETS.set(json, target);
-  }
-  return target;
-}
-
-function toRecord(row: ImageRow): ImageRecord {
-  return {
-    name: row.name,
-    target: parseTarget(row.target),
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
 }

@@ -1,15 +1,15 @@
 /**
  * Facts of an image target derived from its blobs (the list's and disk usage's, image-list.ts),
  * kept as JSON under a key saying what they were computed for (format and host platform). The blob
- * graph drops them when a blob under the target goes (blob-graph.ts, forgetBlob). Async in the
- * next step, as every role (metadata-store.ts), but for `factsEpoch`, kept in memory.
+ * graph drops them when a blob under the target goes (blob-graph.ts, forgetBlob). Asynchronous, as
+ * every role (metadata-store.ts), but for `factsEpoch`, kept in memory.
  */
 export interface StoredTargetFacts {
   /** The stored facts of those of `digests` that have some under `key`. */
-  getTargetFacts(digests: readonly string[], key: string): Map<string, string>;
+  getTargetFacts(digests: readonly string[], key: string): Promise<Map<string, string>>;
   /** Replaces what `digest` had, under any key. */
-  putTargetFacts(digest: string, key: string, json: string): void;
-  clearTargetFacts(): void;
-  /** Grows whenever stored target facts are dropped (forgetBlob, clearTargetFacts), for copies kept in memory. */
+  putTargetFacts(digest: string, key: string, json: string): Promise<void>;
+  clearTargetFacts(): Promise<void>;
+  /** Grows once a drop of stored target facts (forgetBlob, clearTargetFacts) commits, for copies kept in memory. */
   readonly factsEpoch: number;
 }

@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MediaType } from '../../src/oci/media-types.js';
-import { buildTar } from '../../src/transfer/testing/archive-builder.js';
+import { buildTar } from '../../src/archive/testing/archive-builder.js';
 import {
   gzipZeroLayer,
   paxEntry,
@@ -17,7 +17,7 @@ import {
   zstdRle,
   zstdZeroLayer,
   ociArchiveWithLayer,
-} from '../../src/transfer/testing/hostile-archives.js';
+} from '../../src/archive/testing/hostile-archives.js';
 import { Daemon, type HttpResponse } from '../support/daemon.js';
 import { dockerArchive, singlePlatformImage } from '../support/images.js';
 import { tempDir } from '../support/paths.js';

@@ -22,9 +22,9 @@ import {
   type PlatformImage,
 } from '../support/images.js';
 import { tempDir } from '../support/paths.js';
-import { buildTar } from '../../src/transfer/testing/archive-builder.js';
-import { OCI_LAYOUT, indexJson } from '../../src/transfer/testing/image-builder.js';
-import { buildImage, imageEntries, named } from '../../src/transfer/testing/sample-images.js';
+import { buildTar } from '../../src/archive/testing/archive-builder.js';
+import { OCI_LAYOUT, indexJson } from '../../src/archive/testing/image-builder.js';
+import { buildImage, imageEntries, named } from '../../src/archive/testing/sample-images.js';
 
 // docker CLI 28.2 negotiates API 1.50.
 const CLI_API = '1.50';

@@ -117,14 +117,43 @@ describe('docker import', { timeout: 300_000 }, () => {
       assert.equal(res.status, 200);
       const messages = streamMessages(res.text);
       assert.equal(messages[0]?.status, `Downloading from ${url}`);
-      assert.ok(messages.some((m) => m.status === 'Importing'), res.text);
+      const importing = messages.filter((m) => m.status === 'Importing');
+      assert.ok(importing.length > 0, res.text);
+      // Docker 28.5's bar up to 1.51.
+      for (const m of importing) assert.match(String(m.progress), /^\[=*>? *\] +\S+\/\S+$/, JSON.stringify(m));
       const last = messages[messages.length - 1];
       assert.match(String(last?.status), /^sha256:[0-9a-f]{64}$/);
       const config = await savedConfig('fromurl:2');
       assert.deepEqual(config.history.map((h) => h.comment), [`Imported from ${url}`]);
+
+      // Docker 29.7 (1.52+) draws no bar in any stream.
+      const at152 = await d.request(`/v1.52/images/create?fromSrc=${encodeURIComponent(url)}&repo=fromurl&tag=3`, { method: 'POST' });
+      assert.equal(at152.status, 200);
+      const lines152 = streamMessages(at152.text).filter((m) => m.status === 'Importing');
+      assert.ok(lines152.length > 0, at152.text);
+      for (const m of lines152) {
+        assert.ok(!('progress' in m), JSON.stringify(m));
+        assert.equal(typeof (m.progressDetail as { current?: unknown }).current, 'number');
+      }
     } finally {
       server.close();
     }
+  });
+
+  it('a URL nothing answers: Go\'s words for the failed GET, and nothing imported', async () => {
+    // A port just closed: nothing listens there.
+    const server = http.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const url = `http://127.0.0.1:${port}/rootfs.tar`;
+    const res = await d.request(`/v1.51/images/create?fromSrc=${encodeURIComponent(url)}&repo=nourl`, { method: 'POST' });
+    assert.equal(res.status, 500, res.text);
+    assert.equal(
+      (JSON.parse(res.text) as { message: string }).message,
+      `Get "${url}": dial tcp 127.0.0.1:${port}: connect: connection refused`,
+    );
+    assert.notEqual((await d.docker(['image', 'inspect', 'nourl'])).code, 0);
   });
 
   it('imports through dockerode, changes applied', async () => {

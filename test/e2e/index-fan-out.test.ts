@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { fanOutArchive, fanOutImage, type FanOutImage } from '../../src/transfer/testing/hostile-archives.js';
+import { fanOutArchive, fanOutImage, type FanOutImage } from '../../src/archive/testing/hostile-archives.js';
 import { Daemon, type HttpResponse } from '../support/daemon.js';
 
 /** Generous for a busy two-core machine; the walks this guards against take minutes. */

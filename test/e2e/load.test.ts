@@ -296,6 +296,16 @@ describe('docker load: zstd bodies, skipped platforms, progress', { timeout: 600
       for (const detail of last.values()) assert.equal(detail.current, detail.total);
     });
 
+    it('at API 1.52 (Docker 29.7): the same lines without the progress bar', async () => {
+      const res = await d.request('/v1.52/images/load?quiet=0', { method: 'POST', body: readFileSync(zstdLayers), timeoutMs: 120_000 });
+      assert.equal(res.status, 200);
+      const lines = jsonLines(res.text);
+      assert.deepEqual(lines.at(-1), { stream: 'Loaded image: zstd-layers:v1\n' });
+      const progress = lines.slice(0, -1);
+      assert.ok(progress.length >= 2, res.text);
+      for (const line of progress) assert.deepEqual(Object.keys(line), ['status', 'progressDetail', 'id'], JSON.stringify(line));
+    });
+
     it('with quiet, or by default: only the Loaded line', async () => {
       for (const query of ['?quiet=1', '']) {
         const res = await d.request(`/v1.51/images/load${query}`, { method: 'POST', body: readFileSync(zstdLayers), timeoutMs: 120_000 });

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import Dockerode from 'dockerode';
-import { buildTar } from '../../src/transfer/testing/archive-builder.js';
+import { buildTar } from '../../src/archive/testing/archive-builder.js';
 import { lines, ok, short, streamMessages } from '../support/cli-result.js';
 import { Daemon } from '../support/daemon.js';
 import type { RunResult } from '../support/exec.js';

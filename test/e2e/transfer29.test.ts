@@ -2,7 +2,8 @@
 // docker-py pinned to 1.55: the attestations a pull brings, the streams' progress bars, and several
 // `platform` values for save and load.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Daemon } from '../support/daemon.js';
 import { hex, multiPlatformImage, ociArchive, SLSA_PREDICATE, SPDX_PREDICATE, untar, type ImageFixture } from '../support/images.js';
@@ -62,6 +63,17 @@ describe('pull, push, save and load at API 1.52+ as Docker 29.7', { timeout: 300
     const listed = JSON.parse(res.text) as Array<{ PredicateType: string; Statement: { predicateType: string } }>;
     assert.deepEqual(listed.map((a) => a.PredicateType), [SPDX_PREDICATE, SLSA_PREDICATE]);
     assert.deepEqual(listed.map((a) => a.Statement.predicateType), [SPDX_PREDICATE, SLSA_PREDICATE]);
+
+    // Garbage collection keeps the pulled attestation manifest and statements while the image is
+    // here (a prune of dangling images runs a sweep), and collects them with it.
+    const stored = (digest: string): boolean => existsSync(path.join(d.dataRoot, 'content', 'blobs', 'sha256', hex(digest)));
+    const attestationBlobs = [attested.attestation?.manifest.digest ?? '', ...statements.map((s) => s.digest)];
+    assert.equal(attestationBlobs.length, 3);
+    assert.equal((await d.request('/v1.52/images/prune', { method: 'POST' })).status, 200);
+    for (const digest of attestationBlobs) assert.ok(stored(digest), `${digest} kept while the image is here`);
+    assert.equal((await d.request(`/v1.52/images/${encodeURIComponent(`${ref}:v1`)}`, { method: 'DELETE' })).status, 200);
+    for (const digest of attestationBlobs) assert.ok(!stored(digest), `${digest} collected with the image`);
+    await pull('1.52');
   });
 
   it('docker-py pinned to 1.55: pull, then the statements of the pulled image', async () => {

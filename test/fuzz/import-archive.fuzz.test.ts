@@ -10,10 +10,10 @@ import fc from 'fast-check';
 import type { ContentStore } from '../../src/content/content-store.js';
 import { InvalidArgumentError, NotImplementedError } from '../../src/errors.js';
 import { MediaType } from '../../src/oci/media-types.js';
-import type { ImportLimits } from '../../src/transfer/compression.js';
-import { importArchive } from '../../src/transfer/archive/import-archive.js';
-import { buildTar, chunked, tempStore, zstdStored } from '../../src/transfer/testing/archive-builder.js';
-import { OCI_LAYOUT, blob, blobEntry, compressed, configJson, indexJson, layer, ociManifest } from '../../src/transfer/testing/image-builder.js';
+import type { ImportLimits } from '../../src/layers/compression.js';
+import { importArchive } from '../../src/archive/import-archive.js';
+import { buildTar, chunked, tempStore, zstdStored } from '../../src/archive/testing/archive-builder.js';
+import { OCI_LAYOUT, blob, blobEntry, compressed, configJson, indexJson, layer, ociManifest } from '../../src/archive/testing/image-builder.js';
 import { corpus, fuzzParams } from './fuzz-support.js';
 
 const LIMITS: ImportLimits = { maxUnpackedLayerSize: 8 * 1024 * 1024, maxDecompressionRatio: 200, ratioFloor: 1024 * 1024 };

@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { buildTar } from '../../src/transfer/testing/archive-builder.js';
+import { buildTar } from '../../src/archive/testing/archive-builder.js';
 import { tempDir } from '../support/paths.js';
 import {
   BUSYBOX,

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
-import { buildTar, type TarEntrySpec } from '../../src/transfer/testing/archive-builder.js';
+import { buildTar, type TarEntrySpec } from '../../src/archive/testing/archive-builder.js';
 import { runOk } from './exec.js';
 import { tempDir } from './paths.js';
 

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { buildTar } from '../../src/transfer/testing/archive-builder.js';
+import { buildTar } from '../../src/archive/testing/archive-builder.js';
 import { formatG } from '../../src/util/go-size.js';
 import { MT, sha256, type Descriptor } from './images.js';
 import { tempDir } from './paths.js';

@@ -1,13 +1,13 @@
 /**
  * `GET /distribution/{name}/json`: Docker 28.5's getDistributionInfo
  * (api/server/router/distribution/distribution_routes.go), the registry asked through
- * src/transfer/registry/distribution-inspect.ts with the request's X-Registry-Auth.
+ * src/registry/distribution-inspect.ts with the request's X-Registry-Auth.
  */
 import { LadingError } from '../../errors.js';
 import { parseAnyReference } from '../../reference/reference.js';
-import { decodeAuthConfigLenient } from '../../transfer/registry/auth-config.js';
-import { distributionInspect } from '../../transfer/registry/distribution-inspect.js';
-import type { RegistryService } from '../../transfer/registry/registry-service.js';
+import { decodeAuthConfigLenient } from '../../registry/auth-config.js';
+import { distributionInspect } from '../../registry/distribution-inspect.js';
+import type { RegistryService } from '../../registry/registry-service.js';
 import { goMarshal } from '../../util/go-json.js';
 import type { RequestContext, Router } from '../router.js';
 

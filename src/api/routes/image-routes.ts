@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '../../errors.js';
 import type { ImageService, InspectOptions } from '../../images/image-service.js';
-import { decodeAuthConfigLenient } from '../../transfer/registry/auth-config.js';
+import { decodeAuthConfigLenient } from '../../registry/auth-config.js';
 import type { Platform } from '../../oci/types.js';
 import { versionAtLeast } from '../api-version.js';
 import type { InspectResponses } from '../inspect-cache.js';
@@ -43,6 +43,7 @@ export function addImageRoutes(router: Router, images: ImageService, responses: 
     await streamMessages(
       req,
       res,
+      version,
       async (write, signal) => {
         const loaded = await images.load(req, { ...requested, ...(quiet ? {} : { progress: write }), signal });
         for (const image of loaded) {

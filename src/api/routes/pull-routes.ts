@@ -5,10 +5,10 @@
  */
 import { InvalidArgumentError, LadingError } from '../../errors.js';
 import type { ImportOptions } from '../../images/image-service.js';
-import { openUrl } from '../../transfer/url-source.js';
-import { progressMessage, statusMessage } from '../../transfer/registry/progress-message.js';
+import { openUrl } from '../../distribution/url-source.js';
+import { progressMessage, statusMessage } from '../../util/progress-message.js';
 import type { PullImageOptions } from '../../images/image-pull.js';
-import type { RegistryService } from '../../transfer/registry/registry-service.js';
+import type { RegistryService } from '../../registry/registry-service.js';
 import { hostPlatform } from '../../oci/platform.js';
 import type { Platform } from '../../oci/types.js';
 import {
@@ -21,13 +21,13 @@ import {
   withTag,
   type Reference,
 } from '../../reference/reference.js';
-import { parseAuthConfigJson, type AuthConfig } from '../../transfer/registry/auth-config.js';
-import { login } from '../../transfer/registry/login.js';
+import { parseAuthConfigJson, type AuthConfig } from '../../registry/auth-config.js';
+import { login } from '../../registry/login.js';
 import { goMarshal } from '../../util/go-json.js';
-import { parsePlatformSpecifier } from '../../transfer/registry/platform-specifier.js';
+import { parsePlatformSpecifier } from '../../registry/platform-specifier.js';
 import { versionAtLeast } from '../api-version.js';
 import { errorMessage } from '../http-errors.js';
-import { progressBars, registryAuth, streamMessages } from '../json-stream.js';
+import { registryAuth, streamMessages } from '../json-stream.js';
 import type { RequestContext, Router } from '../router.js';
 
 /** What the routes need of the image service. */
@@ -61,7 +61,7 @@ export function addPullRoutes(router: Router, images: PullService): void {
       const p = query.get('platform') ?? '';
       if (p !== '') platform = parsePlatformSpecifier(p, hostPlatform());
     }
-    if (fromImage === '') return importImage(req, res, images, query, platform);
+    if (fromImage === '') return importImage(req, res, version, images, query, platform);
 
     const ref = referenceToPull(fromImage, tag);
     if (familiarName(ref) === 'scratch') throw new LadingError('forbidden', "'scratch' is a reserved name");
@@ -72,8 +72,8 @@ export function addPullRoutes(router: Router, images: PullService): void {
     await streamMessages(
       req,
       res,
+      version,
       (write, signal) => images.pull(ref, { ...(platform ? { platform } : {}), auth, progress: write, signal, attestations }),
-      { progressBars: progressBars(version) },
     );
   });
 }
@@ -86,6 +86,7 @@ export function addPullRoutes(router: Router, images: PullService): void {
 async function importImage(
   req: RequestContext['req'],
   res: RequestContext['res'],
+  version: string,
   images: PullService,
   query: RequestContext['query'],
   platform: Platform | undefined,
@@ -95,7 +96,7 @@ async function importImage(
   const message = query.get('message') || `Imported from ${src}`;
   const options = { ...(ref ? { ref } : {}), ...(platform ? { platform } : {}), message, changes: query.getAll('changes') };
   if (src === '-') {
-    await streamMessages(req, res, async (write, signal) => {
+    await streamMessages(req, res, version, async (write, signal) => {
       const id = await images.importImage(req, { ...options, signal });
       write(statusMessage('', id));
     }, { readsBody: true });
@@ -108,7 +109,7 @@ async function importImage(
     throw new InvalidArgumentError(`parse "${src}": invalid URL`);
   }
   const download = await openUrl(url);
-  await streamMessages(req, res, async (write, signal) => {
+  await streamMessages(req, res, version, async (write, signal) => {
     write(statusMessage('', `Downloading from ${url.href}`));
     const id = await images.importImage(counted(download.body, download.length, write), { ...options, signal });
     write(statusMessage('', id));

@@ -10,7 +10,7 @@ import type { Platform } from '../../oci/types.js';
 import { parseNormalizedNamed, withTag, type Reference } from '../../reference/reference.js';
 import { versionAtLeast } from '../api-version.js';
 import { errorMessage } from '../http-errors.js';
-import { progressBars, registryAuth, streamMessages } from '../json-stream.js';
+import { registryAuth, streamMessages } from '../json-stream.js';
 import { decodePlatform } from '../query.js';
 import type { RequestContext, Router } from '../router.js';
 
@@ -32,8 +32,8 @@ export function addPushRoutes(router: Router, images: PushService): void {
     await streamMessages(
       req,
       res,
+      version,
       (write, signal) => images.push(ref, { ...(platform ? { platform } : {}), auth, progress: write, signal }),
-      { progressBars: progressBars(version) },
     );
   });
 }

@@ -51,14 +51,15 @@ export function addSystemRoutes(router: Router, images: ImageService, info: Daem
     });
   });
 
-  router.add('GET', '/info', ({ res }) => {
+  router.add('GET', '/info', async ({ res }) => {
+    const imageCount = await images.imageCount();
     sendJson(res, {
       ID: info.id,
       Containers: 0,
       ContainersRunning: 0,
       ContainersPaused: 0,
       ContainersStopped: 0,
-      Images: images.imageCount(),
+      Images: imageCount,
       Driver: info.storageDriver,
       DriverStatus: [['driver-type', 'io.containerd.snapshotter.v1']],
       Plugins: { Volume: [], Network: [], Authorization: null, Log: [] },

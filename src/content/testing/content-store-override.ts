@@ -15,6 +15,7 @@ export function overrideContentStore(inner: ContentStore, overrides: Partial<Con
     delete: (d) => inner.delete(d),
     list: () => inner.list(),
     cleanIngest: () => inner.cleanIngest(),
+    ...(inner.holds ? { holds: inner.holds } : {}),
     ...overrides,
     openWriter,
   };

@@ -82,9 +82,9 @@ async function writeImage(content: ContentStore, marker: string, shared: Descrip
 /** Names `image` with its blob graph, in one transaction, as a load or pull does. */
 async function name(gc: GarbageCollector, metadata: MetadataStore, imageName: string, target: Descriptor): Promise<void> {
   const { edges } = await gc.graphOf([target]);
-  await metadata.transaction(() => {
-    metadata.putBlobEdges(edges);
-    metadata.putImage({ name: imageName, target, createdAt: AT, updatedAt: AT });
+  await metadata.transaction(async (tx) => {
+    await tx.putBlobEdges(edges);
+    await tx.putImage({ name: imageName, target, createdAt: AT, updatedAt: AT });
   });
 }
 
@@ -185,6 +185,35 @@ export const gcChecks: Array<ConformanceCheck<StoresUnderTest>> = [
       assert.equal(await content.has(digest), true, 'the commit wrote it anew');
       assert.ok(gc.leases.isHeld(digest), 'and holds it');
       assert.deepEqual(await gc.collect([digest]), []);
+    },
+  },
+  {
+    name: 'a sweep asked while a naming transaction is open, its leases gone, waits and keeps what it names',
+    async run({ content, metadata }) {
+      const gc = collector(content, metadata);
+      const held: string[] = [];
+      const image = await writeImage(gc.leasingStore(held), 'naming');
+      const { edges } = await gc.graphOf([image.target]);
+      const written = deferred();
+      const go = deferred();
+      // A load names its images in a read section, awaiting between its writes.
+      const naming = gc.reading(() =>
+        metadata.transaction(async (tx) => {
+          await tx.putBlobEdges(edges);
+          await tick();
+          await tx.putImage({ name: 'docker.io/library/naming:1', target: image.target, createdAt: AT, updatedAt: AT });
+          written.resolve();
+          await go.promise;
+        }),
+      );
+      await written.promise;
+      gc.leases.release(held);
+      const sweeping = gc.collect(image.digests);
+      await tick();
+      go.resolve();
+      await naming;
+      assert.deepEqual(await sweeping, [], 'the sweep ran after the commit and saw the name');
+      assert.deepEqual(await present(content, image.digests), sorted(image.digests));
     },
   },
   {

@@ -6,8 +6,8 @@ import { FsContentStore } from '../../content/fs-content-store.js';
 import { SqliteMetadataStore } from '../../metadata/sqlite-metadata-store.js';
 import { MediaType } from '../../oci/media-types.js';
 import type { Descriptor, Platform } from '../../oci/types.js';
-import { buildTar, chunked } from '../../transfer/testing/archive-builder.js';
-import { OCI_LAYOUT, blob, blobEntry, layer, ociIndex, ociManifest, type Blob } from '../../transfer/testing/image-builder.js';
+import { buildTar, chunked } from '../../archive/testing/archive-builder.js';
+import { OCI_LAYOUT, blob, blobEntry, layer, ociIndex, ociManifest, type Blob } from '../../archive/testing/image-builder.js';
 import { ImageService } from '../image-service.js';
 
 export interface MutationFixture {
@@ -17,7 +17,7 @@ export interface MutationFixture {
   /** Digests of the blobs on disk. */
   blobs(): Set<string>;
   load(archive: Buffer): ReturnType<ImageService['load']>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 export async function mutationFixture(): Promise<MutationFixture> {
@@ -32,8 +32,8 @@ export async function mutationFixture(): Promise<MutationFixture> {
     root,
     blobs: () => new Set(readdirSync(blobDir).map((hex) => `sha256:${hex}`)),
     load: (archive) => service.load(chunked(archive)),
-    close: () => {
-      metadata.close();
+    close: async () => {
+      await metadata.close();
       rmSync(root, { recursive: true, force: true });
     },
   };

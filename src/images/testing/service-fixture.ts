@@ -1,8 +1,8 @@
 /** Test helpers: an ImageService on a temp store, with images loaded from OCI layouts built in memory. */
 import { SqliteMetadataStore } from '../../metadata/sqlite-metadata-store.js';
 import type { Descriptor } from '../../oci/types.js';
-import { buildTar, chunked, tempStore, type TarEntrySpec } from '../../transfer/testing/archive-builder.js';
-import { OCI_LAYOUT, indexJson } from '../../transfer/testing/image-builder.js';
+import { buildTar, chunked, tempStore, type TarEntrySpec } from '../../archive/testing/archive-builder.js';
+import { OCI_LAYOUT, indexJson } from '../../archive/testing/image-builder.js';
 import {
   buildImage,
   buildIndex,
@@ -11,13 +11,13 @@ import {
   named,
   type BuiltImage,
   type BuiltIndex,
-} from '../../transfer/testing/sample-images.js';
+} from '../../archive/testing/sample-images.js';
 import { ImageService } from '../image-service.js';
 
 export interface ServiceFixture {
   images: ImageService;
   content: Awaited<ReturnType<typeof tempStore>>['store'];
-  cleanup: () => void;
+  cleanup: () => Promise<void>;
 }
 
 export async function newService(): Promise<ServiceFixture> {
@@ -26,8 +26,8 @@ export async function newService(): Promise<ServiceFixture> {
   return {
     images: new ImageService(store, metadata),
     content: store,
-    cleanup: () => {
-      metadata.close();
+    cleanup: async () => {
+      await metadata.close();
       cleanup();
     },
   };

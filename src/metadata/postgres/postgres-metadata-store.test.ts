@@ -110,6 +110,14 @@ describe('PostgresMetadataStore: transactions', { skip }, () => {
       assert.deepEqual(names(await store.listImages()), ['docker.io/library/outside:1'], 'the outside write stayed; the rollback took only its own');
     }));
 
+  it('a tx kept past its function is refused, not run outside the transaction', () =>
+    withStore(async (store) => {
+      const kept = await store.transaction(async (tx) => tx);
+      await assert.rejects(kept.putImage(record('docker.io/library/late:1', digest('1'))), /a metadata transaction was used after it ended/);
+      await assert.rejects(kept.getImage('docker.io/library/late:1'), /used after it ended/);
+      assert.deepEqual(await store.listImages(), []);
+    }));
+
   it('concurrent transactions writing shared rows all land', () =>
     withStore(async (store) => {
       await Promise.all(

@@ -7,7 +7,8 @@ import type { BlobSource } from '../blob-sources.js';
 import type { ImageRecord } from '../image-records.js';
 import { parseTarget } from '../image-targets.js';
 import type { LayerFacts } from '../layer-facts-store.js';
-import type { MetadataStore, MetadataTx } from './async-contract.js';
+import type { MetadataStore } from '../metadata-store.js';
+import type { MetadataTx } from '../metadata-transaction.js';
 import { ChangeFeed, type Change } from './change-feed.js';
 import { isRetryable, translatePostgresError } from './postgres-errors.js';
 import { changeChannel, migrate } from './postgres-schema.js';
@@ -35,6 +36,12 @@ interface Counters {
 interface Effects {
   records: boolean;
   facts: boolean;
+}
+
+/** One transaction or savepoint: its effects (shared with the savepoints inside) and whether its function has settled. */
+interface TxScope {
+  readonly effects: Effects;
+  ended: boolean;
 }
 
 interface Shared {
@@ -69,7 +76,7 @@ class PostgresRoles implements MetadataTx {
   constructor(
     protected readonly shared: Shared,
     private readonly db: Db,
-    private readonly effects: Effects | undefined,
+    private readonly scope: TxScope | undefined,
   ) {}
 
   get generation(): number {
@@ -284,16 +291,16 @@ class PostgresRoles implements MetadataTx {
    * failure) runs again from the start, so `fn` must not act outside `tx` before it returns.
    */
   async transaction<T>(fn: (tx: MetadataTx) => Promise<T>): Promise<T> {
-    if (this.effects) {
+    if (this.scope) {
       const tx = this.db as postgres.TransactionSql;
-      const effects = this.effects;
-      return this.read(() => tx.savepoint((sp) => fn(new PostgresRoles(this.shared, sp, effects))) as Promise<T>);
+      const effects = this.scope.effects;
+      return this.read(() => tx.savepoint((sp) => bound(this.shared, sp, { effects, ended: false }, fn)) as Promise<T>);
     }
     for (let attempt = 1; ; attempt++) {
-      const effects: Effects = { records: false, facts: false };
+      const scope: TxScope = { effects: { records: false, facts: false }, ended: false };
       try {
-        const result = (await this.shared.sql.begin((tx) => fn(new PostgresRoles(this.shared, tx, effects)))) as T;
-        this.committed(effects);
+        const result = (await this.shared.sql.begin((tx) => bound(this.shared, tx, scope, fn))) as T;
+        this.committed(scope.effects);
         return result;
       } catch (err) {
         if (attempt < MAX_ATTEMPTS && isRetryable(err)) continue;
@@ -308,6 +315,7 @@ class PostgresRoles implements MetadataTx {
   }
 
   private async read<T>(query: (db: Db) => Promise<T>): Promise<T> {
+    this.usable();
     try {
       return await query(this.db);
     } catch (err) {
@@ -317,20 +325,26 @@ class PostgresRoles implements MetadataTx {
 
   /** One statement: part of the bound transaction, or committed on its own (then the counters move at once). */
   private async write<T>(statement: (db: Db) => Promise<T>, changed: (result: T) => Partial<Effects> = () => ({})): Promise<T> {
+    this.usable();
     let result: T;
     try {
       result = await statement(this.db);
     } catch (err) {
-      throw this.effects ? translatePostgresError(err, this.shared.database) : this.failed(err);
+      throw this.scope ? translatePostgresError(err, this.shared.database) : this.failed(err);
     }
     const effects = changed(result);
-    if (this.effects) {
-      this.effects.records ||= effects.records === true;
-      this.effects.facts ||= effects.facts === true;
+    if (this.scope) {
+      this.scope.effects.records ||= effects.records === true;
+      this.scope.effects.facts ||= effects.facts === true;
     } else {
       this.committed({ records: effects.records === true, facts: effects.facts === true });
     }
     return result;
+  }
+
+  /** A `tx` kept past its function would run on a connection back in the pool: refused, as SQLite refuses it. */
+  private usable(): void {
+    if (this.scope?.ended) throw new Error('a metadata transaction was used after it ended');
   }
 
   private committed(effects: Effects): void {
@@ -343,6 +357,15 @@ class PostgresRoles implements MetadataTx {
     const typed = translatePostgresError(err, this.shared.database);
     if (typed instanceof MetadataUnavailableError) this.committed({ records: true, facts: true });
     return typed;
+  }
+}
+
+/** Runs `fn` with the roles bound to `db` for `scope`, which ends when `fn` settles. */
+async function bound<T>(shared: Shared, db: postgres.TransactionSql, scope: TxScope, fn: (tx: MetadataTx) => Promise<T>): Promise<T> {
+  try {
+    return await fn(new PostgresRoles(shared, db, scope));
+  } finally {
+    scope.ended = true;
   }
 }
 

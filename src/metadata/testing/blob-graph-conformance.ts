@@ -7,9 +7,9 @@ import { runConformance, type ConformanceCheck, type HarnessFactory } from '../.
 import type { BlobEdge, BlobGraph } from '../blob-graph.js';
 import type { ImageRecords } from '../image-records.js';
 import type { MetadataStore } from '../metadata-store.js';
-import type { TransactionScope } from '../metadata-transaction.js';
+import type { MetadataRoles, MetadataTx, TransactionScope } from '../metadata-transaction.js';
 import type { StoredTargetFacts } from '../target-facts.js';
-import { digest, record } from './metadata-conformance.js';
+import { deferred, digest, record, tick } from './metadata-conformance.js';
 
 export type BlobGraphUnderTest = BlobGraph & ImageRecords & StoredTargetFacts & TransactionScope;
 
@@ -49,10 +49,10 @@ const A = 'docker.io/library/a:1';
 const B = 'docker.io/library/b:1';
 
 async function graph(store: BlobGraphUnderTest): Promise<void> {
-  await store.transaction(() => {
-    store.putBlobEdges(EDGES);
-    store.putImage(record(A, G.I));
-    store.putImage(record(B, G.M3));
+  await store.transaction(async (tx) => {
+    await tx.putBlobEdges(EDGES);
+    await tx.putImage(record(A, G.I));
+    await tx.putImage(record(B, G.M3));
   });
 }
 
@@ -130,12 +130,12 @@ export const blobGraphChecks: Array<ConformanceCheck<BlobGraphUnderTest>> = [
     name: 'forgetBlob drops the edges out of the blob and the facts of what reaches it, and moves factsEpoch',
     async run(store) {
       await graph(store);
-      await store.transaction(() => {
-        for (const d of [G.I, G.M1, G.M3]) store.putTargetFacts(d, 'k', `{"of":"${d}"}`);
+      await store.transaction(async (tx) => {
+        for (const d of [G.I, G.M1, G.M3]) await tx.putTargetFacts(d, 'k', `{"of":"${d}"}`);
       });
-      const epoch = await store.factsEpoch;
+      const epoch = store.factsEpoch;
       await store.forgetBlob(G.M1);
-      assert.ok((await store.factsEpoch) > epoch, 'factsEpoch moved');
+      assert.ok(store.factsEpoch > epoch, 'factsEpoch moved');
       assert.deepEqual([...(await store.getTargetFacts([G.I, G.M1, G.M3], 'k')).keys()], [G.M3], 'only the facts of M3 stay');
       assert.deepEqual((await store.listBlobEdges()).filter((e) => e.parent === G.M1), []);
       assert.equal(await store.isBlobReachable(G.L1), false, 'what only M1 listed is unreached');
@@ -154,9 +154,9 @@ export const blobGraphChecks: Array<ConformanceCheck<BlobGraphUnderTest>> = [
   {
     name: 'a new store has its (empty) graph built, and says so after markGraphBuilt',
     async run(store) {
-      assert.equal(await store.graphBuilt, true);
+      assert.equal(store.graphBuilt, true);
       await store.markGraphBuilt();
-      assert.equal(await store.graphBuilt, true);
+      assert.equal(store.graphBuilt, true);
     },
   },
 ];
@@ -170,18 +170,18 @@ export function runBlobGraphConformance(name: string, factory: HarnessFactory<Bl
 const LAYER = { digest: G.L1, diffId: digest('d1'), unpackedSize: 10 };
 const SOURCE = { digest: G.L1, registry: 'registry-1.docker.io', repository: 'library/a' };
 
-/**
- * What a pull writes when it names its image (image-pull.ts), in one transaction; not the blob
- * sources, asynchronous already and written after it (blob-sources.ts).
- */
-function writeAll(store: MetadataStore): void {
-  store.putLayerFacts(LAYER);
-  store.putBlobEdges(EDGES);
-  store.putImage(record(A, G.I));
-  store.putTargetFacts(G.I, 'k', '{}');
+/** What a pull writes when it names its image (image-pull.ts), in one transaction, awaiting between steps. */
+async function writeAll(tx: MetadataTx): Promise<void> {
+  await tx.putLayerFacts(LAYER);
+  await tick();
+  await tx.putBlobEdges(EDGES);
+  await tx.putImage(record(A, G.I));
+  await tick();
+  await tx.putTargetFacts(G.I, 'k', '{}');
+  await tx.addBlobSources([SOURCE]);
 }
 
-async function snapshot(store: MetadataStore): Promise<unknown> {
+async function snapshot(store: MetadataRoles): Promise<unknown> {
   return {
     images: await store.listImages(),
     edges: await store.listBlobEdges(),
@@ -196,32 +196,64 @@ export const metadataTransactionChecks: Array<ConformanceCheck<MetadataStore>> =
     name: 'a transaction writing every role that throws halfway leaves nothing of any',
     async run(store) {
       const empty = await snapshot(store);
-      await assert.rejects(async () =>
-        store.transaction(() => {
-          writeAll(store);
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await writeAll(tx);
+          await tick();
           throw new Error('halfway');
         }),
-      /halfway/);
+        /halfway/,
+      );
       assert.deepEqual(await snapshot(store), empty, 'nothing of the failed transaction is left');
-      await store.transaction(() => writeAll(store));
+      await store.transaction(writeAll);
       assert.notDeepEqual(await snapshot(store), empty);
     },
   },
   {
-    name: 'a removal of what a sweep forgets that throws halfway removes nothing',
+    name: 'a read of any role outside a transaction sees none of its writes until it commits',
     async run(store) {
-      await store.transaction(() => writeAll(store));
-      await store.addBlobSources([SOURCE]);
+      const empty = await snapshot(store);
+      const written = deferred();
+      const go = deferred();
+      let inside: unknown;
+      const tx = store.transaction(async (tx) => {
+        await writeAll(tx);
+        inside = await snapshot(tx);
+        written.resolve();
+        await go.promise;
+      });
+      await written.promise;
+      try {
+        assert.notDeepEqual(inside, empty, 'the transaction sees its own writes');
+        assert.deepEqual(await snapshot(store), empty, 'outside, nothing is seen before the commit');
+        assert.equal(await store.isBlobReachable(G.L1), false, 'nor reached');
+      } finally {
+        // Ended either way, so that the store can close.
+        go.resolve();
+        await tx;
+      }
+      assert.deepEqual(await snapshot(store), inside, 'after it, everything');
+    },
+  },
+  {
+    name: 'a removal of what a sweep forgets that throws halfway removes nothing, and leaves factsEpoch',
+    async run(store) {
+      await store.transaction(writeAll);
       await store.deleteImage(A);
       const before = await snapshot(store);
-      await assert.rejects(async () =>
-        store.removal(() => {
-          store.forgetBlob(G.M1);
-          store.deleteLayerFacts(G.L1);
+      const epoch = store.factsEpoch;
+      await assert.rejects(
+        store.removal(async (tx) => {
+          await tx.forgetBlob(G.M1);
+          await tick();
+          await tx.deleteLayerFacts(G.L1);
+          await tx.deleteBlobSources(G.L1);
           throw new Error('halfway');
         }),
-      /halfway/);
+        /halfway/,
+      );
       assert.deepEqual(await snapshot(store), before, 'nothing of the failed removal happened');
+      assert.equal(store.factsEpoch, epoch, 'no facts were dropped');
     },
   },
 ];

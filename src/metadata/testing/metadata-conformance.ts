@@ -1,7 +1,8 @@
 /**
  * Conformance suites of the metadata roles, written once against the interfaces and run against
- * every implementation (sqlite-metadata-conformance.test.ts; PostgreSQL next). Every call is awaited, so
- * the suites hold as the roles become asynchronous. What is checked is what the callers rely on:
+ * every implementation (sqlite-metadata-conformance.test.ts; PostgreSQL next). Transactions are
+ * checked as callers use them: several at once, awaiting between their steps, failing halfway, with
+ * reads outside them meanwhile. What is checked is what the callers rely on:
  * resolve.ts, image-list.ts, image-tag.ts, image-remove.ts, image-push.ts and the garbage collector.
  */
 import assert from 'node:assert/strict';
@@ -30,7 +31,13 @@ export function record(name: string, d: string, at = '2026-01-01T00:00:00.000000
 
 const names = (records: readonly ImageRecord[]): string[] => records.map((r) => r.name);
 const sorted = (values: Iterable<string>): string[] => [...values].sort();
-const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
 
 // ------------------------------------------------------------------------------- image records
 
@@ -118,9 +125,9 @@ export const imageRecordsChecks: Array<ConformanceCheck<ImageRecordsUnderTest>> 
   {
     name: 'generation moves on every change of records, not on reads',
     async run(store) {
-      let last = await store.generation;
+      let last = store.generation;
       const moved = async (what: string): Promise<void> => {
-        const now = await store.generation;
+        const now = store.generation;
         assert.ok(now > last, `${what} moves the generation`);
         last = now;
       };
@@ -128,14 +135,14 @@ export const imageRecordsChecks: Array<ConformanceCheck<ImageRecordsUnderTest>> 
       await moved('a put');
       await store.putImage(record('docker.io/library/a:1', digest('2')));
       await moved('a put moving a name');
-      await store.transaction(() => store.putImage(record('docker.io/library/b:1', digest('2'))));
+      await store.transaction(async (tx) => tx.putImage(record('docker.io/library/b:1', digest('2'))));
       await moved('a put in a transaction');
       assert.equal(await store.deleteImage('docker.io/library/a:1'), true);
       await moved('a delete');
       await store.getImage('docker.io/library/b:1');
       await store.listImages();
       await store.imagesByTarget(digest('2'));
-      assert.equal(await store.generation, last, 'reads leave it');
+      assert.equal(store.generation, last, 'reads leave it');
     },
   },
   {
@@ -144,9 +151,10 @@ export const imageRecordsChecks: Array<ConformanceCheck<ImageRecordsUnderTest>> 
       await Promise.all(
         Array.from({ length: 20 }, async (_, i) => {
           await tick();
-          await store.transaction(() => {
-            store.putImage(record(`docker.io/library/w${String(i).padStart(2, '0')}:1`, digest(`${i % 10}`)));
-            store.putImage(record('docker.io/library/shared:1', digest(`${i % 10}`)));
+          await store.transaction(async (tx) => {
+            await tx.putImage(record(`docker.io/library/w${String(i).padStart(2, '0')}:1`, digest(`${i % 10}`)));
+            await tick();
+            await tx.putImage(record('docker.io/library/shared:1', digest(`${i % 10}`)));
           });
           await tick();
           await store.putImage(record(`docker.io/library/w${String(i).padStart(2, '0')}:2`, digest(`${i % 10}`)));
@@ -159,49 +167,146 @@ export const imageRecordsChecks: Array<ConformanceCheck<ImageRecordsUnderTest>> 
     },
   },
   {
+    name: 'two transactions whose steps interleave each commit whole, or the failing one leaves nothing',
+    async run(store) {
+      const first = deferred();
+      const second = deferred();
+      // A holds its transaction open across awaits while B starts: B's writes never land in A's.
+      const a = store.transaction(async (tx) => {
+        await tx.putImage(record('docker.io/library/a:1', digest('1')));
+        first.resolve();
+        await second.promise;
+        await tx.putImage(record('docker.io/library/a:2', digest('1')));
+        throw new Error('A fails');
+      });
+      await first.promise;
+      const b = store.transaction(async (tx) => {
+        await tx.putImage(record('docker.io/library/b:1', digest('2')));
+        await tick();
+        await tx.putImage(record('docker.io/library/b:2', digest('2')));
+        return 'B';
+      });
+      const outside = store.putImage(record('docker.io/library/c:1', digest('3')));
+      await tick();
+      second.resolve();
+      await assert.rejects(a, /A fails/);
+      assert.equal(await b, 'B');
+      await outside;
+      assert.deepEqual(
+        names(await store.listImages()),
+        ['docker.io/library/b:1', 'docker.io/library/b:2', 'docker.io/library/c:1'],
+        'B and the write outside commit whole; nothing of A is left',
+      );
+    },
+  },
+  {
     name: 'a transaction that throws halfway leaves nothing; one that returns keeps all',
     async run(store) {
       await store.putImage(record('docker.io/library/kept:1', digest('1')));
-      await assert.rejects(async () =>
-        store.transaction(() => {
-          store.putImage(record('docker.io/library/half:1', digest('2')));
-          store.deleteImage('docker.io/library/kept:1');
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.putImage(record('docker.io/library/half:1', digest('2')));
+          await tick();
+          await tx.deleteImage('docker.io/library/kept:1');
+          await tick();
           throw new Error('halfway');
         }),
-      /halfway/);
+        /halfway/,
+      );
       assert.deepEqual(names(await store.listImages()), ['docker.io/library/kept:1'], 'nothing of the failed transaction is left');
-      assert.equal(await store.transaction(() => (store.putImage(record('docker.io/library/b:1', digest('2'))), 'done')), 'done');
+      assert.equal(await store.transaction(async (tx) => (await tx.putImage(record('docker.io/library/b:1', digest('2'))), 'done')), 'done');
       assert.deepEqual(names(await store.listImages()), ['docker.io/library/b:1', 'docker.io/library/kept:1']);
+    },
+  },
+  {
+    name: 'a read outside a transaction does not see its writes before it commits; its own reads do',
+    async run(store) {
+      await store.putImage(record('docker.io/library/kept:1', digest('1')));
+      const written = deferred();
+      const go = deferred();
+      const tx = store.transaction(async (tx) => {
+        await tx.putImage(record('docker.io/library/new:1', digest('2')));
+        await tx.deleteImage('docker.io/library/kept:1');
+        assert.deepEqual(names(await tx.listImages()), ['docker.io/library/new:1'], 'the transaction reads its own writes');
+        written.resolve();
+        await go.promise;
+      });
+      await written.promise;
+      try {
+        assert.deepEqual(names(await store.listImages()), ['docker.io/library/kept:1'], 'outside, the uncommitted writes are not seen');
+        assert.equal(await store.getImage('docker.io/library/new:1'), undefined);
+        assert.deepEqual(names(await store.imagesByTarget(digest('1'))), ['docker.io/library/kept:1']);
+      } finally {
+        // Ended either way, so that the store can close.
+        go.resolve();
+        await tx;
+      }
+      assert.deepEqual(names(await store.listImages()), ['docker.io/library/new:1'], 'once committed, they are');
+    },
+  },
+  {
+    name: 'generation moves once a transaction commits, never for one that fails',
+    async run(store) {
+      const before = store.generation;
+      const written = deferred();
+      const go = deferred();
+      const committed = store.transaction(async (tx) => {
+        await tx.putImage(record('docker.io/library/a:1', digest('1')));
+        written.resolve();
+        await go.promise;
+      });
+      await written.promise;
+      const during = store.generation;
+      go.resolve();
+      await committed;
+      assert.equal(during, before, 'not while the transaction is open');
+      const after = store.generation;
+      assert.ok(after > before, 'after the commit');
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.putImage(record('docker.io/library/b:1', digest('1')));
+          throw new Error('fails');
+        }),
+        /fails/,
+      );
+      assert.equal(store.generation, after, 'a transaction rolled back leaves it');
     },
   },
   {
     name: 'a nested transaction joins the outer: the outer failing takes the inner with it',
     async run(store) {
-      await assert.rejects(async () =>
-        store.transaction(() => {
-          store.transaction(() => store.putImage(record('docker.io/library/inner:1', digest('1'))));
-          store.putImage(record('docker.io/library/outer:1', digest('1')));
+      await assert.rejects(
+        store.transaction(async (tx) => {
+          await tx.transaction(async (inner) => inner.putImage(record('docker.io/library/inner:1', digest('1'))));
+          await tx.putImage(record('docker.io/library/outer:1', digest('1')));
           throw new Error('outer fails');
         }),
-      /outer fails/);
+        /outer fails/,
+      );
       assert.deepEqual(await store.listImages(), [], 'the inner transaction went with the outer');
     },
   },
   {
     name: 'an inner transaction that fails and is caught undoes only its own writes',
     async run(store) {
-      await store.transaction(() => {
-        store.putImage(record('docker.io/library/outer:1', digest('1')));
+      await store.transaction(async (tx) => {
+        await tx.putImage(record('docker.io/library/outer:1', digest('1')));
         try {
-          store.transaction(() => {
-            store.putImage(record('docker.io/library/inner:1', digest('1')));
+          await tx.transaction(async (inner) => {
+            await inner.putImage(record('docker.io/library/inner:1', digest('1')));
+            await tick();
             throw new Error('inner fails');
           });
         } catch {
           // The caller goes on without the inner part.
         }
+        await tx.putImage(record('docker.io/library/after:1', digest('1')));
       });
-      assert.deepEqual(names(await store.listImages()), ['docker.io/library/outer:1'], 'the outer writes stay, the failed inner ones go');
+      assert.deepEqual(
+        names(await store.listImages()),
+        ['docker.io/library/after:1', 'docker.io/library/outer:1'],
+        'the outer writes stay, the failed inner ones go',
+      );
     },
   },
   {
@@ -209,12 +314,14 @@ export const imageRecordsChecks: Array<ConformanceCheck<ImageRecordsUnderTest>> 
     async run(store) {
       await store.putImage(record('docker.io/library/a:1', digest('1')));
       await store.putImage(record('docker.io/library/b:1', digest('1')));
-      await assert.rejects(async () =>
-        store.removal(() => {
-          store.deleteImage('docker.io/library/a:1');
+      await assert.rejects(
+        store.removal(async (tx) => {
+          await tx.deleteImage('docker.io/library/a:1');
+          await tick();
           throw new Error('halfway');
         }),
-      /halfway/);
+        /halfway/,
+      );
       assert.deepEqual(names(await store.listImages()), ['docker.io/library/a:1', 'docker.io/library/b:1'], 'nothing of the failed removal happened');
     },
   },
@@ -293,10 +400,10 @@ export const targetFactsChecks: Array<ConformanceCheck<TargetFactsUnderTest>> = 
     name: 'facts are read by digest under their key only; a put replaces',
     async run(store) {
       assert.deepEqual(await store.getTargetFacts([], 'k1'), new Map());
-      await store.transaction(() => {
-        store.putTargetFacts(digest('1'), 'k1', '{"a":1}');
-        store.putTargetFacts(digest('2'), 'k1', '{"a":2}');
-        store.putTargetFacts(digest('3'), 'k2', '{"a":3}');
+      await store.transaction(async (tx) => {
+        await tx.putTargetFacts(digest('1'), 'k1', '{"a":1}');
+        await tx.putTargetFacts(digest('2'), 'k1', '{"a":2}');
+        await tx.putTargetFacts(digest('3'), 'k2', '{"a":3}');
       });
       assert.deepEqual(await store.getTargetFacts([digest('1'), digest('3'), digest('4')], 'k1'), new Map([[digest('1'), '{"a":1}']]));
       await store.putTargetFacts(digest('1'), 'k2', '{"a":11}');
@@ -308,9 +415,9 @@ export const targetFactsChecks: Array<ConformanceCheck<TargetFactsUnderTest>> = 
     name: 'clearTargetFacts drops them all and moves factsEpoch',
     async run(store) {
       await store.putTargetFacts(digest('1'), 'k', '{}');
-      const epoch = await store.factsEpoch;
+      const epoch = store.factsEpoch;
       await store.clearTargetFacts();
-      assert.ok((await store.factsEpoch) > epoch);
+      assert.ok(store.factsEpoch > epoch);
       assert.deepEqual(await store.getTargetFacts([digest('1')], 'k'), new Map());
     },
   },

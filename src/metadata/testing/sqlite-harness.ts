@@ -15,8 +15,8 @@ export async function sqliteHarness(
   const store = open(path.join(dir, 'metadata.db'));
   return {
     store,
-    close: () => {
-      store.close();
+    close: async () => {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
