@@ -13,6 +13,8 @@ import { RegistryBlobs } from '../registry/registry-blobs.js';
 import { InvalidArgumentError, LadingError } from '../errors.js';
 import { ImageService, SNAPSHOTTER } from '../images/image-service.js';
 import { RegistryService } from '../registry/registry-service.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { describeDatabase, PostgresMetadataStore } from '../metadata/postgres/postgres-metadata-store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { SpaceReserve } from '../metadata/space-reserve.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -96,10 +98,6 @@ export interface RunningDaemon {
 
 export async function startDaemon(config: DaemonConfig, log: Logger, version: string): Promise<RunningDaemon> {
   const security = config.security ?? DEFAULT_SECURITY_CONFIG;
-  if (config.metadata?.kind === 'postgres') {
-    // The store is there (metadata/postgres/); the image service awaits its metadata once the roles are async.
-    throw new InvalidArgumentError('--metadata postgres://…: this build serves its metadata from SQLite only, until the metadata roles are asynchronous');
-  }
   const addresses = config.hosts.map((host) => parseListenAddress(host, { tls: security.tls !== undefined }));
   // Checked before anything is opened: a bad certificate or group stops the start.
   const tlsOptions = security.tls ? loadTlsOptions(security.tls) : undefined;
@@ -113,7 +111,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   const lock = await lockDataRoot(config.dataRoot);
 
   const servers: Server[] = [];
-  let metadata: SqliteMetadataStore | undefined;
+  let metadata: MetadataStore | undefined;
   let startupCheck: StartupCheck | undefined;
   let images: ImageService;
   try {
@@ -121,9 +119,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     const content = await openContentStore(config, registry, log);
     const removed = await content.cleanIngest();
     if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
-    // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
-    const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
-    metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
+    metadata = await openMetadataStore(config, log);
     const limits = { maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio };
     images = new ImageService(content, metadata, registry, log, limits);
     startupCheck = await StartupCheck.open(config.dataRoot, images, log);
@@ -162,6 +158,18 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
       await lock.release();
     },
   };
+}
+
+/** SQLite in the data root, or with --metadata postgres://… the shared database, migrated and listened to at open. */
+async function openMetadataStore(config: DaemonConfig, log: Logger): Promise<MetadataStore> {
+  if (config.metadata?.kind === 'postgres') {
+    const store = await PostgresMetadataStore.open(config.metadata.url, { logger: log });
+    log.info(`Metadata in PostgreSQL at ${describeDatabase(config.metadata.url)}`);
+    return store;
+  }
+  // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
+  const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
+  return new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
 }
 
 /**

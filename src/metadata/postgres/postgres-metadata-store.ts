@@ -30,6 +30,11 @@ export interface PostgresMetadataOptions {
 interface Counters {
   generation: number;
   factsEpoch: number;
+  /**
+   * The change feed is down: another replica's change would go unheard, so every read of a counter
+   * moves it and no cache is trusted until the feed listens again.
+   */
+  deaf: boolean;
 }
 
 /** What a write changed: moved into the counters once it has committed. */
@@ -80,11 +85,13 @@ class PostgresRoles implements MetadataTx {
   ) {}
 
   get generation(): number {
-    return this.shared.counters.generation;
+    const c = this.shared.counters;
+    return c.deaf ? ++c.generation : c.generation;
   }
 
   get factsEpoch(): number {
-    return this.shared.counters.factsEpoch;
+    const c = this.shared.counters;
+    return c.deaf ? ++c.factsEpoch : c.factsEpoch;
   }
 
   /** A database on its own has never held a graph-less data root (sqlite-metadata-store.ts, schema 1). */
@@ -398,11 +405,12 @@ export class PostgresMetadataStore extends PostgresRoles implements MetadataStor
     };
     const database = describeDatabase(url);
     const sql = postgres(url, clientOptions);
-    const counters: Counters = { generation: 0, factsEpoch: 0 };
+    const counters: Counters = { generation: 0, factsEpoch: 0, deaf: false };
     let feed: ChangeFeed | undefined;
     try {
       const schema = await migrate(sql);
       const heard = (change: Change): void => {
+        if (change === 'lost' || change === 'back') counters.deaf = change === 'lost';
         if (change !== 'facts') counters.generation++;
         if (change !== 'records') counters.factsEpoch++;
       };
