@@ -7,15 +7,9 @@ import postgres from 'postgres';
 import { Daemon } from '../support/daemon.js';
 import { dockerArchive, singlePlatformImage, type ImageFixture } from '../support/images.js';
 import { skipWithoutPostgres, startPostgres, type PostgresCluster } from '../support/postgres.js';
+import { eventually } from '../support/eventually.js';
 
 const skip = skipWithoutPostgres();
-
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (const until = Date.now() + 20_000; !(await check()); ) {
-    if (Date.now() > until) assert.fail(`not within 20 s: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe('ladingd with its metadata in PostgreSQL', { skip, timeout: 180_000 }, () => {
   let cluster: PostgresCluster;

@@ -9,17 +9,10 @@ import { digest, record } from '../testing/metadata-conformance.js';
 import { freshPostgresSchema, postgresHarness } from '../testing/postgres-harness.js';
 import { PostgresMetadataStore } from './postgres-metadata-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './postgres-schema.js';
+import { eventually } from '../../../test/support/eventually.js';
 
 const skip = skipWithoutPostgres();
 const names = (records: ReadonlyArray<{ name: string }>): string[] => records.map((r) => r.name);
-
-/** Waits until `check` holds, for up to 10 s (a NOTIFY crosses a loaded machine in milliseconds). */
-async function eventually(check: () => boolean, what: string): Promise<void> {
-  for (const until = Date.now() + 10_000; !check(); ) {
-    if (Date.now() > until) assert.fail(`not within 10 s: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function withStore(fn: (store: PostgresMetadataStore) => Promise<void>): Promise<void> {
   const h = await postgresHarness();

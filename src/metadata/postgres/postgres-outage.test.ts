@@ -7,15 +7,9 @@ import { statusOf } from '../../api/http-errors.js';
 import { MetadataUnavailableError } from '../../errors.js';
 import { digest, record } from '../testing/metadata-conformance.js';
 import { PostgresMetadataStore } from './postgres-metadata-store.js';
+import { eventually } from '../../../test/support/eventually.js';
 
 const skip = skipWithoutPostgres();
-
-async function eventually(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (const until = Date.now() + 15_000; !(await check()); ) {
-    if (Date.now() > until) assert.fail(`not within 15 s: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('PostgresMetadataStore when the database goes away and comes back', { skip }, () => {
   // A cluster of this file's own: the shared one must not stop under other tests.
