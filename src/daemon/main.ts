@@ -23,6 +23,7 @@ import { resolveConfig, type DaemonConfig } from './config.js';
 import { readBuildInfo } from './build-info.js';
 import { answers, lockDataRoot } from './data-root-lock.js';
 import { parseFlags, USAGE } from './flags.js';
+import { recordMetadataLocation } from './metadata-location.js';
 import { formatListenAddress, isLoopback, parseListenAddress, type ListenAddress } from './listen-address.js';
 import { DEFAULT_SECURITY_CONFIG, type SecurityConfig } from './security-options.js';
 import { socketGroupId } from './socket-group.js';
@@ -164,9 +165,12 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
 async function openMetadataStore(config: DaemonConfig, log: Logger): Promise<MetadataStore> {
   if (config.metadata?.kind === 'postgres') {
     const store = await PostgresMetadataStore.open(config.metadata.url, { logger: log });
-    log.info(`Metadata in PostgreSQL at ${describeDatabase(config.metadata.url)}`);
+    const where = describeDatabase(config.metadata.url);
+    await recordMetadataLocation(config.dataRoot, where);
+    log.info(`Metadata in PostgreSQL at ${where}`);
     return store;
   }
+  await recordMetadataLocation(config.dataRoot, undefined);
   // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
   const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
   return new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });

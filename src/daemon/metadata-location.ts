@@ -3,6 +3,8 @@
  * root by default (nothing to set up); `postgres://user:password@host:port/database` for replicas
  * that share one store (issue 14). A `search_path` query parameter picks a schema of the database.
  */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 
 export type MetadataLocation = { kind: 'sqlite' } | { kind: 'postgres'; url: string };
@@ -26,4 +28,27 @@ export function parseMetadataLocation(value: string | undefined): MetadataLocati
   }
   // The value may hold a password: never echo it.
   throw new InvalidArgumentError('invalid metadata location: want "sqlite" or postgres://user:password@host:port/database');
+}
+
+/**
+ * In a data root whose daemon keeps its metadata in PostgreSQL: where (`host:port/database`). An
+ * offline `ladingd check` of the data root alone would find no records and take every blob for
+ * unused; with this file there it refuses instead (check.ts).
+ */
+export const METADATA_ELSEWHERE = 'metadata.location';
+
+/** Writes (for PostgreSQL) or removes (for SQLite) the data root's METADATA_ELSEWHERE note. */
+export async function recordMetadataLocation(dataRoot: string, elsewhere: string | undefined): Promise<void> {
+  const file = path.join(dataRoot, METADATA_ELSEWHERE);
+  if (elsewhere === undefined) await fs.rm(file, { force: true });
+  else await fs.writeFile(file, `postgres ${elsewhere}\n`, { mode: 0o600 });
+}
+
+/** What METADATA_ELSEWHERE says, if the data root has one. */
+export async function metadataElsewhere(dataRoot: string): Promise<string | undefined> {
+  try {
+    return (await fs.readFile(path.join(dataRoot, METADATA_ELSEWHERE), 'utf8')).trim();
+  } catch {
+    return undefined;
+  }
 }

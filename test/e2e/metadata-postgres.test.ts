@@ -2,9 +2,13 @@
 // PostgreSQL and outlive the daemon; the database stopped, the docker CLI is told so (503), and the
 // daemon serves again by itself once it is back.
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import postgres from 'postgres';
 import { Daemon } from '../support/daemon.js';
+import { run } from '../support/exec.js';
+import { repoRoot } from '../support/paths.js';
 import { dockerArchive, singlePlatformImage, type ImageFixture } from '../support/images.js';
 import { skipWithoutPostgres, startPostgres, type PostgresCluster } from '../support/postgres.js';
 import { eventually } from '../support/eventually.js';
@@ -42,6 +46,12 @@ describe('ladingd with its metadata in PostgreSQL', { skip, timeout: 180_000 }, 
     } finally {
       await sql.end();
     }
+
+    // The data root says where its metadata is, so that an offline `ladingd check` refuses it.
+    const check = await run(process.execPath, [path.join(repoRoot, 'bin', 'ladingd.js'), 'check', '--data-root', d.dataRoot]);
+    assert.equal(check.code, 2, check.stderr);
+    assert.match(check.stderr, /its metadata is in postgres 127\.0\.0\.1:\d+\/lading_\d+_\d+ \(metadata\.location\)/);
+    assert.equal(existsSync(path.join(d.dataRoot, 'metadata.db')), false, 'no SQLite file beside it');
 
     // Another daemon on the same data root and database finds it: the records were never in SQLite.
     const dataRoot = d.dataRoot;
