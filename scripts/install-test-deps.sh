@@ -8,9 +8,10 @@
 #   docker-registry, docker.io   a registry and a reference dockerd for oracle tests
 #   openssl, apache2-utils       test CA and token keys; bcrypt htpasswd files for the registry
 #   chromium                     the explorer's browser tests (driven by playwright-core, which downloads no browser)
+#   postgresql                   PostgreSQL 15 (initdb, pg_ctl) for the metadata on PostgreSQL (test/support/postgres.ts)
 set -euo pipefail
 
-packages=(skopeo umoci tar busybox-static python3-docker zstd xz-utils bzip2 docker-registry docker.io openssl apache2-utils chromium)
+packages=(skopeo umoci tar busybox-static python3-docker zstd xz-utils bzip2 docker-registry docker.io openssl apache2-utils chromium postgresql)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -53,6 +53,22 @@ export class UnavailableError extends LadingError {
   }
 }
 
+/**
+ * The metadata database (PostgreSQL) cannot be reached: refused, reset, shut down, timed out. A 503,
+ * as dockerd answers when containerd is down; nothing was half-written (a transaction that did not
+ * commit is rolled back by the server), and the next request connects again.
+ */
+export class MetadataUnavailableError extends UnavailableError {
+  constructor(
+    /** `127.0.0.1:5432/lading`: where the database was looked for (never the credentials). */
+    readonly database: string,
+    options?: { cause?: unknown },
+  ) {
+    const cause = options?.cause instanceof Error ? options.cause.message : String(options?.cause ?? 'unreachable');
+    super(`metadata database unavailable: PostgreSQL at ${database}: ${cause}; try again once it is back`, options);
+  }
+}
+
 /** The kind of any thrown value: ours carry one, everything else is internal. */
 export function errorKind(err: unknown): ErrorKind {
   return err instanceof LadingError ? err.kind : 'internal';

@@ -14,6 +14,7 @@ import { buildImage, buildIndex, imageEntries, indexEntries, named, type BuiltIm
 import { blob, blobEntry, ociIndex, ociManifest, type Blob } from '../archive/testing/image-builder.js';
 import { checkDataRoot, checkStore, runCheck } from './check.js';
 import { lockDataRoot } from './data-root-lock.js';
+import { recordMetadataLocation } from './metadata-location.js';
 import { DIRTY_MARKER } from './startup-check.js';
 
 interface Store {
@@ -94,6 +95,17 @@ describe('ladingd check', () => {
     assert.deepEqual(messages(again), [
       `image app:1 (${s.app.manifest.desc.digest}): layer ${layer} of manifest ${s.app.manifest.desc.digest} is missing`,
     ]);
+  });
+
+  it('refuses a data root whose metadata is in PostgreSQL, and removes nothing, rather than take every blob for unused', async () => {
+    const s = await store();
+    const blobs = readdirSync(path.join(s.root, 'content', 'blobs', 'sha256')).sort();
+    rmSync(path.join(s.root, 'metadata.db'));
+    await recordMetadataLocation(s.root, '127.0.0.1:5432/lading');
+    await assert.rejects(checkDataRoot(s.root, { repair: true }), {
+      message: `${s.root}: its metadata is in postgres 127.0.0.1:5432/lading (metadata.location); ladingd check reads a data root's own SQLite metadata only, and would take every blob here for unused`,
+    });
+    assert.deepEqual(readdirSync(path.join(s.root, 'content', 'blobs', 'sha256')).sort(), blobs);
   });
 
   it('reports orphans, ingest leftovers, stray files and stale layer records; --repair removes them all', async () => {

@@ -12,6 +12,7 @@ import { isIndexType, isManifestType, MediaType } from '../oci/media-types.js';
 import type { Descriptor } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed } from '../reference/reference.js';
 import { resolveConfig } from './config.js';
+import { METADATA_ELSEWHERE, metadataElsewhere } from './metadata-location.js';
 import { lockDataRoot } from './data-root-lock.js';
 import { parseFlags } from './flags.js';
 import { DIRTY_MARKER } from './startup-check.js';
@@ -424,6 +425,10 @@ export async function checkDataRoot(dataRoot: string, options: CheckOptions): Pr
     throw new InvalidArgumentError(`${dataRoot}: no such directory`);
   }
   if (!st.isDirectory()) throw new InvalidArgumentError(`${dataRoot}: not a directory`);
+  const elsewhere = await metadataElsewhere(dataRoot);
+  if (elsewhere !== undefined) {
+    throw new InvalidArgumentError(`${dataRoot}: its metadata is in ${elsewhere} (${METADATA_ELSEWHERE}); ladingd check reads a data root's own SQLite metadata only, and would take every blob here for unused`);
+  }
   let lock: { release(): Promise<void> };
   try {
     lock = await lockDataRoot(dataRoot);

@@ -62,3 +62,24 @@ test('--log-format text|json, or daemon.json log-format; text by default', () =>
   writeFileSync(file, JSON.stringify({ 'log-format': 'yaml' }));
   assert.throws(() => resolveConfig(parseFlags(['--config-file', file]), { HOME: dir }), /unknown log format: yaml/);
 });
+
+test('--metadata and daemon.json metadata: SQLite by default, a postgres:// URL, never both, nothing else', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lading-config-'));
+  const env = { HOME: dir };
+  assert.deepEqual(resolveConfig(parseFlags([]), env).metadata, { kind: 'sqlite' });
+  assert.deepEqual(resolveConfig(parseFlags(['--metadata', 'sqlite']), env).metadata, { kind: 'sqlite' });
+  const url = 'postgres://lading:secret@db.example:5432/lading?search_path=replicas';
+  assert.deepEqual(resolveConfig(parseFlags([`--metadata=${url}`]), env).metadata, { kind: 'postgres', url });
+  const file = path.join(dir, 'daemon.json');
+  writeFileSync(file, JSON.stringify({ metadata: 'postgresql://db.example/lading' }));
+  assert.deepEqual(resolveConfig(parseFlags(['--config-file', file]), env).metadata, { kind: 'postgres', url: 'postgresql://db.example/lading' });
+  assert.throws(() => resolveConfig(parseFlags(['--config-file', file, '--metadata', 'sqlite']), env), {
+    message: 'the following directives are specified both as a flag and in the configuration file: metadata',
+  });
+  for (const bad of ['mysql://db/lading', 'postgres://db.example', '/var/lib/lading.db', 'postgres://u:secret@/x']) {
+    assert.throws(() => resolveConfig(parseFlags(['--metadata', bad]), env), (err: Error) => {
+      assert.equal(err.message, 'invalid metadata location: want "sqlite" or postgres://user:password@host:port/database');
+      return true;
+    });
+  }
+});

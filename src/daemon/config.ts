@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import type { LogFormat, LogLevel } from '../util/logger.js';
+import { parseMetadataLocation, type MetadataLocation } from './metadata-location.js';
 import { checkLogFormat, checkLogLevel, type Flags } from './flags.js';
 import { resolveSecurity, SECURITY_FILE_KEYS, type SecurityConfig } from './security-options.js';
 import { REGISTRY_FILE_KEYS, resolveRegistry, type RegistrySettings } from './registry-options.js';
@@ -16,6 +17,8 @@ export interface DaemonConfig {
   /** Lading's own socket directory, which a start may create; any other socket's directory must exist. */
   defaultSocketDir?: string;
   dataRoot: string;
+  /** SQLite in the data root unless a PostgreSQL URL is given; absent is SQLite. */
+  metadata?: MetadataLocation;
   logLevel: LogLevel;
   logFormat: LogFormat;
   configFile?: string;
@@ -35,12 +38,13 @@ export interface DaemonConfig {
 interface DaemonJson {
   hosts?: string[];
   'data-root'?: string;
+  metadata?: string;
   'log-level'?: string;
   'log-format'?: string;
   debug?: boolean;
 }
 
-const KNOWN_KEYS = new Set(['hosts', 'data-root', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS, ...BLOB_STORE_FILE_KEYS, ...UI_FILE_KEYS, 'metrics-addr']);
+const KNOWN_KEYS = new Set(['hosts', 'data-root', 'metadata', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS, ...BLOB_STORE_FILE_KEYS, ...UI_FILE_KEYS, 'metrics-addr']);
 
 /** XDG base directories, falling back to the spec's defaults under the home directory. */
 export function xdgDirs(env: NodeJS.ProcessEnv = process.env): { data: string; config: string; runtime: string } {
@@ -63,6 +67,14 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
       'the following directives are specified both as a flag and in the configuration file: hosts',
     );
   }
+  if (flags.metadata !== undefined && file.metadata !== undefined) {
+    throw new InvalidArgumentError(
+      'the following directives are specified both as a flag and in the configuration file: metadata',
+    );
+  }
+  if (file.metadata !== undefined && typeof file.metadata !== 'string') {
+    throw new InvalidArgumentError(`unable to configure the daemon with file ${configFile}: metadata must be a string`);
+  }
   const defaultSocketDir = path.join(xdg.runtime, 'lading');
   const hosts = flags.hosts.length > 0 ? flags.hosts : (file.hosts ?? [`unix://${path.join(defaultSocketDir, 'lading.sock')}`]);
   const logLevel = flags.debug || file.debug ? 'debug' : (flags.logLevel ?? (file['log-level'] ? checkLogLevel(file['log-level']) : 'info'));
@@ -76,6 +88,7 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
     defaultSocketDir,
     logFormat,
     dataRoot: path.resolve(flags.dataRoot ?? file['data-root'] ?? path.join(xdg.data, 'lading')),
+    metadata: parseMetadataLocation(flags.metadata ?? file.metadata),
     logLevel,
     ...(configFile ? { configFile } : {}),
     security,

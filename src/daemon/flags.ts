@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { isLogFormat, isLogLevel, type LogFormat, type LogLevel } from '../util/logger.js';
 import { isSecurityFlag, parseSecurityFlag, SECURITY_USAGE, type SecurityFlags } from './security-options.js';
+import { METADATA_USAGE } from './metadata-location.js';
 import { isRegistryFlag, parseRegistryFlag, REGISTRY_USAGE, type RegistryFlags } from './registry-options.js';
 import { BLOB_STORE_USAGE, isBlobStoreFlag, parseBlobStoreFlag, type BlobStoreFlags } from './blob-store-options.js';
 import { isUiFlag, parseUiFlag, UI_USAGE, type UiFlags } from './ui-options.js';
@@ -10,6 +11,8 @@ import { METRICS_USAGE } from './metrics-options.js';
 export interface Flags {
   hosts: string[];
   dataRoot?: string;
+  /** `--metadata`: sqlite or a postgres:// URL (metadata-location.ts). */
+  metadata?: string;
   configFile?: string;
   logLevel?: LogLevel;
   logFormat?: LogFormat;
@@ -43,13 +46,14 @@ Options:
   -h, --help                 Print usage
       --log-format string    Set the logging format ("text"|"json") (default "text")
   -l, --log-level string     Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
-  -v, --version              Print version information and quit
+${METADATA_USAGE}  -v, --version              Print version information and quit
 ${SECURITY_USAGE}${REGISTRY_USAGE}${BLOB_STORE_USAGE}${UI_USAGE}${METRICS_USAGE}`;
 
-const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'configFile' | 'logLevel' | 'logFormat' | 'metricsAddr'> = {
+const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'metadata' | 'configFile' | 'logLevel' | 'logFormat' | 'metricsAddr'> = {
   '-H': 'host',
   '--host': 'host',
   '--data-root': 'dataRoot',
+  '--metadata': 'metadata',
   '--config-file': 'configFile',
   '-l': 'logLevel',
   '--log-level': 'logLevel',
@@ -75,6 +79,7 @@ export function parseFlags(argv: string[]): Flags {
       else if (key === 'logLevel') flags.logLevel = checkLogLevel(value);
       else if (key === 'logFormat') flags.logFormat = checkLogFormat(value);
       else if (key === 'dataRoot') flags.dataRoot = value;
+      else if (key === 'metadata') flags.metadata = value;
       else if (key === 'configFile') flags.configFile = value;
       else if (key === 'metricsAddr') flags.metricsAddr = value;
     } else if (isSecurityFlag(name)) {

@@ -13,6 +13,8 @@ import { RegistryBlobs } from '../registry/registry-blobs.js';
 import { InvalidArgumentError, LadingError } from '../errors.js';
 import { ImageService, SNAPSHOTTER } from '../images/image-service.js';
 import { RegistryService } from '../registry/registry-service.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { describeDatabase, PostgresMetadataStore } from '../metadata/postgres/postgres-metadata-store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import { SpaceReserve } from '../metadata/space-reserve.js';
 import { createLogger, type Logger } from '../util/logger.js';
@@ -21,6 +23,7 @@ import { resolveConfig, type DaemonConfig } from './config.js';
 import { readBuildInfo } from './build-info.js';
 import { answers, lockDataRoot } from './data-root-lock.js';
 import { parseFlags, USAGE } from './flags.js';
+import { recordMetadataLocation } from './metadata-location.js';
 import { formatListenAddress, isLoopback, parseListenAddress, type ListenAddress } from './listen-address.js';
 import { DEFAULT_SECURITY_CONFIG, type SecurityConfig } from './security-options.js';
 import { socketGroupId } from './socket-group.js';
@@ -116,7 +119,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   const lock = await lockDataRoot(config.dataRoot);
 
   const servers: Server[] = [];
-  let metadata: SqliteMetadataStore | undefined;
+  let metadata: MetadataStore | undefined;
   let startupCheck: StartupCheck | undefined;
   let images: ImageService;
   try {
@@ -125,9 +128,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     const content = await openContentStore(config, registry, log, metrics);
     const removed = await content.cleanIngest();
     if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
-    // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
-    const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
-    metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
+    metadata = await openMetadataStore(config, log);
     const limits = { maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio };
     images = new ImageService(metrics ? metrics.measuringDeletes(content) : content, metadata, registry, log, limits);
     if (metrics) observe(metrics, images, metadata, content);
@@ -183,6 +184,21 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   };
 }
 
+/** SQLite in the data root, or with --metadata postgres://… the shared database, migrated and listened to at open. */
+async function openMetadataStore(config: DaemonConfig, log: Logger): Promise<MetadataStore> {
+  if (config.metadata?.kind === 'postgres') {
+    const store = await PostgresMetadataStore.open(config.metadata.url, { logger: log });
+    const where = describeDatabase(config.metadata.url);
+    await recordMetadataLocation(config.dataRoot, where);
+    log.info(`Metadata in PostgreSQL at ${where}`);
+    return store;
+  }
+  await recordMetadataLocation(config.dataRoot, undefined);
+  // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
+  const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
+  return new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
+}
+
 /**
  * The embedded store on the data root's disk, or with --blob-store the registry tier, whose cache
  * lives in `<data-root>/blob-cache` (not under `content/`, which the start-up check reads as the
@@ -204,7 +220,7 @@ async function openContentStore(config: DaemonConfig, registry: RegistryService,
 }
 
 /** Feeds the metrics from the image service's operation log and garbage collector, and the store's sizes. */
-function observe(metrics: LadingMetrics, images: ImageService, metadata: SqliteMetadataStore, content: ContentStore): void {
+function observe(metrics: LadingMetrics, images: ImageService, metadata: MetadataStore, content: ContentStore): void {
   images.ops.observer = metrics.operationObserver;
   images.gc.observer = metrics.gcObserver;
   metrics.watchStore(

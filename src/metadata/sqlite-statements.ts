@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Descriptor } from '../oci/types.js';
+import { parseTarget } from './image-targets.js';
 import type { BlobEdge } from './blob-graph.js';
 import type { BlobSource } from './blob-sources.js';
 import type { ImageRecord } from './image-records.js';
@@ -123,24 +123,6 @@ export type Statements = ReturnType<typeof prepareStatements>;
 
 export function toLayerFacts(row: LayerRow): LayerFacts {
   return { digest: row.digest, diffId: row.diff_id, unpackedSize: row.unpacked_size };
-}
-
-/**
- * Parsed targets by their JSON, so that the records of an image read again and again (lists of the
- * same images) share one descriptor: nothing re-parsed, and what is rendered from it once (the
- * list's Descriptor) is found by identity. Descriptors are never changed in place.
- */
-const TARGETS = new Map<string, Descriptor>();
-const TARGETS_MAX = 10_000;
-
-function parseTarget(json: string): Descriptor {
-  let target = TARGETS.get(json);
-  if (!target) {
-    target = JSON.parse(json) as Descriptor;
-    if (TARGETS.size >= TARGETS_MAX) TARGETS.delete(TARGETS.keys().next().value as string);
-    TARGETS.set(json, target);
-  }
-  return target;
 }
 
 export function toRecord(row: ImageRow): ImageRecord {
