@@ -64,4 +64,22 @@ for (const decoder of availableZstdDecoders()) describe(`zstd decompressor (${de
     assert.ok(out.readableLength <= 40 * 1024 * 1024, `${out.readableLength} bytes held for a reader that reads nothing`);
     out.destroy();
   });
+  it('gives a flowing reader that defers its work (a hash in a microtask) its turns: little is held at once', async () => {
+    const packed = execFileSync('zstd', ['-q', '-c'], { input: Buffer.alloc(256 * 1024 * 1024), maxBuffer: 64 * 1024 * 1024 });
+    const out = createZstdDecompressor(decoder);
+    let pending = 0;
+    let most = 0;
+    let total = 0;
+    out.on('data', (chunk: Buffer) => {
+      pending += chunk.length;
+      most = Math.max(most, pending);
+      if (pending === chunk.length) queueMicrotask(() => (total += pending, (pending = 0)));
+    });
+    const ended = new Promise((resolve) => out.on('end', resolve));
+    out.end(packed);
+    await ended;
+    assert.equal(total, 256 * 1024 * 1024);
+    // libzstd: one turn's output; fzstd: that and one 1 KiB slice of input (32 MiB at most).
+    assert.ok(most <= 40 * 1024 * 1024, `${most} bytes decoded before the reader's deferred work ran`);
+  });
 });

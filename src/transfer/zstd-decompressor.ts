@@ -78,6 +78,14 @@ abstract class PacedDecoder extends Transform {
   protected wantsMore = true;
   /** The rest of a chunk whose feeding waits for the reader. */
   private waiting: (() => void) | undefined;
+  /** Output pushed since feeding last gave the event loop a turn. */
+  private sinceYield = 0;
+
+  /** Hands decoded bytes to the reader. */
+  protected output(data: Buffer): void {
+    this.sinceYield += data.byteLength;
+    this.wantsMore = this.push(data);
+  }
 
   /** Decodes from `chunk` at `offset` on; says where the input goes on and whether the chunk is done. */
   protected abstract step(chunk: Buffer, offset: number): { offset: number; done: boolean };
@@ -99,6 +107,15 @@ abstract class PacedDecoder extends Transform {
         if (!this.wantsMore) {
           const rest = offset;
           this.waiting = () => this.feed(chunk, rest, callback);
+          return;
+        }
+        // A reader in flowing mode takes every push at once and may defer its work (a hash in a
+        // microtask): without a turn of the event loop now and then, one chunk that expands 80
+        // times (text layers) would all be held before that work runs.
+        if (this.sinceYield >= YIELD_BYTES) {
+          this.sinceYield = 0;
+          const rest = offset;
+          setImmediate(() => this.feed(chunk, rest, callback));
           return;
         }
         const stepped = this.step(chunk, offset);
@@ -130,13 +147,16 @@ abstract class PacedDecoder extends Transform {
   }
 }
 
+/** Output between two turns of the event loop, whatever the reader does with it. */
+const YIELD_BYTES = 2 * 1024 * 1024;
+
 /** Input slices fed to fzstd: one expands to at most 32 MiB (256 RLE blocks of 128 KiB). */
 const SLICE = 1024;
 
 class FzstdDecompressor extends PacedDecoder {
   private readonly decoder = new Decompress((data) => {
     // fzstd may hand out views of its window buffer: copy before queuing.
-    if (data.byteLength > 0) this.wantsMore = this.push(Buffer.from(data));
+    if (data.byteLength > 0) this.output(Buffer.from(data));
   });
 
   protected step(chunk: Buffer, offset: number): { offset: number; done: boolean } {
@@ -171,7 +191,7 @@ class NativeZstdDecompressor extends PacedDecoder {
     // A call that does nothing (past a frame's end, with no input) hints at the next frame's header.
     if (consumed > 0 || produced > 0) this.inFrame = hint !== 0;
     // A small output would keep the whole buffer alive: copied then.
-    if (produced > 0) this.wantsMore = this.push(produced >= NATIVE_OUT_BYTES / 2 ? out.subarray(0, produced) : Buffer.from(out.subarray(0, produced)));
+    if (produced > 0) this.output(produced >= NATIVE_OUT_BYTES / 2 ? out.subarray(0, produced) : Buffer.from(out.subarray(0, produced)));
     // A full output buffer may leave more output inside the decoder, even with no input left.
     return { offset: next, done: next >= chunk.byteLength && produced < NATIVE_OUT_BYTES };
   }
