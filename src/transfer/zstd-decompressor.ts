@@ -197,7 +197,8 @@ class NativeZstdDecompressor extends PacedDecoder {
   }
 
   protected finish(): void {
-    if (this.inFrame) throw new Error('unexpected end of data: the stream ends inside a frame');
+    // fzstd's words, and Go's (io.ErrUnexpectedEOF), which Docker's decoder returns.
+    if (this.inFrame) throw new Error('unexpected EOF');
   }
 }
 
