@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only inspect,scale,load,concurrent,pull,push] [--profile DIR] [--cache DIR]`
+// `npm run bench [-- --quick] [--only inspect,scale,load,load-zstd,concurrent,pull,pull-zstd,push] [--profile DIR] [--cache DIR]`
 // Runs every scenario, each against a baseline measured in the same run, interleaved round by round,
 // and prints a Markdown table of medians and ratios. Timings never fail the run: they are reported.
 import { execFileSync } from 'node:child_process';
@@ -13,7 +13,8 @@ import { concurrentScenario } from './scenarios/concurrent.js';
 import { IN_FLIGHT, type Bench } from './scenarios/bench.js';
 import { inspectScenario } from './scenarios/inspect.js';
 import { loadScenario } from './scenarios/load.js';
-import { pullScenario } from './scenarios/pull.js';
+import { loadZstdScenario } from './scenarios/load-zstd.js';
+import { pullScenario, pullZstdScenario } from './scenarios/pull.js';
 import { pushScenario } from './scenarios/push.js';
 import { scaleScenario } from './scenarios/scale.js';
 import { layerFilesScenario } from './scenarios/layer-files.js';
@@ -24,6 +25,8 @@ const SCENARIOS: Record<string, (b: Bench) => Promise<Row[]>> = {
   load: loadScenario,
   concurrent: concurrentScenario,
   pull: pullScenario,
+  'pull-zstd': pullZstdScenario,
+  'load-zstd': loadZstdScenario,
   push: pushScenario,
   'layer-files': layerFilesScenario,
 };

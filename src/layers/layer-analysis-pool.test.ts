@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,8 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { InvalidArgumentError } from '../errors.js';
 import { LayerAnalysisPool } from './layer-analysis-pool.js';
+import type { LayerStreamAnalysis } from './layer-facts.js';
 import { buildTar, sha256, zstdStored } from '../archive/testing/archive-builder.js';
-import { gzipZeroLayer } from '../archive/testing/hostile-archives.js';
+import { gzipZeroLayer, rawEntry } from '../archive/testing/hostile-archives.js';
 
 describe('layer analysis pool (worker thread)', () => {
   let dir: string;
@@ -79,6 +81,75 @@ describe('layer analysis pool (worker thread)', () => {
     } finally {
       await pool.close();
     }
+  });
+
+  /** Writes `data` to a streamed analysis in `size`-byte chunks, each awaited as the fetch does. */
+  async function writeAll(stream: LayerStreamAnalysis, data: Buffer, size: number): Promise<number> {
+    let offset = 0;
+    while (offset < data.length && !stream.refusal) {
+      await stream.write(data.subarray(offset, offset + size));
+      offset += size;
+    }
+    return Math.min(offset, data.length);
+  }
+
+  it('analyses layers streamed to it as a pull downloads them, several at once, as the main thread would', async () => {
+    const pool = new LayerAnalysisPool(1);
+    try {
+      const blobs = [gzipSync(tar), zstdStored(tar), tar];
+      const results = await Promise.all(
+        blobs.map(async (blob) => {
+          const stream = pool.open({});
+          await writeAll(stream, blob, 100_000);
+          return stream.end();
+        }),
+      );
+      assert.deepEqual(
+        results.map((r) => [r.diffId, r.unpackedSize, r.compression]),
+        [
+          [sha256(tar), 3_000_002, 'gzip'],
+          [sha256(tar), 3_000_002, 'zstd'],
+          [sha256(tar), 3_000_002, 'none'],
+        ],
+      );
+      const cut = gzipSync(tar);
+      const broken = pool.open({});
+      await writeAll(broken, cut.subarray(0, cut.length - 10), 100_000);
+      await assert.rejects(broken.end(), /unexpected end/i);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a streamed bomb is refused while it is written, long before its end', async () => {
+    const pool = new LayerAnalysisPool(1);
+    try {
+      // 64 MiB of zeros in about 64 KiB, then 32 MiB of random bytes stored as they are: a layer
+      // whose reader must stop near the start, not at the end.
+      const random = gzipSync(randomBytes(1 << 20), { level: 0 });
+      const bomb = Buffer.concat([gzipSync(Buffer.concat([rawEntry({ name: 'zeros', size: 96 << 20 }), Buffer.alloc(64 << 20)]), { level: 9 }), ...Array.from({ length: 32 }, () => random)]);
+      const stream = pool.open({ maxBytes: 1_000_000 });
+      const written = await writeAll(stream, bomb, 1 << 20);
+      assert.ok(stream.refusal instanceof InvalidArgumentError, 'the refusal is the input\'s fault');
+      assert.match(stream.refusal.message, /more than 1000000 bytes/);
+      // What the worker may not have answered yet (4 MiB) and a batch: no more.
+      assert.ok(written <= 6 << 20, `wrote ${written} of ${bomb.length} bytes before the refusal`);
+      await assert.rejects(stream.end(), /more than 1000000 bytes/);
+      // The worker goes on with the next layer.
+      const next = pool.open({});
+      await writeAll(next, gzipSync(tar), 1 << 20);
+      assert.equal((await next.end()).diffId, sha256(tar));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('close refuses a streamed analysis still running', async () => {
+    const pool = new LayerAnalysisPool(1);
+    const stream = pool.open({});
+    await stream.write(gzipSync(tar).subarray(0, 1000));
+    await pool.close();
+    await assert.rejects(stream.end(), /closed/);
   });
 
   it('close refuses what is still running', async () => {

@@ -40,11 +40,26 @@ export function looksLikeLayer(head: Uint8Array): boolean {
 }
 
 /**
+ * A layer's analysis fed its blob bytes in order while they arrive (a pull's download): here, or on
+ * the analysis pool's worker thread (`layer-analysis-pool.ts`).
+ */
+export interface LayerStreamAnalysis {
+  /** Set once the layer has expanded past the limits: a caller still reading its blob should stop. */
+  readonly refusal: ExpansionError | undefined;
+  /** Never rejects for the data: `end` says what was wrong with it. Resolves when more may be written. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Finishes the analysis; throws when the blob is not a readable layer. */
+  end(): Promise<LayerAnalysis>;
+  /** Releases what the analysis holds when it is abandoned. */
+  abort(): void;
+}
+
+/**
  * Computes a layer's diffID and unpacked size from its blob bytes, fed in order. `write` never
  * rejects: a broken layer (bad compression, not a tar) is reported by `end`, so a caller that
  * stores the blob at the same time is not interrupted by data that may not even be a layer.
  */
-export class LayerAnalyzer {
+export class LayerAnalyzer implements LayerStreamAnalysis {
   private head: Buffer[] = [];
   private headLength = 0;
   private compression: Compression | undefined;

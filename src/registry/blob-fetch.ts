@@ -1,7 +1,7 @@
 /**
  * Blobs from a registry into the content store: streamed, never held whole, verified against the
  * descriptor's digest and size when committed; a layer's diffID and unpacked size computed on the
- * way. A connection cut mid-blob is resumed with `Range` where the registry answers 206, and the
+ * way, on the layer analysis worker thread. A connection cut mid-blob is resumed with `Range` where the registry answers 206, and the
  * blob restarted from its first byte where it does not. One fetch per digest runs at a time in
  * the whole daemon: concurrent pulls of images that share layers wait for the same fetch.
  */
@@ -9,7 +9,8 @@ import type { BlobInfo, ContentStore } from '../content/content-store.js';
 import { InvalidArgumentError, LadingError } from '../errors.js';
 import type { Descriptor } from '../oci/types.js';
 import { layerExpansion, type ImportLimits } from '../layers/compression.js';
-import { LayerAnalyzer, type LayerAnalysis } from '../layers/layer-facts.js';
+import { openLayerAnalysis } from '../layers/layer-analysis-pool.js';
+import type { LayerAnalysis } from '../layers/layer-facts.js';
 import { readBody, type HttpResult } from './http-client.js';
 import { acceptFor, refKey, type Repository } from './manifest-fetch.js';
 import { notFound, RegistryError, unexpectedStatus } from './registry-errors.js';
@@ -93,7 +94,7 @@ export class BlobFetcher {
   private async fetchOnce(repo: Repository, desc: Descriptor, options: BlobFetchOptions, status: FetchStatus): Promise<FetchedBlob> {
     const release = await this.downloads.acquire(options.signal);
     const writer = await (options.store ?? this.store).openWriter();
-    const analyzer = options.analyze ? new LayerAnalyzer(layerExpansion(options.analyze)) : undefined;
+    const analyzer = options.analyze ? openLayerAnalysis(layerExpansion(options.analyze), desc.size) : undefined;
     try {
       const retry = repo.transport.retry;
       let failures = 0;
@@ -125,8 +126,8 @@ export class BlobFetcher {
           pending.length = 0;
           pendingBytes = 0;
           writingBytes += data.length;
-          // The file write (thread pool) and the analysis (gunzip on the thread pool, hashes here)
-          // of a batch overlap; batches still reach each of them in order.
+          // The file write (thread pool) and the analysis (on the analysis worker, but for small
+          // layers) of a batch overlap; batches still reach each of them in order.
           writing = writing.then(async () => {
             await Promise.all([writer.write(data), analyzer?.write(data)]);
             writingBytes -= data.length;
