@@ -62,6 +62,24 @@ export async function main(argv: string[]): Promise<number> {
   const config = resolveConfig(flags);
   configureMinApiVersion(process.env.DOCKER_MIN_API_VERSION);
   const log = createLogger(config.logLevel, undefined, config.logFormat);
+  // Handlers go in before the start: a client may see the socket answer and send SIGTERM before
+  // the start has returned (the explorer's and metrics' listeners come after the API's); the stop
+  // then follows the start. They stay installed: a second signal during shutdown must not kill
+  // requests in flight.
+  let signals = 0;
+  let requestStop!: () => void;
+  const stopRequested = new Promise<void>((resolve) => (requestStop = resolve));
+  const onSignal = (signal: string): void => {
+    signals++;
+    log.info(`Processing signal '${signal}'`);
+    if (signals === 1) requestStop();
+    else if (signals >= 3) {
+      log.warn('Forcing shutdown after 3 signals');
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => onSignal('interrupt'));
+  process.on('SIGTERM', () => onSignal('terminated'));
   const daemon = await startDaemon(config, log, version);
   for (const address of daemon.addresses) {
     if (address.kind === 'unix') {
@@ -69,21 +87,7 @@ export async function main(argv: string[]): Promise<number> {
       break;
     }
   }
-  await new Promise<void>((resolve) => {
-    // Handlers stay installed: a second signal during shutdown must not kill requests in flight.
-    let signals = 0;
-    const stop = (signal: string): void => {
-      signals++;
-      log.info(`Processing signal '${signal}'`);
-      if (signals === 1) resolve();
-      else if (signals >= 3) {
-        log.warn('Forcing shutdown after 3 signals');
-        process.exit(1);
-      }
-    };
-    process.on('SIGINT', () => stop('interrupt'));
-    process.on('SIGTERM', () => stop('terminated'));
-  });
+  await stopRequested;
   // Work that never ends (a stuck read, a registry that never answers) must not keep the process
   // alive: the stop has its deadline, and once it is done, whatever still runs is cut.
   const deadline = setTimeout(() => {
