@@ -66,6 +66,14 @@ export interface BlobHolds {
   release(target: string): Promise<boolean>;
 }
 
+/** What a writer's `commit` checks of what was written against what the caller expected. */
+export function checkExpected(expected: Partial<BlobInfo> | undefined, actual: BlobInfo): void {
+  if (expected?.size !== undefined && expected.size !== actual.size) {
+    throw new InvalidArgumentError(`size mismatch: expected ${expected.size} bytes, got ${actual.size}`);
+  }
+  if (expected?.digest !== undefined && expected.digest !== actual.digest) throw new DigestMismatchError(expected.digest, actual.digest);
+}
+
 /** `writeBytes` for a store whose writers come from `openWriter`: one writer, never left open. */
 export async function writeWhole(openWriter: () => Promise<BlobWriter>, data: Uint8Array, expected?: Partial<BlobInfo>): Promise<BlobInfo> {
   const writer = await openWriter();

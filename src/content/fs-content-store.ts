@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { InvalidArgumentError, isNoSpaceErrno, NoSpaceError, NotFoundError } from '../errors.js';
 import { hexOf, isDigest } from '../oci/digest.js';
 import { syncDir } from '../util/sync-dir.js';
-import { DigestMismatchError, writeWhole, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
+import { checkExpected, writeWhole, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
 import { verifiedBytes, verifiedStream } from './verified-read.js';
 
 /** Manifests and configs are small; a larger "JSON" blob is refused rather than read into memory. */
@@ -197,12 +197,7 @@ class FsBlobWriter implements BlobWriter {
     const digest = 'sha256:' + this.hash.digest('hex');
     const size = this.bytes;
     try {
-      if (expected?.size !== undefined && expected.size !== size) {
-        throw new InvalidArgumentError(`size mismatch: expected ${expected.size} bytes, got ${size}`);
-      }
-      if (expected?.digest !== undefined && expected.digest !== digest) {
-        throw new DigestMismatchError(expected.digest, digest);
-      }
+      checkExpected(expected, { digest, size });
       await this.flushed();
       await this.handle.sync();
       await this.handle.close();

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { parseDigest } from '../oci/digest.js';
 import type { BlobCache } from './blob-cache.js';
-import { BlobCorruptError, DigestMismatchError, writeWhole, type BlobHolds, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
+import { BlobCorruptError, checkExpected, writeWhole, type BlobHolds, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
 import { DEFAULT_MAX_JSON_BYTES } from './fs-content-store.js';
 import { EMPTY_CONFIG, EMPTY_CONFIG_DIGEST, heldBlobs, holderManifest, holderTag, targetOfTag } from './holder-manifest.js';
 import { MediaType } from '../oci/media-types.js';
@@ -235,10 +235,7 @@ class RegistryBlobWriter implements BlobWriter {
     const digest = 'sha256:' + this.hash.digest('hex');
     const size = this.bytes;
     try {
-      if (expected?.size !== undefined && expected.size !== size) {
-        throw new InvalidArgumentError(`size mismatch: expected ${expected.size} bytes, got ${size}`);
-      }
-      if (expected?.digest !== undefined && expected.digest !== digest) throw new DigestMismatchError(expected.digest, digest);
+      checkExpected(expected, { digest, size });
       await this.handle.sync();
       await this.handle.close();
       await this.store(digest, size);

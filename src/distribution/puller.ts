@@ -8,7 +8,8 @@
  * `content` should be a leasing view of the store (the garbage collector's), so that what the pull
  * finds or writes stays until the image is named. Naming it is the caller's job.
  */
-import { TaskGroup } from './task-group.js';
+import type { TaskGroup } from './task-group.js';
+import { openTransferSession } from './transfer-session.js';
 import type { ContentStore } from '../content/content-store.js';
 import { LadingError, NotFoundError } from '../errors.js';
 import type { LayerFacts } from '../metadata/metadata-store.js';
@@ -67,13 +68,7 @@ export async function pullFromRegistry(
   ref: Reference,
   options: PullOptions,
 ): Promise<PulledImage> {
-  // One failure stops the other fetches of this pull.
-  const group = new TaskGroup(options.signal);
-  const repo = await registry.repository(ref.domain, ref.path, {
-    ...(options.auth ? { auth: options.auth } : {}),
-    signal: group.signal,
-    ...(options.onExchange ? { onExchange: options.onExchange } : {}),
-  });
+  const { group, repo } = await openTransferSession(registry, ref, options);
   const root = await resolveRoot(repo, ref);
   const pull = new Pull(content, options.blobs, repo, ref, options, group);
   return pull.run(root);

@@ -7,7 +7,7 @@
  * source labels, kept here as blob sources). Indexes and manifests must be here; a config or layer
  * that is not is fine only when the registry has it or can mount it.
  */
-import { TaskGroup } from './task-group.js';
+import { openTransferSession } from './transfer-session.js';
 import type { ContentStore } from '../content/content-store.js';
 import { LadingError, NotFoundError } from '../errors.js';
 import type { BlobSource } from '../metadata/metadata-store.js';
@@ -51,14 +51,7 @@ export async function pushTarget(
   target: Descriptor,
   options: PushTargetOptions,
 ): Promise<PushedTarget> {
-  // One failure stops the other uploads of this push.
-  const group = new TaskGroup(options.signal);
-  const repo = await registry.repository(ref.domain, ref.path, {
-    ...(options.auth ? { auth: options.auth } : {}),
-    push: true,
-    signal: group.signal,
-    ...(options.onExchange ? { onExchange: options.onExchange } : {}),
-  });
+  const { group, repo } = await openTransferSession(registry, ref, { ...options, push: true });
   const plan = await planPush(content, target);
   for (const { desc } of plan.blobs.values()) options.progress.add(desc);
   await group.all(
