@@ -16,6 +16,7 @@ import { loadScenario } from './scenarios/load.js';
 import { pullScenario } from './scenarios/pull.js';
 import { pushScenario } from './scenarios/push.js';
 import { scaleScenario } from './scenarios/scale.js';
+import { layerFilesScenario } from './scenarios/layer-files.js';
 
 const SCENARIOS: Record<string, (b: Bench) => Promise<Row[]>> = {
   inspect: inspectScenario,
@@ -24,13 +25,15 @@ const SCENARIOS: Record<string, (b: Bench) => Promise<Row[]>> = {
   concurrent: concurrentScenario,
   pull: pullScenario,
   push: pushScenario,
+  'layer-files': layerFilesScenario,
 };
 
-const USAGE = `usage: npm run bench -- [--quick] [--only NAME,...] [--profile DIR] [--cache DIR]
+const USAGE = `usage: npm run bench -- [--quick] [--only NAME,...] [--profile DIR] [--cache DIR] [--layer-mb N]
   --quick      a smoke run of about a minute: 2 short rounds, 10,000 images, a 100 MB archive and image
   --only       scenarios to run, of: ${Object.keys(SCENARIOS).join(', ')}
   --profile    write a CPU profile of every ladingd started into DIR (see bench/profile-summary.ts)
   --cache      where generated stores and archives are kept (default $LADING_BENCH_CACHE or $TMPDIR/lading-bench-cache)
+  --layer-mb   unpacked size of layer-files' layer in MB (default 200, 50 with --quick; the issue's 1 GB: 1000)
 `;
 
 interface Options {
@@ -38,6 +41,7 @@ interface Options {
   only: string[];
   profile?: string;
   cache: string;
+  layerMB?: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -57,6 +61,11 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--only') opts.only = value().split(',');
     else if (arg === '--profile') opts.profile = path.resolve(value());
     else if (arg === '--cache') opts.cache = path.resolve(value());
+    else if (arg === '--layer-mb') {
+      const mb = Number(value());
+      if (!Number.isInteger(mb) || mb <= 0) throw new Error(`--layer-mb wants a whole number of megabytes\n${USAGE}`);
+      opts.layerMB = mb;
+    }
     else if (arg === '-h' || arg === '--help') {
       process.stdout.write(USAGE);
       process.exit(0);
@@ -105,6 +114,7 @@ async function main(): Promise<void> {
     cacheDir: opts.cache,
     client,
     rounds: opts.quick ? 2 : 5,
+    ...(opts.layerMB !== undefined ? { layerMB: opts.layerMB } : {}),
     job: (socket, requests, serverPid) => ({
       socket,
       requests,

@@ -8,9 +8,10 @@
 #   docker-registry, docker.io   a registry and a reference dockerd for oracle tests
 #   openssl, apache2-utils       test CA and token keys; bcrypt htpasswd files for the registry
 #   postgresql                   PostgreSQL 15 (initdb, pg_ctl) for the metadata on PostgreSQL (test/support/postgres.ts)
+#   chromium                     the explorer's browser tests (driven by playwright-core, which downloads no browser)
 set -euo pipefail
 
-packages=(skopeo umoci tar busybox-static python3-docker zstd xz-utils bzip2 docker-registry docker.io openssl apache2-utils postgresql)
+packages=(skopeo umoci tar busybox-static python3-docker zstd xz-utils bzip2 docker-registry docker.io openssl apache2-utils postgresql chromium)
 
 missing=()
 for p in "${packages[@]}"; do

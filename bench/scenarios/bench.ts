@@ -7,6 +7,8 @@ export interface Bench {
   cacheDir: string;
   client: LoadClient;
   rounds: number;
+  /** The layer-files scenario's layer, unpacked megabytes (`--layer-mb`); its default when absent. */
+  layerMB?: number;
   /** A throughput job: its warmup and measured time. */
   job(socket: string, requests: LoadRequest[], serverPid?: number): LoadJob;
   log(msg: string): void;

@@ -8,6 +8,7 @@ import { checkLogFormat, checkLogLevel, type Flags } from './flags.js';
 import { resolveSecurity, SECURITY_FILE_KEYS, type SecurityConfig } from './security-options.js';
 import { REGISTRY_FILE_KEYS, resolveRegistry, type RegistrySettings } from './registry-options.js';
 import { BLOB_STORE_FILE_KEYS, resolveBlobStore, type BlobStoreSettings } from './blob-store-options.js';
+import { resolveUi, UI_FILE_KEYS, type UiConfig } from './ui-options.js';
 
 /** The daemon's settings after flags, daemon.json and the embedded defaults are merged. */
 export interface DaemonConfig {
@@ -26,6 +27,8 @@ export interface DaemonConfig {
   registry?: RegistrySettings;
   /** Blobs in a registry (--blob-store); absent: on the data root's disk. */
   blobStore?: BlobStoreSettings;
+  /** The explorer (`--ui`); off when absent. */
+  ui?: UiConfig;
 }
 
 /** The subset of dockerd's daemon.json that Lading reads; other keys are refused, as dockerd does. */
@@ -38,7 +41,7 @@ interface DaemonJson {
   debug?: boolean;
 }
 
-const KNOWN_KEYS = new Set(['hosts', 'data-root', 'metadata', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS, ...BLOB_STORE_FILE_KEYS]);
+const KNOWN_KEYS = new Set(['hosts', 'data-root', 'metadata', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS, ...BLOB_STORE_FILE_KEYS, ...UI_FILE_KEYS]);
 
 /** XDG base directories, falling back to the spec's defaults under the home directory. */
 export function xdgDirs(env: NodeJS.ProcessEnv = process.env): { data: string; config: string; runtime: string } {
@@ -74,6 +77,8 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
   const logLevel = flags.debug || file.debug ? 'debug' : (flags.logLevel ?? (file['log-level'] ? checkLogLevel(file['log-level']) : 'info'));
   const logFormat = flags.logFormat ?? (file['log-format'] !== undefined ? checkLogFormat(String(file['log-format'])) : 'text');
   const blobStore = resolveBlobStore(flags.blobStore ?? {}, file as Record<string, unknown>, configFile);
+  const security = resolveSecurity(flags.security, file as Record<string, unknown>, configFile, env);
+  const ui = resolveUi(flags.ui ?? {}, file as Record<string, unknown>, configFile, security.tls !== undefined);
   return {
     hosts,
     defaultSocketDir,
@@ -82,9 +87,10 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
     metadata: parseMetadataLocation(flags.metadata ?? file.metadata),
     logLevel,
     ...(configFile ? { configFile } : {}),
-    security: resolveSecurity(flags.security, file as Record<string, unknown>, configFile, env),
+    security,
     registry: resolveRegistry(flags.registry ?? {}, file as Record<string, unknown>, configFile, xdg.config),
     ...(blobStore ? { blobStore } : {}),
+    ...(ui ? { ui } : {}),
   };
 }
 

@@ -4,6 +4,7 @@ import { isSecurityFlag, parseSecurityFlag, SECURITY_USAGE, type SecurityFlags }
 import { METADATA_USAGE } from './metadata-location.js';
 import { isRegistryFlag, parseRegistryFlag, REGISTRY_USAGE, type RegistryFlags } from './registry-options.js';
 import { BLOB_STORE_USAGE, isBlobStoreFlag, parseBlobStoreFlag, type BlobStoreFlags } from './blob-store-options.js';
+import { isUiFlag, parseUiFlag, UI_USAGE, type UiFlags } from './ui-options.js';
 
 /** What the command line says; unset options are left to daemon.json and then the defaults. */
 export interface Flags {
@@ -23,6 +24,8 @@ export interface Flags {
   registry: RegistryFlags;
   /** Where blobs live (blob-store-options.ts). */
   blobStore: BlobStoreFlags;
+  /** The explorer's address and token (ui-options.ts). */
+  ui: UiFlags;
 }
 
 export const USAGE = `Usage:  ladingd [OPTIONS]
@@ -41,7 +44,7 @@ Options:
       --log-format string    Set the logging format ("text"|"json") (default "text")
   -l, --log-level string     Set the logging level ("debug"|"info"|"warn"|"error"|"fatal") (default "info")
 ${METADATA_USAGE}  -v, --version              Print version information and quit
-${SECURITY_USAGE}${REGISTRY_USAGE}${BLOB_STORE_USAGE}`;
+${SECURITY_USAGE}${REGISTRY_USAGE}${BLOB_STORE_USAGE}${UI_USAGE}`;
 
 const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'metadata' | 'configFile' | 'logLevel' | 'logFormat'> = {
   '-H': 'host',
@@ -56,7 +59,7 @@ const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'metadata' | 'configFile
 
 /** Parses dockerd-style flags: `--flag value`, `--flag=value`, `-H value`. */
 export function parseFlags(argv: string[]): Flags {
-  const flags: Flags = { hosts: [], debug: false, help: false, version: false, security: {}, registry: {}, blobStore: {} };
+  const flags: Flags = { hosts: [], debug: false, help: false, version: false, security: {}, registry: {}, blobStore: {}, ui: {} };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
@@ -80,6 +83,8 @@ export function parseFlags(argv: string[]): Flags {
       parseRegistryFlag(flags.registry, name, eq > 0 ? arg.slice(eq + 1) : undefined, () => argv[++i]);
     } else if (isBlobStoreFlag(name)) {
       parseBlobStoreFlag(flags.blobStore, name, eq > 0 ? arg.slice(eq + 1) : undefined, () => argv[++i]);
+    } else if (isUiFlag(name)) {
+      parseUiFlag(flags.ui, name, eq > 0 ? arg.slice(eq + 1) : undefined, () => argv[++i]);
     } else {
       throw new InvalidArgumentError(`unknown flag: ${name}\nSee 'ladingd --help'.`);
     }

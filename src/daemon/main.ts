@@ -27,6 +27,7 @@ import { socketGroupId } from './socket-group.js';
 import { runCheck } from './check.js';
 import { StartupCheck } from './startup-check.js';
 import { loadTlsOptions } from './tls.js';
+import { startExplorer } from './explorer-listener.js';
 
 const PRODUCT = 'Lading';
 const SHUTDOWN_GRACE_MS = 15_000;
@@ -137,6 +138,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
       });
       servers.push(await listen(server, address, log, security, socketGid, config.defaultSocketDir));
     }
+    if (config.ui) servers.push(await startExplorer(config.ui, images, { dataRoot: config.dataRoot, limits, tls: tlsOptions, headersTimeoutMs: security.requestHeaderTimeoutMs }, log));
   } catch (err) {
     // Undo: nothing was served, so a data root this start made goes, and a marker it wrote too.
     await Promise.all(servers.map(closeServer));

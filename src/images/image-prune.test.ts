@@ -114,6 +114,18 @@ describe('ImageService.prune', () => {
     assert.equal(fx.blobs().size, digestsOf(named).length + digestsOf(dangling).length - 1 + digestsOf(twin).length);
   });
 
+  it('a dry run reports what the prune then does, and changes nothing', async () => {
+    for (const f of [filters({ dangling: { false: true }, label: { 'team=a': true } }), new Map(), filters({ dangling: { false: true } })]) {
+      const before = fx.blobs().size;
+      const plan = await fx.service.prunePlan(f);
+      assert.equal(fx.blobs().size, before, 'nothing deleted');
+      assert.deepEqual(events, [], 'no event');
+      const done = await fx.service.prune(f);
+      assert.deepEqual(plan, done);
+      events.length = 0;
+    }
+  });
+
   it('one prune at a time', async () => {
     const first = fx.service.prune(new Map());
     await assert.rejects(fx.service.prune(new Map()), (e: unknown) => e instanceof ConflictError && e.message === 'a prune operation is already running');

@@ -36,30 +36,18 @@ const running = new WeakSet<object>();
  * filters. Each image is reported as untagged (a dangling one by its ID), followed by the manifests
  * and indexes its removal freed; SpaceReclaimed counts every blob it freed.
  */
-export async function pruneImages(src: ImageMutationSources, filters: FilterArgs, now: Date = new Date()): Promise<PruneReport> {
+export async function pruneImages(
+  src: ImageMutationSources,
+  filters: FilterArgs,
+  now: Date = new Date(),
+  options: { dryRun?: boolean } = {},
+): Promise<PruneReport> {
+  if (options.dryRun) return src.gc.reading(() => prunePlan(src, filters, now));
   if (running.has(src.metadata)) throw new ConflictError('a prune operation is already running');
   running.add(src.metadata);
   try {
-    validateFilters(filters, ACCEPTED_FILTERS);
-    const danglingOnly = filterBool(filters, 'dangling', true);
-    const rest: FilterArgs = new Map(filters);
-    rest.delete('dangling');
-    const untils = untilTimes(rest, BigInt(now.getTime()) * 1_000_000n, -now.getTimezoneOffset() * 60);
-    const checks = labelChecks(rest);
-
     const { pruned, walks, gone } = await src.gc.reading(async () => {
-      const chosen: ImageRecord[] = [];
-      for (const record of await src.metadata.listImages()) {
-        if (danglingOnly && !isDangling(record)) continue;
-        const created = rfc3339Nanos(record.createdAt);
-        if (created !== undefined && untils.some((until) => created >= until)) continue;
-        if (checks.length > 0 && !(await anyConfigMatches(src.reader, record.target, checks))) continue;
-        chosen.push(record);
-      }
-      const walks = new Map<string, Descriptor[]>();
-      for (const record of chosen) {
-        if (!walks.has(record.target.digest)) walks.set(record.target.digest, await walkPresent(src.reader, record.target));
-      }
+      const { chosen, walks } = await chooseImages(src, filters, now);
       // Only records still as they were chosen; the rest changed under us and are left alone.
       const { pruned, gone } = await src.metadata.removal(async (tx) => {
         const pruned: ImageRecord[] = [];
@@ -81,6 +69,49 @@ export async function pruneImages(src: ImageMutationSources, filters: FilterArgs
   }
 }
 
+/** The images a prune with `filters` takes, and the present blobs under each target. */
+async function chooseImages(
+  src: ImageMutationSources,
+  filters: FilterArgs,
+  now: Date,
+): Promise<{ chosen: ImageRecord[]; walks: Map<string, Descriptor[]> }> {
+  validateFilters(filters, ACCEPTED_FILTERS);
+  const danglingOnly = filterBool(filters, 'dangling', true);
+  const rest: FilterArgs = new Map(filters);
+  rest.delete('dangling');
+  const untils = untilTimes(rest, BigInt(now.getTime()) * 1_000_000n, -now.getTimezoneOffset() * 60);
+  const checks = labelChecks(rest);
+  const chosen: ImageRecord[] = [];
+  for (const record of await src.metadata.listImages()) {
+    if (danglingOnly && !isDangling(record)) continue;
+    const created = rfc3339Nanos(record.createdAt);
+    if (created !== undefined && untils.some((until) => created >= until)) continue;
+    if (checks.length > 0 && !(await anyConfigMatches(src.reader, record.target, checks))) continue;
+    chosen.push(record);
+  }
+  const walks = new Map<string, Descriptor[]>();
+  for (const record of chosen) {
+    if (!walks.has(record.target.digest)) walks.set(record.target.digest, await walkPresent(src.reader, record.target));
+  }
+  return { chosen, walks };
+}
+
+/**
+ * The report a prune would give now, changing nothing (Lading's explorer): the same choice, and as
+ * deleted every blob under a chosen target that no image left afterwards reaches. Leases of loads
+ * in flight are not counted: a real prune would keep those blobs until the loads finish.
+ */
+async function prunePlan(src: ImageMutationSources, filters: FilterArgs, now: Date): Promise<PruneReport> {
+  const { chosen, walks } = await chooseImages(src, filters, now);
+  const names = new Set(chosen.map((r) => r.name));
+  const remaining = (await src.metadata.listImages()).filter((r) => !names.has(r.name));
+  const kept = await src.gc.reachableFrom(remaining.map((r) => r.target));
+  const stay = new Set(remaining.map((r) => r.target.digest));
+  const gone = new Set([...walks.keys()].filter((digest) => !stay.has(digest)));
+  const deleted = new Set([...walks.values()].flat().map((d) => d.digest).filter((d) => !kept.has(d)));
+  return report(src, chosen, walks, gone, deleted, { events: false });
+}
+
 /**
  * pruneAll's report, as if each image were removed and collected in turn: a blob is reported under
  * the image whose removal freed it (the last one reaching it), as often as that image's walk lists it.
@@ -91,6 +122,7 @@ function report(
   walks: Map<string, Descriptor[]>,
   gone: ReadonlySet<string>,
   deleted: ReadonlySet<string>,
+  options: { events: boolean } = { events: true },
 ): PruneReport {
   const lastStep = new Map<string, number>();
   pruned.forEach((record, step) => lastStep.set(record.target.digest, step));
@@ -105,7 +137,7 @@ function report(
   let spaceReclaimed = 0;
   pruned.forEach((record, step) => {
     const familiar = imageFamiliarName(record);
-    logImageNameEvent(src.events, record.target.digest, familiar, 'untag');
+    if (options.events) logImageNameEvent(src.events, record.target.digest, familiar, 'untag');
     imagesDeleted.push({ Untagged: familiar });
     let deletedAny = false;
     for (const blob of walks.get(record.target.digest) ?? []) {
@@ -116,7 +148,7 @@ function report(
       }
       spaceReclaimed += blob.size;
     }
-    if (deletedAny) logImageNameEvent(src.events, record.target.digest, familiar, 'delete');
+    if (deletedAny && options.events) logImageNameEvent(src.events, record.target.digest, familiar, 'delete');
   });
   return { ImagesDeleted: imagesDeleted.length > 0 ? imagesDeleted : null, SpaceReclaimed: spaceReclaimed };
 }

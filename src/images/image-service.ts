@@ -397,6 +397,11 @@ export class ImageService {
     });
   }
 
+  /** What `docker image prune` with `filters` would remove now, removing nothing (image-prune.ts). */
+  prunePlan(filters: FilterArgs): Promise<PruneReport> {
+    return pruneImages(this, filters, new Date(), { dryRun: true });
+  }
+
   /** `docker image prune` (image-prune.ts). */
   prune(filters: FilterArgs): Promise<PruneReport> {
     return this.ops.run('prune', {}, async (note) => {

@@ -5,36 +5,29 @@
  * zero block, as an end-of-archive marker, and ignores what follows.
  */
 
-const BLOCK = 512;
+export const BLOCK = 512;
 /** PAX and GNU long-name headers are held in memory; Go caps them at 1 MiB too. */
-const MAX_SPECIAL_HEADER = 1024 * 1024;
+export const MAX_SPECIAL_HEADER = 1024 * 1024;
 
 /** Types whose size field does not announce data (Go's isHeaderOnlyType). */
-const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
+export const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
 
 export class TarFormatError extends Error {}
 
-export class TarSizeCounter {
-  private readonly header = Buffer.alloc(BLOCK);
+/**
+ * The walk of a tar stream fed in chunks that both header readers share: 512-byte headers handed to
+ * `onBlock`, data and padding passed over (`skip`), a special header's data collected whole for
+ * `onSpecial` (after which its padding is passed over).
+ */
+export abstract class TarBlockWalker {
+  protected readonly header = Buffer.alloc(BLOCK);
   private headerFill = 0;
   /** Bytes of data or padding still to pass over. */
-  private skip = 0;
-  /** A PAX header's data being collected; `collectLeft` bytes still to come, then `padding`. */
-  private collecting: Buffer[] | undefined;
-  private collectLeft = 0;
-  private collectPadding = 0;
-  /** GNU sparse extension blocks follow the current header. */
-  private sparseExtension = false;
-  private sparseData = 0;
-  private paxSize: number | undefined;
-  private paxRealSize: number | undefined;
-  private ended = false;
-  private total = 0;
-
-  /** Regular-file bytes counted so far. */
-  get size(): number {
-    return this.total;
-  }
+  protected skip = 0;
+  /** A special header's data being collected; `left` bytes still to come, then `padding`. */
+  private collecting: { type: string; parts: Buffer[]; left: number; padding: number } | undefined;
+  /** Set at the first zero block: what follows is ignored. */
+  protected ended = false;
 
   update(chunk: Uint8Array): void {
     let offset = 0;
@@ -45,15 +38,16 @@ export class TarSizeCounter {
         offset += n;
         continue;
       }
-      if (this.collecting) {
-        const n = Math.min(this.collectLeft, chunk.byteLength - offset);
-        this.collecting.push(Buffer.from(chunk.subarray(offset, offset + n)));
-        this.collectLeft -= n;
+      const collecting = this.collecting;
+      if (collecting) {
+        const n = Math.min(collecting.left, chunk.byteLength - offset);
+        collecting.parts.push(Buffer.from(chunk.subarray(offset, offset + n)));
+        collecting.left -= n;
         offset += n;
-        if (this.collectLeft === 0) {
-          this.applyPax(Buffer.concat(this.collecting));
+        if (collecting.left === 0) {
           this.collecting = undefined;
-          this.skip = this.collectPadding;
+          this.onSpecial(collecting.type, Buffer.concat(collecting.parts));
+          this.skip = collecting.padding;
         }
         continue;
       }
@@ -68,15 +62,46 @@ export class TarSizeCounter {
     }
   }
 
-  /** Checks that the stream did not stop inside a header or a file and returns the total. */
-  finish(): number {
+  /** Throws when the stream stopped inside a header or a file. */
+  protected checkEnd(): void {
     if (!this.ended && (this.headerFill > 0 || this.skip > 0 || this.collecting)) {
       throw new TarFormatError('unexpected end of tar data');
     }
+  }
+
+  /** The `size` bytes after the current header are a special header's: collect them. */
+  protected collect(type: string, size: number): void {
+    this.collecting = { type, parts: [], left: size, padding: padded(size) - size };
+  }
+
+  protected abstract onBlock(): void;
+  protected abstract onSpecial(type: string, data: Buffer): void;
+}
+
+export class TarSizeCounter extends TarBlockWalker {
+  /** GNU sparse extension blocks follow the current header. */
+  private sparseExtension = false;
+  private sparseData = 0;
+  private paxSize: number | undefined;
+  private paxRealSize: number | undefined;
+  private total = 0;
+
+  /** Regular-file bytes counted so far. */
+  get size(): number {
     return this.total;
   }
 
-  private onBlock(): void {
+  /** Checks that the stream did not stop inside a header or a file and returns the total. */
+  finish(): number {
+    this.checkEnd();
+    return this.total;
+  }
+
+  protected override onSpecial(_type: string, data: Buffer): void {
+    this.applyPax(data);
+  }
+
+  protected override onBlock(): void {
     const block = this.header;
     if (this.sparseExtension) {
       // Each extension block lists more sparse regions; byte 504 says whether another follows.
@@ -95,9 +120,7 @@ export class TarSizeCounter {
     if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
       if (fieldSize > MAX_SPECIAL_HEADER) throw new TarFormatError(`tar header of type ${type} exceeds 1 MiB`);
       if (type === 'x' && fieldSize > 0) {
-        this.collecting = [];
-        this.collectLeft = fieldSize;
-        this.collectPadding = padded(fieldSize) - fieldSize;
+        this.collect(type, fieldSize);
       } else {
         // Global PAX headers apply to nothing in Go's reader; long names do not change sizes.
         this.skip = padded(fieldSize);
@@ -136,11 +159,11 @@ export class TarSizeCounter {
   }
 }
 
-function padded(size: number): number {
+export function padded(size: number): number {
   return Math.ceil(size / BLOCK) * BLOCK;
 }
 
-function verifyChecksum(block: Buffer): void {
+export function verifyChecksum(block: Buffer): void {
   const stored = parseOctal(block, 148, 8);
   let unsigned = 0;
   let signed = 0;
@@ -166,7 +189,7 @@ function parseOctal(block: Buffer, start: number, length: number): number | unde
 }
 
 /** A numeric field: octal text, or base-256 (big-endian, high bit set) for large values. */
-function parseNumeric(block: Buffer, start: number, length: number, what: string): number {
+export function parseNumeric(block: Buffer, start: number, length: number, what: string): number {
   const first = block[start] ?? 0;
   if (first & 0x80) {
     if (first & 0x40) throw new TarFormatError(`invalid tar header: negative ${what}`);
@@ -180,7 +203,7 @@ function parseNumeric(block: Buffer, start: number, length: number, what: string
   return value;
 }
 
-function parseDecimal(text: string, what: string): number {
+export function parseDecimal(text: string, what: string): number {
   if (!/^[0-9]+$/.test(text)) throw new TarFormatError(`invalid ${what}: ${JSON.stringify(text)}`);
   const value = Number(text);
   if (!Number.isSafeInteger(value)) throw new TarFormatError(`invalid ${what}: ${text}`);
@@ -188,14 +211,14 @@ function parseDecimal(text: string, what: string): number {
 }
 
 /** V7 tars mark directories with a trailing slash rather than a type. */
-function isDirectoryName(block: Buffer): boolean {
+export function isDirectoryName(block: Buffer): boolean {
   const end = block.indexOf(0, 0);
   const nameEnd = end === -1 || end > 100 ? 100 : end;
   return nameEnd > 0 && block[nameEnd - 1] === 0x2f;
 }
 
 /** PAX records: `<length> <key>=<value>\n`, the length counting the whole record. */
-function parsePaxRecords(data: Buffer): Array<[string, string]> {
+export function parsePaxRecords(data: Buffer): Array<[string, string]> {
   const records: Array<[string, string]> = [];
   let offset = 0;
   while (offset < data.length) {
