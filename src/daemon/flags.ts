@@ -12,6 +12,8 @@ export interface Flags {
   dataRoot?: string;
   /** `--metadata`: sqlite or a postgres:// URL (metadata-location.ts). */
   metadata?: string;
+  /** `--lease-ttl`: how long a replica's leases outlive it (cluster mode). */
+  leaseTtl?: string;
   configFile?: string;
   logLevel?: LogLevel;
   logFormat?: LogFormat;
@@ -46,11 +48,12 @@ Options:
 ${METADATA_USAGE}  -v, --version              Print version information and quit
 ${SECURITY_USAGE}${REGISTRY_USAGE}${BLOB_STORE_USAGE}${UI_USAGE}`;
 
-const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'metadata' | 'configFile' | 'logLevel' | 'logFormat'> = {
+const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'metadata' | 'leaseTtl' | 'configFile' | 'logLevel' | 'logFormat'> = {
   '-H': 'host',
   '--host': 'host',
   '--data-root': 'dataRoot',
   '--metadata': 'metadata',
+  '--lease-ttl': 'leaseTtl',
   '--config-file': 'configFile',
   '-l': 'logLevel',
   '--log-level': 'logLevel',
@@ -76,6 +79,7 @@ export function parseFlags(argv: string[]): Flags {
       else if (key === 'logFormat') flags.logFormat = checkLogFormat(value);
       else if (key === 'dataRoot') flags.dataRoot = value;
       else if (key === 'metadata') flags.metadata = value;
+      else if (key === 'leaseTtl') flags.leaseTtl = value;
       else if (key === 'configFile') flags.configFile = value;
     } else if (isSecurityFlag(name)) {
       parseSecurityFlag(flags.security, name, eq > 0 ? arg.slice(eq + 1) : undefined, () => argv[++i]);

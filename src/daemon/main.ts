@@ -13,8 +13,6 @@ import { RegistryBlobs } from '../registry/registry-blobs.js';
 import { InvalidArgumentError, LadingError } from '../errors.js';
 import { ImageService, SNAPSHOTTER } from '../images/image-service.js';
 import { RegistryService } from '../registry/registry-service.js';
-import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
-import { SpaceReserve } from '../metadata/space-reserve.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { humanSize } from '../util/go-size.js';
 import { resolveConfig, type DaemonConfig } from './config.js';
@@ -25,6 +23,7 @@ import { formatListenAddress, isLoopback, parseListenAddress, type ListenAddress
 import { DEFAULT_SECURITY_CONFIG, type SecurityConfig } from './security-options.js';
 import { socketGroupId } from './socket-group.js';
 import { runCheck } from './check.js';
+import { openMetadata, type OpenedMetadata } from './metadata-open.js';
 import { StartupCheck } from './startup-check.js';
 import { loadTlsOptions } from './tls.js';
 import { startExplorer } from './explorer-listener.js';
@@ -97,10 +96,6 @@ export interface RunningDaemon {
 
 export async function startDaemon(config: DaemonConfig, log: Logger, version: string): Promise<RunningDaemon> {
   const security = config.security ?? DEFAULT_SECURITY_CONFIG;
-  if (config.metadata?.kind === 'postgres') {
-    // The store is there (metadata/postgres/); the image service awaits its metadata once the roles are async.
-    throw new InvalidArgumentError('--metadata postgres://…: this build serves its metadata from SQLite only, until the metadata roles are asynchronous');
-  }
   const addresses = config.hosts.map((host) => parseListenAddress(host, { tls: security.tls !== undefined }));
   // Checked before anything is opened: a bad certificate or group stops the start.
   const tlsOptions = security.tls ? loadTlsOptions(security.tls) : undefined;
@@ -114,7 +109,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   const lock = await lockDataRoot(config.dataRoot);
 
   const servers: Server[] = [];
-  let metadata: SqliteMetadataStore | undefined;
+  let metadata: OpenedMetadata | undefined;
   let startupCheck: StartupCheck | undefined;
   let images: ImageService;
   try {
@@ -122,11 +117,10 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     const content = await openContentStore(config, registry, log);
     const removed = await content.cleanIngest();
     if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
-    // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
-    const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
-    metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
+    metadata = await openMetadata(config, log);
     const limits = { maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio };
-    images = new ImageService(content, metadata, registry, log, limits);
+    images = new ImageService(content, metadata.metadata, registry, log, limits, metadata.leases);
+    if (metadata.eventLog) await images.events.share(metadata.eventLog);
     startupCheck = await StartupCheck.open(config.dataRoot, images, log);
 
     const info = daemonInfo(config, version, log);

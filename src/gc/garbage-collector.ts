@@ -162,11 +162,12 @@ export class GarbageCollector {
     const unique = [...new Set(candidates)];
     if (unique.length === 0) return [];
     await this.graphReady;
-    return this.gate.sweep(async () => {
+    // Alone here first, then across replicas: a read section here may be waiting to record a lease.
+    return this.gate.sweep(() => this.leases.sweeping(async () => {
       const all = unique.length > BULK_CANDIDATES ? await this.metadata.reachableBlobs(options.detached) : undefined;
       const doomed: string[] = [];
       for (const digest of unique) {
-        if (this.leases.isHeld(digest)) continue;
+        if (await this.leases.isHeldAnywhere(digest)) continue;
         if (all ? !all.has(digest) : !(await this.metadata.isBlobReachable(digest, options.detached))) doomed.push(digest);
       }
       // Their edges, layer records, sources and the facts of what reaches them go first, in one
@@ -189,7 +190,7 @@ export class GarbageCollector {
         this.reader.forget(digest);
       }
       return deleted;
-    });
+    }));
   }
 
   /**
@@ -343,6 +344,7 @@ export class GarbageCollector {
           gate.reading(async () => {
             const info = await inner.commit(expected);
             hold(info.digest);
+            await leases.recorded();
             return info;
           }),
         abort: () => inner.abort(),
@@ -351,7 +353,10 @@ export class GarbageCollector {
     const seen = async <T>(digest: string, read: () => Promise<T>, found: (value: T) => boolean): Promise<T> =>
       gate.reading(async () => {
         const value = await read();
-        if (found(value)) hold(digest);
+        if (found(value)) {
+          hold(digest);
+          await leases.recorded();
+        }
         return value;
       });
     return {
