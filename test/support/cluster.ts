@@ -15,9 +15,17 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-/** `n` replicas on a fresh database of the shared PostgreSQL and a registry of their own. */
-export async function startCluster(n: number, extraArgs: readonly string[] = []): Promise<Cluster> {
-  const url = await (await sharedPostgres()).createDatabase();
+export interface ClusterOptions {
+  /** Flags every replica gets (`--lease-ttl 2s`). */
+  extraArgs?: readonly string[];
+  /** A database of a PostgreSQL the test stops and starts (startPostgres); else a fresh one of the shared one. */
+  databaseUrl?: string;
+}
+
+/** `n` replicas on one database and a registry of their own. */
+export async function startCluster(n: number, options: ClusterOptions = {}): Promise<Cluster> {
+  const extraArgs = options.extraArgs ?? [];
+  const url = options.databaseUrl ?? (await (await sharedPostgres()).createDatabase());
   const registry = await Registry.start();
   const args = ['--metadata', url, '--blob-store', `registry://${registry.host}/${BLOB_REPOSITORY}`, '--blob-cache-size', '64MiB', ...extraArgs];
   const replicas: Daemon[] = [];
