@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { PostgresEventLog } from '../cluster/postgres-event-log.js';
 import { PostgresLeases } from '../cluster/postgres-leases.js';
+import { guardPostgresWrites } from '../cluster/postgres-write-guard.js';
 import type { EventLog } from '../events/event-log.js';
 import { Leases } from '../gc/leases.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
@@ -33,6 +34,7 @@ export async function openMetadata(config: DaemonConfig, log: Logger): Promise<O
     return { metadata, leases: new Leases(), close: () => metadata.close() };
   }
   const { url } = config.metadata;
+  guardPostgresWrites(log);
   const metadata = await PostgresMetadataStore.open(url, { logger: log });
   const replica = randomUUID();
   const shared = new PostgresLeases(url, { owner: replica, ttlMs: config.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, logger: log });

@@ -51,7 +51,7 @@ describe('replicas when parts fail', { skip: skipWithoutPostgres() }, () => {
       assert.match(res.text, /metadata database unavailable: PostgreSQL at 127\.0\.0\.1:\d+\/lading_\d+/);
       const tag = await a.docker(['tag', fx.familiar, 'while-down:v1']);
       assert.notEqual(tag.code, 0);
-      assert.match(tag.stderr, /metadata database unavailable/);
+      assert.match(tag.stderr, /metadata database unavailable/, a.logs());
     } finally {
       await pg.start();
     }
