@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startCluster, type Cluster } from '../support/cluster.js';
 import { Daemon } from '../support/daemon.js';
-import { ociArchive, singlePlatformImage, type ImageFixture } from '../support/images.js';
+import { noCreatedImage, ociArchive, singlePlatformImage, type ImageFixture } from '../support/images.js';
 import { tempDir } from '../support/paths.js';
 import { skipWithoutPostgres } from '../support/postgres.js';
 
@@ -89,6 +89,24 @@ describe('three replicas on one PostgreSQL and one registry', { skip: skipWithou
       const loser = [ra, rb].find((r) => r.code !== 0)!;
       assert.match(loser.stderr, /No such image/);
       for (const d of [a, b, c]) assert.notEqual((await d.docker(['image', 'inspect', name])).code, 0, `${name} gone everywhere`);
+    }
+  });
+
+  it('one name tagged onto two images at once on two replicas: one record, the same on every replica', async () => {
+    const second = await noCreatedImage();
+    ok(await a.docker(['load', '-i', await ociArchive(second)]), 'load the second image on A', a);
+    for (let round = 0; round < 5; round++) {
+      const name = `tag-race:${round}`;
+      const [ra, rb] = await Promise.all([a.docker(['tag', fx.familiar, name]), b.docker(['tag', second.familiar, name])]);
+      ok(ra, 'tag on A', a);
+      ok(rb, 'tag on B', b);
+      const ids = await Promise.all([a, b, c].map(async (d) => ok(await d.docker(['image', 'inspect', '--format', '{{.Id}}', name]), 'inspect', d).trim()));
+      assert.ok([fx.id, second.id].includes(ids[0]!), `${name} names one of the two: ${ids[0]}`);
+      assert.deepEqual(new Set(ids).size, 1, `every replica sees the same: ${ids.join(' ')}`);
+      const rows = ok(await c.docker(['images', '--filter', `reference=${name}`, '--format', '{{.ID}}']), 'images', c).trim().split('\n');
+      assert.equal(rows.length, 1, `one record of ${name}: ${rows.join(' ')}`);
+      // The image that lost the race keeps its own name.
+      for (const image of [fx, second]) ok(await c.docker(['image', 'inspect', image.familiar]), `${image.familiar} still there`, c);
     }
   });
 });
