@@ -333,6 +333,10 @@ export class GarbageCollector {
       leases.hold(digest);
       held.push(digest);
     };
+    const unhold = (digest: string): void => {
+      leases.release([digest]);
+      held.splice(held.lastIndexOf(digest), 1);
+    };
     const openWriter = async (): Promise<BlobWriter> => {
       const inner = await content.openWriter();
       return {
@@ -352,12 +356,18 @@ export class GarbageCollector {
     };
     const seen = async <T>(digest: string, read: () => Promise<T>, found: (value: T) => boolean): Promise<T> =>
       gate.reading(async () => {
-        const value = await read();
-        if (found(value)) {
-          hold(digest);
+        // Held before it is looked at: a sweep on another replica either ended before the lease
+        // was recorded (and the read sees what it left) or sees the lease.
+        hold(digest);
+        try {
           await leases.recorded();
+          const value = await read();
+          if (!found(value)) unhold(digest);
+          return value;
+        } catch (err) {
+          unhold(digest);
+          throw err;
         }
-        return value;
       });
     return {
       info: (digest) => seen(digest, () => content.info(digest), (v) => v !== undefined),
