@@ -83,3 +83,15 @@ test('--metadata and daemon.json metadata: SQLite by default, a postgres:// URL,
     });
   }
 });
+
+test('--lease-ttl and daemon.json lease-ttl: a Go duration or seconds, 30s by default', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lading-config-'));
+  const env = { HOME: dir };
+  assert.equal(resolveConfig(parseFlags([]), env).leaseTtlMs, 30_000);
+  assert.equal(resolveConfig(parseFlags(['--lease-ttl', '2s']), env).leaseTtlMs, 2_000);
+  assert.equal(resolveConfig(parseFlags(['--lease-ttl=1500ms']), env).leaseTtlMs, 1_500);
+  const file = path.join(dir, 'daemon.json');
+  writeFileSync(file, JSON.stringify({ 'lease-ttl': '1m' }));
+  assert.equal(resolveConfig(parseFlags(['--config-file', file]), env).leaseTtlMs, 60_000);
+  assert.throws(() => resolveConfig(parseFlags(['--lease-ttl', 'soon']), env), /invalid lease-ttl/);
+});

@@ -3,7 +3,8 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import type { LogFormat, LogLevel } from '../util/logger.js';
-import { parseMetadataLocation, type MetadataLocation } from './metadata-location.js';
+import { DEFAULT_LEASE_TTL_MS, parseMetadataLocation, type MetadataLocation } from './metadata-location.js';
+import { parseDurationMs } from '../util/go-duration.js';
 import { checkLogFormat, checkLogLevel, type Flags } from './flags.js';
 import { resolveSecurity, SECURITY_FILE_KEYS, type SecurityConfig } from './security-options.js';
 import { REGISTRY_FILE_KEYS, resolveRegistry, type RegistrySettings } from './registry-options.js';
@@ -19,6 +20,8 @@ export interface DaemonConfig {
   dataRoot: string;
   /** SQLite in the data root unless a PostgreSQL URL is given; absent is SQLite. */
   metadata?: MetadataLocation;
+  /** With PostgreSQL metadata: how long a replica's leases outlive its last heartbeat. */
+  leaseTtlMs?: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
   configFile?: string;
@@ -39,12 +42,13 @@ interface DaemonJson {
   hosts?: string[];
   'data-root'?: string;
   metadata?: string;
+  'lease-ttl'?: string;
   'log-level'?: string;
   'log-format'?: string;
   debug?: boolean;
 }
 
-const KNOWN_KEYS = new Set(['hosts', 'data-root', 'metadata', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS, ...BLOB_STORE_FILE_KEYS, ...UI_FILE_KEYS, 'metrics-addr']);
+const KNOWN_KEYS = new Set(['hosts', 'data-root', 'metadata', 'lease-ttl', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS, ...BLOB_STORE_FILE_KEYS, ...UI_FILE_KEYS, 'metrics-addr']);
 
 /** XDG base directories, falling back to the spec's defaults under the home directory. */
 export function xdgDirs(env: NodeJS.ProcessEnv = process.env): { data: string; config: string; runtime: string } {
@@ -75,6 +79,7 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
   if (file.metadata !== undefined && typeof file.metadata !== 'string') {
     throw new InvalidArgumentError(`unable to configure the daemon with file ${configFile}: metadata must be a string`);
   }
+  const leaseTtl = flags.leaseTtl ?? file['lease-ttl'];
   const defaultSocketDir = path.join(xdg.runtime, 'lading');
   const hosts = flags.hosts.length > 0 ? flags.hosts : (file.hosts ?? [`unix://${path.join(defaultSocketDir, 'lading.sock')}`]);
   const logLevel = flags.debug || file.debug ? 'debug' : (flags.logLevel ?? (file['log-level'] ? checkLogLevel(file['log-level']) : 'info'));
@@ -89,6 +94,7 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
     logFormat,
     dataRoot: path.resolve(flags.dataRoot ?? file['data-root'] ?? path.join(xdg.data, 'lading')),
     metadata: parseMetadataLocation(flags.metadata ?? file.metadata),
+    leaseTtlMs: leaseTtl === undefined ? DEFAULT_LEASE_TTL_MS : parseDurationMs(String(leaseTtl), 'invalid lease-ttl'),
     logLevel,
     ...(configFile ? { configFile } : {}),
     security,

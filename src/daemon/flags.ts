@@ -13,6 +13,8 @@ export interface Flags {
   dataRoot?: string;
   /** `--metadata`: sqlite or a postgres:// URL (metadata-location.ts). */
   metadata?: string;
+  /** `--lease-ttl`: how long a replica's leases outlive it (cluster mode). */
+  leaseTtl?: string;
   configFile?: string;
   logLevel?: LogLevel;
   logFormat?: LogFormat;
@@ -49,11 +51,12 @@ Options:
 ${METADATA_USAGE}  -v, --version              Print version information and quit
 ${SECURITY_USAGE}${REGISTRY_USAGE}${BLOB_STORE_USAGE}${UI_USAGE}${METRICS_USAGE}`;
 
-const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'metadata' | 'configFile' | 'logLevel' | 'logFormat' | 'metricsAddr'> = {
+const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'metadata' | 'leaseTtl' | 'configFile' | 'logLevel' | 'logFormat' | 'metricsAddr'> = {
   '-H': 'host',
   '--host': 'host',
   '--data-root': 'dataRoot',
   '--metadata': 'metadata',
+  '--lease-ttl': 'leaseTtl',
   '--config-file': 'configFile',
   '-l': 'logLevel',
   '--log-level': 'logLevel',
@@ -80,6 +83,7 @@ export function parseFlags(argv: string[]): Flags {
       else if (key === 'logFormat') flags.logFormat = checkLogFormat(value);
       else if (key === 'dataRoot') flags.dataRoot = value;
       else if (key === 'metadata') flags.metadata = value;
+      else if (key === 'leaseTtl') flags.leaseTtl = value;
       else if (key === 'configFile') flags.configFile = value;
       else if (key === 'metricsAddr') flags.metricsAddr = value;
     } else if (isSecurityFlag(name)) {

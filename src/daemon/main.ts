@@ -14,20 +14,17 @@ import { InvalidArgumentError, LadingError } from '../errors.js';
 import { ImageService, SNAPSHOTTER } from '../images/image-service.js';
 import { RegistryService } from '../registry/registry-service.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
-import { describeDatabase, PostgresMetadataStore } from '../metadata/postgres/postgres-metadata-store.js';
-import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
-import { SpaceReserve } from '../metadata/space-reserve.js';
 import { createLogger, type Logger } from '../util/logger.js';
 import { humanSize } from '../util/go-size.js';
 import { resolveConfig, type DaemonConfig } from './config.js';
 import { readBuildInfo } from './build-info.js';
 import { answers, lockDataRoot } from './data-root-lock.js';
 import { parseFlags, USAGE } from './flags.js';
-import { recordMetadataLocation } from './metadata-location.js';
 import { formatListenAddress, isLoopback, parseListenAddress, type ListenAddress } from './listen-address.js';
 import { DEFAULT_SECURITY_CONFIG, type SecurityConfig } from './security-options.js';
 import { socketGroupId } from './socket-group.js';
 import { runCheck } from './check.js';
+import { openMetadata, type OpenedMetadata } from './metadata-open.js';
 import { StartupCheck } from './startup-check.js';
 import { checkMetricsAccess, formatMetricsAddress } from './metrics-options.js';
 import { LadingMetrics } from '../metrics/lading-metrics.js';
@@ -123,7 +120,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   const lock = await lockDataRoot(config.dataRoot);
 
   const servers: Server[] = [];
-  let metadata: MetadataStore | undefined;
+  let metadata: OpenedMetadata | undefined;
   let startupCheck: StartupCheck | undefined;
   let images: ImageService;
   try {
@@ -132,10 +129,11 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     const content = await openContentStore(config, registry, log, metrics);
     const removed = await content.cleanIngest();
     if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
-    metadata = await openMetadataStore(config, log);
+    metadata = await openMetadata(config, log);
     const limits = { maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio };
-    images = new ImageService(metrics ? metrics.measuringDeletes(content) : content, metadata, registry, log, limits);
-    if (metrics) observe(metrics, images, metadata, content);
+    images = new ImageService(metrics ? metrics.measuringDeletes(content) : content, metadata.metadata, registry, log, limits, metadata.leases);
+    if (metadata.eventLog) await images.events.share(metadata.eventLog);
+    if (metrics) observe(metrics, images, metadata.metadata, content);
     startupCheck = await StartupCheck.open(config.dataRoot, images, log);
 
     const info = daemonInfo(config, version, log);
@@ -186,21 +184,6 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
       await lock.release();
     },
   };
-}
-
-/** SQLite in the data root, or with --metadata postgres://… the shared database, migrated and listened to at open. */
-async function openMetadataStore(config: DaemonConfig, log: Logger): Promise<MetadataStore> {
-  if (config.metadata?.kind === 'postgres') {
-    const store = await PostgresMetadataStore.open(config.metadata.url, { logger: log });
-    const where = describeDatabase(config.metadata.url);
-    await recordMetadataLocation(config.dataRoot, where);
-    log.info(`Metadata in PostgreSQL at ${where}`);
-    return store;
-  }
-  await recordMetadataLocation(config.dataRoot, undefined);
-  // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
-  const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
-  return new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
 }
 
 /**

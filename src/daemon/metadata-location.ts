@@ -12,7 +12,12 @@ export type MetadataLocation = { kind: 'sqlite' } | { kind: 'postgres'; url: str
 export const METADATA_USAGE = `      --metadata string      Where image records live: "sqlite" (in the data root) or
                              postgres://user:password@host:port/database, shared by replicas
                              (default "sqlite")
+      --lease-ttl duration   With PostgreSQL: how long the leases of a replica that
+                             stopped renewing them last (default 30s)
 `;
+
+/** Leases of a write in flight outlive a dead replica this long (cluster/postgres-leases.ts). */
+export const DEFAULT_LEASE_TTL_MS = 30_000;
 
 /** Reads a `--metadata` value (or daemon.json's `metadata`); undefined is the default. */
 export function parseMetadataLocation(value: string | undefined): MetadataLocation {

@@ -1,3 +1,5 @@
+import type { EventLog } from './event-log.js';
+
 /** An engine event, as Docker's events service records it (only image events exist in Lading). */
 export interface EngineEvent {
   type: 'image';
@@ -32,8 +34,19 @@ export class EventBus {
   private readonly recent: EngineEvent[] = [];
   private readonly listeners = new Map<EventListener, (() => void) | undefined>();
   private lastNano = 0n;
+  /** Where this replica's events go first when replicas share one log (event-log.ts); delivered back in the log's order. */
+  private log: EventLog | undefined;
 
   constructor(private readonly keep = 256) {}
+
+  /**
+   * Events from now on go through `log`, which delivers every replica's events here in its order;
+   * what it kept from before this replica started is the history `since` replays.
+   */
+  async share(log: EventLog): Promise<void> {
+    this.log = log;
+    for (const event of await log.start((event) => this.deliver(event), this.keep)) this.remember(event);
+  }
 
   emit(type: EngineEvent['type'], action: string, id: string, attributes: Record<string, string> = {}): EngineEvent {
     // Milliseconds from the wall clock, the rest from the monotonic one; strictly increasing.
@@ -41,10 +54,19 @@ export class EventBus {
     if (timeNano <= this.lastNano) timeNano = this.lastNano + 1n;
     this.lastNano = timeNano;
     const event: EngineEvent = { type, action, actor: { id, attributes: { ...attributes } }, timeNano };
+    if (this.log) this.log.append(event);
+    else this.deliver(event);
+    return event;
+  }
+
+  private remember(event: EngineEvent): void {
     this.recent.push(event);
     if (this.recent.length > this.keep) this.recent.shift();
+  }
+
+  private deliver(event: EngineEvent): void {
+    this.remember(event);
     for (const listener of [...this.listeners.keys()]) listener(event);
-    return event;
   }
 
   /** Events kept from before now, oldest first. */
@@ -81,6 +103,7 @@ export class EventBus {
 
   /** Ends every subscription: their streams finish, as dockerd's do when it shuts down. */
   close(): void {
+    void this.log?.close();
     const closers = [...this.listeners.values()];
     this.listeners.clear();
     for (const onClose of closers) onClose?.();

@@ -166,12 +166,13 @@ export class GarbageCollector {
     const unique = [...new Set(candidates)];
     if (unique.length === 0) return [];
     await this.graphReady;
-    return this.gate.sweep(async () => {
+    // Alone here first, then across replicas: a read section here may be waiting to record a lease.
+    return this.gate.sweep(() => this.leases.sweeping(async () => {
       const started = performance.now();
       const all = unique.length > BULK_CANDIDATES ? await this.metadata.reachableBlobs(options.detached) : undefined;
       const doomed: string[] = [];
       for (const digest of unique) {
-        if (this.leases.isHeld(digest)) continue;
+        if (await this.leases.isHeldAnywhere(digest)) continue;
         if (all ? !all.has(digest) : !(await this.metadata.isBlobReachable(digest, options.detached))) doomed.push(digest);
       }
       // Their edges, layer records, sources and the facts of what reaches them go first, in one
@@ -195,7 +196,7 @@ export class GarbageCollector {
       }
       this.observer?.(deleted, (performance.now() - started) / 1000);
       return deleted;
-    });
+    }));
   }
 
   /**
@@ -338,6 +339,10 @@ export class GarbageCollector {
       leases.hold(digest);
       held.push(digest);
     };
+    const unhold = (digest: string): void => {
+      leases.release([digest]);
+      held.splice(held.lastIndexOf(digest), 1);
+    };
     const openWriter = async (): Promise<BlobWriter> => {
       const inner = await content.openWriter();
       return {
@@ -349,6 +354,7 @@ export class GarbageCollector {
           gate.reading(async () => {
             const info = await inner.commit(expected);
             hold(info.digest);
+            await leases.recorded();
             return info;
           }),
         abort: () => inner.abort(),
@@ -356,9 +362,18 @@ export class GarbageCollector {
     };
     const seen = async <T>(digest: string, read: () => Promise<T>, found: (value: T) => boolean): Promise<T> =>
       gate.reading(async () => {
-        const value = await read();
-        if (found(value)) hold(digest);
-        return value;
+        // Held before it is looked at: a sweep on another replica either ended before the lease
+        // was recorded (and the read sees what it left) or sees the lease.
+        hold(digest);
+        try {
+          await leases.recorded();
+          const value = await read();
+          if (!found(value)) unhold(digest);
+          return value;
+        } catch (err) {
+          unhold(digest);
+          throw err;
+        }
       });
     return {
       info: (digest) => seen(digest, () => content.info(digest), (v) => v !== undefined),

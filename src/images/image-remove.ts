@@ -48,7 +48,7 @@ export async function removeImage(src: ImageMutationSources, refOrId: string, op
   type Outcome = { image: ImageRecord } | { report: DeleteResponse[]; candidates?: Set<string> };
   const outcome = await src.gc.reading(async (): Promise<Outcome> => {
     // Decided and done in one transaction, so that no other request changes the world meanwhile.
-    const done = await src.metadata.removal(async (tx): Promise<{ image: ImageRecord } | { plan: Plan }> => {
+    const done = await decidedAfresh(() => src.metadata.removal(async (tx): Promise<{ image: ImageRecord } | { plan: Plan }> => {
       const plan = await planRemoval(tx, refOrId, options.force);
       if (options.platforms.length > 0) return { image: plan.image ?? (await firstRecord(tx, plan.imageId)) };
       if (plan.kind === 'delete' && plan.activeReferences && plan.records.length > 1) {
@@ -56,9 +56,9 @@ export async function removeImage(src: ImageMutationSources, refOrId: string, op
           `conflict: unable to delete ${truncateId(plan.imageId)} (must be forced) - image is referenced in multiple repositories`,
         );
       }
-      for (const record of plan.records) await tx.deleteImage(record.name);
+      for (const record of plan.records) if (!(await tx.deleteImage(record.name))) throw new RemovedMeanwhile();
       return { plan };
-    });
+    }));
     if ('image' in done) return done;
     const { plan } = done;
     if (plan.kind === 'untag') return { report: untagReferences(src, plan.records) };
@@ -69,6 +69,26 @@ export async function removeImage(src: ImageMutationSources, refOrId: string, op
   if ('image' in outcome) return deletePlatforms(src, outcome.image, options.platforms);
   if (outcome.candidates) await src.gc.collect(outcome.candidates);
   return outcome.report;
+}
+
+/**
+ * A record the plan counted on was gone when deleted: another replica (on a shared database, whose
+ * transactions read committed data) removed it after this one read it. The transaction is undone.
+ */
+class RemovedMeanwhile extends Error {}
+
+/** Attempts of a removal whose records other replicas removed meanwhile; the last one answers as Docker would (No such image). */
+const REMOVAL_ATTEMPTS = 3;
+
+/** Runs `removal` again, deciding on what is there now, when another replica removed a record under it. */
+async function decidedAfresh<T>(removal: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await removal();
+    } catch (err) {
+      if (!(err instanceof RemovedMeanwhile) || attempt >= REMOVAL_ATTEMPTS) throw err;
+    }
+  }
 }
 
 type Plan =

@@ -95,7 +95,6 @@ export const SNAPSHOTTER = 'overlayfs';
 export class ImageService {
   readonly reader: ContentReader;
   readonly events = new EventBus();
-  private readonly leases = new Leases();
   /** Deletes blobs no image uses; its `reading` sections see no blob vanish (garbage-collector.ts). */
   readonly gc: GarbageCollector;
   /** The operator's line for each change of the store (operation-log.ts); its observer feeds the metrics. */
@@ -112,6 +111,8 @@ export class ImageService {
     log: Logger = silentLogger,
     /** How far what a load or pull decompresses may expand (--max-unpacked-layer-size, --max-decompression-ratio). */
     readonly limits: ImportLimits = DEFAULT_IMPORT_LIMITS,
+    /** What writes in flight hold; shared with the other replicas in cluster mode (gc/leases.ts). */
+    private readonly leases: Leases = new Leases(),
   ) {
     this.ops = new OperationLog(log);
     this.content = reportingCorruption(content, (err) => {

@@ -223,6 +223,14 @@ export class Daemon {
     return JSON.parse(res.stdout) as T;
   }
 
+  /** kill -9: the daemon dies as in a crash, with nothing cleaned up. */
+  async kill(): Promise<void> {
+    if (!this.exited) {
+      this.child.kill('SIGKILL');
+      await this.exitPromise;
+    }
+  }
+
   /** SIGTERM, then insists on a clean exit (code 0) within the timeout. */
   async stop(): Promise<void> {
     if (!this.exited) {

@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { CLUSTER_MIGRATIONS } from './cluster-migrations.js';
 
 /**
  * The schema of the metadata on PostgreSQL, as versioned migrations: each runs once, in order, and
@@ -73,6 +74,7 @@ CREATE TRIGGER target_facts_dropped AFTER DELETE ON target_facts
   FOR EACH ROW EXECUTE FUNCTION lading_announce('facts');
 `,
   },
+  ...CLUSTER_MIGRATIONS,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -1,0 +1,82 @@
+// Leases shared by replicas on one PostgreSQL: a sweep on one replica keeps what a write in flight
+// on another holds, and the leases of a replica killed with kill -9 lapse after the TTL.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { sharedPostgres, skipWithoutPostgres } from '../../test/support/postgres.js';
+import { ContentReader } from '../content/content-reader.js';
+import { fsContentHarness } from '../content/testing/fs-content-harness.js';
+import { GarbageCollector } from '../gc/garbage-collector.js';
+import { Leases } from '../gc/leases.js';
+import { PostgresMetadataStore } from '../metadata/postgres/postgres-metadata-store.js';
+import { PostgresLeases } from './postgres-leases.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const digestOf = (s: string): string => `sha256:${createHash('sha256').update(s).digest('hex')}`;
+
+describe('PostgresLeases', { skip: skipWithoutPostgres() }, () => {
+  let url: string;
+  const closers: Array<() => Promise<unknown>> = [];
+  before(async () => {
+    url = await (await sharedPostgres()).createDatabase();
+    const migrated = await PostgresMetadataStore.open(url);
+    closers.push(() => migrated.close());
+  });
+  after(async () => {
+    for (const close of closers.reverse()) await close();
+  });
+
+  async function replica(owner: string, content: Awaited<ReturnType<typeof fsContentHarness>>['store']['content']) {
+    const metadata = await PostgresMetadataStore.open(url);
+    const shared = new PostgresLeases(url, { owner, ttlMs: 30_000 });
+    const leases = new Leases(shared);
+    closers.push(() => metadata.close(), () => shared.close());
+    await metadata.markGraphBuilt();
+    return { leases, gc: new GarbageCollector(content, metadata, new ContentReader(content), leases) };
+  }
+
+  it('a sweep on replica B keeps a blob that a write in flight on replica A holds; released, it goes', async () => {
+    const harness = await fsContentHarness();
+    closers.push(async () => harness.close());
+    const content = harness.store.content; // One tier under both replicas.
+    const [a, b] = [await replica('A', content), await replica('B', content)];
+    const held: string[] = [];
+    const { digest } = await a.gc.leasingStore(held).writeBytes(Buffer.from('a layer of a load in flight on A'));
+    assert.deepEqual(await b.gc.collect([digest]), [], 'B\'s sweep leaves it');
+    assert.ok(await content.has(digest));
+    a.leases.release(held);
+    await a.leases.recorded();
+    assert.deepEqual(await b.gc.collect([digest]), [digest], 'released and unnamed, B\'s sweep takes it');
+    assert.equal(await content.has(digest), false);
+  });
+
+  it('the leases of a replica killed with kill -9 lapse after the TTL, not before', async () => {
+    const digest = digestOf('held by a replica about to die');
+    const module = fileURLToPath(new URL('./postgres-leases.js', import.meta.url));
+    const script = `const { PostgresLeases } = await import(${JSON.stringify(module)});
+      const leases = new PostgresLeases(${JSON.stringify(url)}, { owner: 'doomed', ttlMs: 1000 });
+      await leases.hold(${JSON.stringify(digest)});
+      process.stdout.write('held\\n');
+      setInterval(() => {}, 1000);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = once(child, 'exit');
+    await once(child.stdout, 'data');
+    const observer = new PostgresLeases(url, { owner: 'observer', ttlMs: 30_000 });
+    closers.push(() => observer.close());
+    // Alive for three TTLs: its heartbeat keeps the lease.
+    await sleep(3000);
+    assert.equal(await observer.isHeld(digest), true, 'renewed while its replica lives');
+    child.kill('SIGKILL');
+    await exited;
+    assert.equal(await observer.isHeld(digest), true, 'still held right after the kill');
+    let lapsedAfter = 0;
+    while (await observer.isHeld(digest)) {
+      assert.ok(lapsedAfter < 10_000, 'lapsed within the TTL and a generous margin');
+      await sleep(100);
+      lapsedAfter += 100;
+    }
+  });
+});

@@ -1,0 +1,94 @@
+import postgres from 'postgres';
+import type { SharedLeases } from '../gc/leases.js';
+import { silentLogger, type Logger } from '../util/logger.js';
+
+/**
+ * One key for sweeps and lease writes in every schema: a sweep takes it alone (pg_advisory_lock),
+ * a lease write shared (pg_advisory_xact_lock_shared), so a sweep never decides on a blob while a
+ * lease on it is being recorded, and two replicas' sweeps never interleave.
+ */
+const SWEEP_LOCK = 'lading sweep';
+
+export interface PostgresLeaseOptions {
+  /** This replica's id, the owner of its leases. */
+  owner: string;
+  /** How long a lease outlives the last heartbeat of its replica (--lease-ttl). */
+  ttlMs: number;
+  logger?: Logger;
+}
+
+/**
+ * Leases in PostgreSQL (issue 14 item 3): a row per (digest, owner) with a hold count, renewed by
+ * this replica's heartbeat every third of the TTL. A replica killed with kill -9 renews nothing, so
+ * its leases lapse after the TTL and the blobs its writes left unnamed become collectable.
+ */
+export class PostgresLeases implements SharedLeases {
+  private readonly sql: postgres.Sql;
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly ttl: string;
+
+  constructor(url: string, private readonly options: PostgresLeaseOptions) {
+    this.sql = postgres(url, {
+      max: 3,
+      connect_timeout: 10,
+      backoff: (retries) => Math.min(0.1 * retries, 1),
+      onnotice: () => {},
+      connection: { application_name: 'ladingd leases' },
+    });
+    this.ttl = `${options.ttlMs} milliseconds`;
+    const logger = options.logger ?? silentLogger;
+    this.heartbeat = setInterval(() => {
+      this.renew().catch((err: unknown) => logger.warn(`leases not renewed: ${(err as Error).message}`));
+    }, Math.max(50, Math.floor(options.ttlMs / 3)));
+    this.heartbeat.unref();
+  }
+
+  async hold(digest: string): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      await tx`SELECT pg_advisory_xact_lock_shared(hashtextextended(${SWEEP_LOCK}, 0))`;
+      await tx`INSERT INTO leases (digest, owner, holds, expires_at)
+        VALUES (${digest}, ${this.options.owner}, 1, now() + ${this.ttl}::interval)
+        ON CONFLICT (digest, owner) DO UPDATE SET holds = leases.holds + 1, expires_at = EXCLUDED.expires_at`;
+    });
+  }
+
+  async release(digest: string): Promise<void> {
+    await this.sql.begin(async (tx) => {
+      const [row] = await tx<Array<{ holds: number }>>`UPDATE leases SET holds = holds - 1
+        WHERE digest = ${digest} AND owner = ${this.options.owner} RETURNING holds`;
+      if (row && row.holds <= 0) await tx`DELETE FROM leases WHERE digest = ${digest} AND owner = ${this.options.owner}`;
+    });
+  }
+
+  async isHeld(digest: string): Promise<boolean> {
+    const rows = await this.sql`SELECT 1 FROM leases WHERE digest = ${digest} AND expires_at > now() LIMIT 1`;
+    return rows.length > 0;
+  }
+
+  async sweeping<T>(fn: () => Promise<T>): Promise<T> {
+    const conn = await this.sql.reserve();
+    try {
+      await conn`SELECT pg_advisory_lock(hashtextextended(${SWEEP_LOCK}, 0))`;
+      try {
+        return await fn();
+      } finally {
+        await conn`SELECT pg_advisory_unlock(hashtextextended(${SWEEP_LOCK}, 0))`.catch(() => undefined);
+      }
+    } finally {
+      conn.release();
+    }
+  }
+
+  /** The heartbeat: this replica's leases live on; lapsed ones of any replica go. */
+  async renew(): Promise<void> {
+    await this.sql`UPDATE leases SET expires_at = now() + ${this.ttl}::interval WHERE owner = ${this.options.owner}`;
+    await this.sql`DELETE FROM leases WHERE expires_at <= now()`;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    // What this replica held goes with it: a clean stop leaves no lease to wait out.
+    await this.sql`DELETE FROM leases WHERE owner = ${this.options.owner}`.catch(() => undefined);
+    await this.sql.end({ timeout: 1 });
+  }
+}

@@ -1,0 +1,57 @@
+import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
+import { PostgresEventLog } from '../cluster/postgres-event-log.js';
+import { PostgresLeases } from '../cluster/postgres-leases.js';
+import { guardPostgresWrites } from '../cluster/postgres-write-guard.js';
+import type { EventLog } from '../events/event-log.js';
+import { Leases } from '../gc/leases.js';
+import type { MetadataStore } from '../metadata/metadata-store.js';
+import { PostgresMetadataStore, describeDatabase } from '../metadata/postgres/postgres-metadata-store.js';
+import { SpaceReserve } from '../metadata/space-reserve.js';
+import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
+import type { Logger } from '../util/logger.js';
+import type { DaemonConfig } from './config.js';
+import { DEFAULT_LEASE_TTL_MS, recordMetadataLocation } from './metadata-location.js';
+
+/** The metadata a daemon serves from, and what replicas sharing it share besides: leases and events. */
+export interface OpenedMetadata {
+  metadata: MetadataStore;
+  leases: Leases;
+  /** Replicas' shared event log; absent for a daemon alone. */
+  eventLog?: EventLog;
+  close(): Promise<void>;
+}
+
+/**
+ * SQLite in the data root (the embedded default), or PostgreSQL shared by replicas: then leases
+ * and events go through the database too, under this replica's id.
+ */
+export async function openMetadata(config: DaemonConfig, log: Logger): Promise<OpenedMetadata> {
+  if (config.metadata?.kind !== 'postgres') {
+    await recordMetadataLocation(config.dataRoot, undefined);
+    // Held back so that `docker rmi` can commit when the disk is full (space-reserve.ts).
+    const reserve = new SpaceReserve(path.join(config.dataRoot, 'metadata.reserve'));
+    const metadata = new SqliteMetadataStore(path.join(config.dataRoot, 'metadata.db'), { reserve });
+    return { metadata, leases: new Leases(), close: () => metadata.close() };
+  }
+  const { url } = config.metadata;
+  guardPostgresWrites(log);
+  const metadata = await PostgresMetadataStore.open(url, { logger: log });
+  // `ladingd check` reads this, and refuses a data root whose metadata is elsewhere.
+  await recordMetadataLocation(config.dataRoot, describeDatabase(url));
+  const replica = randomUUID();
+  const shared = new PostgresLeases(url, { owner: replica, ttlMs: config.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, logger: log });
+  const leases = new Leases(shared, (err) => log.warn(`lease not recorded in the shared store: ${(err as Error).message}`));
+  const eventLog = new PostgresEventLog(url, log);
+  log.info(`Metadata, leases and events in PostgreSQL at ${describeDatabase(url)}, shared by replicas; this one is ${replica}`);
+  return {
+    metadata,
+    leases,
+    eventLog,
+    async close() {
+      await eventLog.close();
+      await shared.close();
+      await metadata.close();
+    },
+  };
+}
