@@ -72,10 +72,22 @@ const KEPT_EFFICIENCIES = 32;
 /** Whole lists kept (one per filter set): each may hold 100,000 summaries. */
 const KEPT_LISTS = 2;
 
+/** A list of one filter set, with what searches match against, made on the first search. */
+interface KeptList {
+  generation: number;
+  images: ImageSummary[];
+  texts?: string[];
+}
+
+/** What a search word may be part of: the ID, the tags and the digests, lower case. */
+function searchText(s: ImageSummary): string {
+  return [s.id, ...(s.repoTags ?? []), ...(s.repoDigests ?? [])].join(' ').toLowerCase();
+}
+
 export class ImageExplorer {
   private readonly trees = new Map<string, MergedTree>();
   private readonly efficiencies = new Map<string, Efficiency>();
-  private readonly lists = new Map<string, { generation: number; images: ImageSummary[] }>();
+  private readonly lists = new Map<string, KeptList>();
 
   constructor(
     readonly images: ImageService,
@@ -97,13 +109,13 @@ export class ImageExplorer {
       keep(this.lists, key, kept, KEPT_LISTS);
     }
     const words = (options.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
-    const found =
-      words.length === 0
-        ? kept.images
-        : kept.images.filter((s) => {
-            const text = [s.id, ...(s.repoTags ?? []), ...(s.repoDigests ?? [])].join(' ').toLowerCase();
-            return words.every((w) => text.includes(w));
-          });
+    let found = kept.images;
+    if (words.length > 0) {
+      // Each image's searched text is built once per kept list: building 100,000 of them for every
+      // search (the page searches as one types) cost ten times the search itself.
+      const texts = (kept.texts ??= kept.images.map(searchText));
+      found = kept.images.filter((_, i) => words.every((w) => (texts[i] as string).includes(w)));
+    }
     return { total: found.length, offset: options.offset, images: found.slice(options.offset, options.offset + options.limit) };
   }
 
