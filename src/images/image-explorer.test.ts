@@ -43,21 +43,31 @@ describe('ImageExplorer.list at 100,000 images', () => {
     assert.deepEqual(page.images.map((s) => s.repoTags?.[0]), ['bench-list:t000122', 'bench-list:t000123', 'bench-list:t000124', 'bench-list:t000125', 'bench-list:t000126']);
     const both = await explorer.list({ search: 'bench-scale-0500 latest', filters: new Map(), offset: 0, limit: 50 });
     assert.equal(both.total, 100);
-    const byId = await explorer.list({ search: (images[77_777] as ImageSummary).id.slice(7, 19), filters: new Map(), offset: 0, limit: 50 });
-    assert.deepEqual(byId.images.map((s) => s.id), [(images[77_777] as ImageSummary).id]);
+    for (const i of [0, 77_777, COUNT - 1]) {
+      const id = (images[i] as ImageSummary).id;
+      const byId = await explorer.list({ search: id.slice(-12), filters: new Map(), offset: 0, limit: 50 });
+      assert.deepEqual(byId.images.map((s) => s.id), [id], `image ${i}`);
+    }
+    assert.equal((await explorer.list({ search: 'bench-list:t000999 bench-scale', filters: new Map(), offset: 0, limit: 50 })).total, 0);
   });
 
-  it('answers a search as one types within 100 ms (median of ten, a new word each)', async () => {
+  it('answers a search as one types within 100 ms, at a few ms of CPU (medians of ten, a new word each)', async () => {
     await explorer.list({ search: 'x', filters: new Map(), offset: 0, limit: 50 });
-    const times: number[] = [];
+    const wall: number[] = [];
+    const cpu: number[] = [];
     for (let k = 10; k < 20; k++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       const page = await explorer.list({ search: `bench-list:t000${k}`, filters: new Map(), offset: 0, limit: 50 });
-      times.push(performance.now() - t0);
+      wall.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000);
       assert.equal(page.total, 10);
     }
-    times.sort((a, b) => a - b);
-    // Generous on a busy machine: before each image's text was kept, the median was ~270 ms here.
-    assert.ok((times[5] as number) < 100, `median ${times[5]?.toFixed(1)} ms: ${times.map((t) => t.toFixed(0)).join(', ')}`);
+    const median = (v: number[]): number => [...v].sort((a, b) => a - b)[5] as number;
+    const seen = `wall ${wall.map((t) => t.toFixed(0)).join(', ')} ms; CPU ${cpu.map((t) => t.toFixed(0)).join(', ')} ms`;
+    assert.ok(median(wall) < 100, seen);
+    // CPU time, which other processes move little: 50 to 120 ms when each search built 100,000 strings.
+    assert.ok(median(cpu) < 25, seen);
   });
 });
