@@ -20,7 +20,7 @@ export interface BenchDaemon {
   pid: number;
 }
 
-export async function startLadingd(dataRoot: string): Promise<BenchDaemon> {
+export async function startLadingd(dataRoot: string, extraArgs: readonly string[] = []): Promise<BenchDaemon> {
   // Daemon.start spawns with this process's environment; node refuses --cpu-prof in NODE_OPTIONS,
   // so a module loaded with --import runs the profiler inside the daemon.
   const saved = { options: process.env.NODE_OPTIONS, dir: process.env.LADING_BENCH_PROFILE_DIR };
@@ -31,7 +31,7 @@ export async function startLadingd(dataRoot: string): Promise<BenchDaemon> {
   }
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start({ logLevel: 'warn', extraArgs: ['--data-root', dataRoot] });
+    daemon = await Daemon.start({ logLevel: 'warn', extraArgs: ['--data-root', dataRoot, ...extraArgs] });
   } finally {
     restoreEnv('NODE_OPTIONS', saved.options);
     restoreEnv('LADING_BENCH_PROFILE_DIR', saved.dir);

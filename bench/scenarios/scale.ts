@@ -1,4 +1,5 @@
-// 100,000 images in the store: inspect as fast as with 10, a filtered list, start-up time, memory.
+// 100,000 images in the store: inspect as fast as with 10, a filtered list, start-up time, memory,
+// the explorer's image list.
 import path from 'node:path';
 import { request, type HttpResponse } from '../../test/support/daemon.js';
 import { tempDir } from '../../test/support/paths.js';
@@ -12,6 +13,7 @@ import { LIST_REPO, scaleStore, type ScaleStore } from '../lib/scale-store.js';
 import { median } from '../lib/stats.js';
 import { API, IN_FLIGHT, inspectPath, type Bench } from './bench.js';
 import { describeRun } from './inspect.js';
+import { explorerRows } from './scale-explorer.js';
 
 /** Distinct images the large store's inspect job cycles through (the small store has 10). */
 const HOT_SET = 1_000;
@@ -138,6 +140,11 @@ export async function scaleScenario(b: Bench): Promise<Row[]> {
       target: '< 250 MB',
       met: met(rss < 250e6),
     });
+
+    // The explorer's daemons need the data root's lock.
+    await large.daemon.stop();
+    large = undefined;
+    rows.push(...(await explorerRows(b, scenario, big)));
     return rows;
   } finally {
     await large?.daemon.stop();
