@@ -56,6 +56,9 @@ export async function removeImage(src: ImageMutationSources, refOrId: string, op
           `conflict: unable to delete ${truncateId(plan.imageId)} (must be forced) - image is referenced in multiple repositories`,
         );
       }
+      // A removal always removes a record: none left to remove (a read committed after the name
+      // resolved, on a shared database) is the same race as a delete that finds nothing.
+      if (plan.records.length === 0) throw new RemovedMeanwhile();
       for (const record of plan.records) if (!(await tx.deleteImage(record.name))) throw new RemovedMeanwhile();
       return { plan };
     }));
