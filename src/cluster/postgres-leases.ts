@@ -3,11 +3,13 @@ import type { SharedLeases } from '../gc/leases.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 
 /**
- * One key for sweeps and lease writes in every schema: a sweep takes it alone (pg_advisory_lock),
- * a lease write shared (pg_advisory_xact_lock_shared), so a sweep never decides on a blob while a
- * lease on it is being recorded, and two replicas' sweeps never interleave.
+ * The advisory lock key of one blob, in every schema: a lease write takes it shared
+ * (pg_advisory_xact_lock_shared), a review of the blob in GC's queue alone (postgres-gc-queue.ts),
+ * so a review never decides on a blob while a lease on it is being recorded.
  */
-const SWEEP_LOCK = 'lading sweep';
+export function blobLockKey(digest: string): string {
+  return `lading blob ${digest}`;
+}
 
 export interface PostgresLeaseOptions {
   /** This replica's id, the owner of its leases. */
@@ -45,7 +47,7 @@ export class PostgresLeases implements SharedLeases {
 
   async hold(digest: string): Promise<void> {
     await this.sql.begin(async (tx) => {
-      await tx`SELECT pg_advisory_xact_lock_shared(hashtextextended(${SWEEP_LOCK}, 0))`;
+      await tx`SELECT pg_advisory_xact_lock_shared(hashtextextended(${blobLockKey(digest)}, 0))`;
       await tx`INSERT INTO leases (digest, owner, holds, expires_at)
         VALUES (${digest}, ${this.options.owner}, 1, now() + ${this.ttl}::interval)
         ON CONFLICT (digest, owner) DO UPDATE SET holds = leases.holds + 1, expires_at = EXCLUDED.expires_at`;
@@ -65,24 +67,15 @@ export class PostgresLeases implements SharedLeases {
     return rows.length > 0;
   }
 
-  async sweeping<T>(fn: () => Promise<T>): Promise<T> {
-    const conn = await this.sql.reserve();
-    try {
-      await conn`SELECT pg_advisory_lock(hashtextextended(${SWEEP_LOCK}, 0))`;
-      try {
-        return await fn();
-      } finally {
-        await conn`SELECT pg_advisory_unlock(hashtextextended(${SWEEP_LOCK}, 0))`.catch(() => undefined);
-      }
-    } finally {
-      conn.release();
-    }
-  }
-
-  /** The heartbeat: this replica's leases live on; lapsed ones of any replica go. */
+  /**
+   * The heartbeat: this replica's leases live on; lapsed ones of any replica go, and their blobs
+   * (what a dead replica's writes left) are queued for review in the same statement.
+   */
   async renew(): Promise<void> {
     await this.sql`UPDATE leases SET expires_at = now() + ${this.ttl}::interval WHERE owner = ${this.options.owner}`;
-    await this.sql`DELETE FROM leases WHERE expires_at <= now()`;
+    await this.sql`WITH lapsed AS (DELETE FROM leases WHERE expires_at <= now() RETURNING digest)
+      INSERT INTO gc_review_queue (digest, review_after) SELECT DISTINCT digest, now() FROM lapsed
+      ON CONFLICT (digest) DO UPDATE SET review_after = LEAST(gc_review_queue.review_after, EXCLUDED.review_after)`;
   }
 
   async close(): Promise<void> {

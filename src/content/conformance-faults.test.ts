@@ -17,7 +17,7 @@ function sizeBlind(content: ContentStore): ContentStore {
         get written() {
           return inner.written;
         },
-        commit: (expected) => inner.commit(expected?.digest === undefined ? undefined : { digest: expected.digest }),
+        commit: (expected, beforePublish) => inner.commit(expected?.digest === undefined ? undefined : { digest: expected.digest }, beforePublish),
         abort: () => inner.abort(),
       };
     },

@@ -15,11 +15,19 @@ export interface BlobWriter {
   write(chunk: Uint8Array): Promise<void>;
   /** Bytes written so far. */
   readonly written: number;
-  /** Verifies, syncs and moves the blob into place; idempotent when the blob already exists. */
-  commit(expected?: Partial<BlobInfo>): Promise<BlobInfo>;
+  /**
+   * Verifies, syncs and moves the blob into place; idempotent when the blob already exists.
+   * `beforePublish` is awaited with the verified digest and size before the blob becomes visible
+   * (renamed into place, or uploaded): a lease taken there is recorded before any other replica
+   * can find the blob, so no sweep takes it between the upload and the naming (garbage-collector.ts).
+   */
+  commit(expected?: Partial<BlobInfo>, beforePublish?: BeforePublish): Promise<BlobInfo>;
   /** Discards what was written. Safe to call after commit or twice. */
   abort(): Promise<void>;
 }
+
+/** What a writer's commit awaits once the digest is verified and before the blob is published. */
+export type BeforePublish = (info: BlobInfo) => Promise<void>;
 
 /**
  * The content-addressed blob store. Only this module knows where blobs live; callers name them by

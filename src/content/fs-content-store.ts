@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { InvalidArgumentError, isNoSpaceErrno, NoSpaceError, NotFoundError } from '../errors.js';
 import { hexOf, isDigest } from '../oci/digest.js';
 import { syncDir } from '../util/sync-dir.js';
-import { checkExpected, writeWhole, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
+import { checkExpected, writeWhole, type BeforePublish, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
 import { verifiedBytes, verifiedStream } from './verified-read.js';
 
 /** Manifests and configs are small; a larger "JSON" blob is refused rather than read into memory. */
@@ -191,7 +191,7 @@ class FsBlobWriter implements BlobWriter {
     if (this.failure) throw this.failure;
   }
 
-  async commit(expected?: Partial<BlobInfo>): Promise<BlobInfo> {
+  async commit(expected?: Partial<BlobInfo>, beforePublish?: BeforePublish): Promise<BlobInfo> {
     if (this.done) throw new Error('commit after commit or abort');
     this.done = true;
     const digest = 'sha256:' + this.hash.digest('hex');
@@ -201,6 +201,7 @@ class FsBlobWriter implements BlobWriter {
       await this.flushed();
       await this.handle.sync();
       await this.handle.close();
+      await beforePublish?.({ digest, size });
       const target = this.blobPath(digest);
       // A blob already present was verified when it was written: keep it, drop the copy.
       if (await exists(target)) {

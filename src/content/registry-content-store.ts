@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import { parseDigest } from '../oci/digest.js';
 import type { BlobCache } from './blob-cache.js';
-import { BlobCorruptError, checkExpected, writeWhole, type BlobHolds, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
+import { BlobCorruptError, checkExpected, type BeforePublish, writeWhole, type BlobHolds, type BlobInfo, type BlobWriter, type ContentStore } from './content-store.js';
 import { DEFAULT_MAX_JSON_BYTES } from './fs-content-store.js';
 import { EMPTY_CONFIG, EMPTY_CONFIG_DIGEST, heldBlobs, holderManifest, holderTag, targetOfTag } from './holder-manifest.js';
 import { MediaType } from '../oci/media-types.js';
@@ -229,7 +229,7 @@ class RegistryBlobWriter implements BlobWriter {
     await this.handle.write(chunk);
   }
 
-  async commit(expected?: Partial<BlobInfo>): Promise<BlobInfo> {
+  async commit(expected?: Partial<BlobInfo>, beforePublish?: BeforePublish): Promise<BlobInfo> {
     if (this.done) throw new Error('commit after commit or abort');
     this.done = true;
     const digest = 'sha256:' + this.hash.digest('hex');
@@ -238,6 +238,8 @@ class RegistryBlobWriter implements BlobWriter {
       checkExpected(expected, { digest, size });
       await this.handle.sync();
       await this.handle.close();
+      // Before the upload: once the blob is in the repository, another replica's sweep may see it.
+      await beforePublish?.({ digest, size });
       await this.store(digest, size);
       return { digest, size };
     } catch (err) {

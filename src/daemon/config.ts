@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
 import type { LogFormat, LogLevel } from '../util/logger.js';
-import { DEFAULT_LEASE_TTL_MS, parseMetadataLocation, type MetadataLocation } from './metadata-location.js';
+import { DEFAULT_LEASE_TTL_MS, defaultGcIntervalMs, parseMetadataLocation, type MetadataLocation } from './metadata-location.js';
 import { parseDurationMs } from '../util/go-duration.js';
 import { checkLogFormat, checkLogLevel, type Flags } from './flags.js';
 import { resolveSecurity, SECURITY_FILE_KEYS, type SecurityConfig } from './security-options.js';
@@ -22,6 +22,8 @@ export interface DaemonConfig {
   metadata?: MetadataLocation;
   /** With PostgreSQL metadata: how long a replica's leases outlive its last heartbeat. */
   leaseTtlMs?: number;
+  /** With PostgreSQL metadata: how often this replica reviews GC's shared queue. */
+  gcIntervalMs?: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
   configFile?: string;
@@ -43,12 +45,13 @@ interface DaemonJson {
   'data-root'?: string;
   metadata?: string;
   'lease-ttl'?: string;
+  'gc-interval'?: string;
   'log-level'?: string;
   'log-format'?: string;
   debug?: boolean;
 }
 
-const KNOWN_KEYS = new Set(['hosts', 'data-root', 'metadata', 'lease-ttl', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS, ...BLOB_STORE_FILE_KEYS, ...UI_FILE_KEYS, 'metrics-addr']);
+const KNOWN_KEYS = new Set(['hosts', 'data-root', 'metadata', 'lease-ttl', 'gc-interval', 'log-level', 'log-format', 'debug', ...SECURITY_FILE_KEYS, ...REGISTRY_FILE_KEYS, ...BLOB_STORE_FILE_KEYS, ...UI_FILE_KEYS, 'metrics-addr']);
 
 /** XDG base directories, falling back to the spec's defaults under the home directory. */
 export function xdgDirs(env: NodeJS.ProcessEnv = process.env): { data: string; config: string; runtime: string } {
@@ -80,6 +83,8 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
     throw new InvalidArgumentError(`unable to configure the daemon with file ${configFile}: metadata must be a string`);
   }
   const leaseTtl = flags.leaseTtl ?? file['lease-ttl'];
+  const leaseTtlMs = leaseTtl === undefined ? DEFAULT_LEASE_TTL_MS : parseDurationMs(String(leaseTtl), 'invalid lease-ttl');
+  const gcInterval = flags.gcInterval ?? file['gc-interval'];
   const defaultSocketDir = path.join(xdg.runtime, 'lading');
   const hosts = flags.hosts.length > 0 ? flags.hosts : (file.hosts ?? [`unix://${path.join(defaultSocketDir, 'lading.sock')}`]);
   const logLevel = flags.debug || file.debug ? 'debug' : (flags.logLevel ?? (file['log-level'] ? checkLogLevel(file['log-level']) : 'info'));
@@ -94,7 +99,8 @@ export function resolveConfig(flags: Flags, env: NodeJS.ProcessEnv = process.env
     logFormat,
     dataRoot: path.resolve(flags.dataRoot ?? file['data-root'] ?? path.join(xdg.data, 'lading')),
     metadata: parseMetadataLocation(flags.metadata ?? file.metadata),
-    leaseTtlMs: leaseTtl === undefined ? DEFAULT_LEASE_TTL_MS : parseDurationMs(String(leaseTtl), 'invalid lease-ttl'),
+    leaseTtlMs,
+    gcIntervalMs: gcInterval === undefined ? defaultGcIntervalMs(leaseTtlMs) : parseDurationMs(String(gcInterval), 'invalid gc-interval'),
     logLevel,
     ...(configFile ? { configFile } : {}),
     security,

@@ -15,6 +15,8 @@ export interface Flags {
   metadata?: string;
   /** `--lease-ttl`: how long a replica's leases outlive it (cluster mode). */
   leaseTtl?: string;
+  /** `--gc-interval`: how often a replica reviews GC's shared queue (cluster mode). */
+  gcInterval?: string;
   configFile?: string;
   logLevel?: LogLevel;
   logFormat?: LogFormat;
@@ -51,12 +53,13 @@ Options:
 ${METADATA_USAGE}  -v, --version              Print version information and quit
 ${SECURITY_USAGE}${REGISTRY_USAGE}${BLOB_STORE_USAGE}${UI_USAGE}${METRICS_USAGE}`;
 
-const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'metadata' | 'leaseTtl' | 'configFile' | 'logLevel' | 'logFormat' | 'metricsAddr'> = {
+const VALUE_FLAGS: Record<string, 'host' | 'dataRoot' | 'metadata' | 'leaseTtl' | 'gcInterval' | 'configFile' | 'logLevel' | 'logFormat' | 'metricsAddr'> = {
   '-H': 'host',
   '--host': 'host',
   '--data-root': 'dataRoot',
   '--metadata': 'metadata',
   '--lease-ttl': 'leaseTtl',
+  '--gc-interval': 'gcInterval',
   '--config-file': 'configFile',
   '-l': 'logLevel',
   '--log-level': 'logLevel',
@@ -84,6 +87,7 @@ export function parseFlags(argv: string[]): Flags {
       else if (key === 'dataRoot') flags.dataRoot = value;
       else if (key === 'metadata') flags.metadata = value;
       else if (key === 'leaseTtl') flags.leaseTtl = value;
+      else if (key === 'gcInterval') flags.gcInterval = value;
       else if (key === 'configFile') flags.configFile = value;
       else if (key === 'metricsAddr') flags.metricsAddr = value;
     } else if (isSecurityFlag(name)) {

@@ -6,6 +6,7 @@ import { configureMinApiVersion } from '../api/api-version.js';
 import type { DaemonInfo } from '../api/daemon-info.js';
 import { createApiServer } from '../api/server.js';
 import { BlobCache } from '../content/blob-cache.js';
+import { BackgroundSweep } from '../gc/background-sweep.js';
 import type { ContentStore } from '../content/content-store.js';
 import { FsContentStore } from '../content/fs-content-store.js';
 import { RegistryContentStore } from '../content/registry-content-store.js';
@@ -122,16 +123,20 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   const servers: Server[] = [];
   let metadata: OpenedMetadata | undefined;
   let startupCheck: StartupCheck | undefined;
+  let sweep: BackgroundSweep | undefined;
   let images: ImageService;
   try {
     const registry = new RegistryService(config.registry ?? {});
     const metrics = config.metrics ? new LadingMetrics() : undefined;
-    const content = await openContentStore(config, registry, log, metrics);
+    const { content, cache } = await openContentStore(config, registry, log, metrics);
     const removed = await content.cleanIngest();
     if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
     metadata = await openMetadata(config, log);
     const limits = { maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio };
-    images = new ImageService(metrics ? metrics.measuringDeletes(content) : content, metadata.metadata, registry, log, limits, metadata.leases);
+    images = new ImageService(metrics ? metrics.measuringDeletes(content) : content, metadata.metadata, registry, log, limits, metadata.leases, metadata.gcQueue);
+    // What another replica's review released leaves this replica's cache too: never served from it again.
+    if (cache) metadata.onReleased?.({ released: (digests) => void evictAll(cache, digests), unknown: () => void evictAll(cache, cache.list().map((b) => b.digest)) });
+    if (metadata.gcQueue) sweep = new BackgroundSweep(images.gc, metadata.gcIntervalMs ?? 5_000, log);
     if (metadata.eventLog) await images.events.share(metadata.eventLog);
     if (metrics) observe(metrics, images, metadata.metadata, content);
     startupCheck = await StartupCheck.open(config.dataRoot, images, log);
@@ -170,6 +175,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
   }
   log.info(`Lading ${version} serving the Docker Engine API on ${addresses.map(formatListenAddress).join(', ')}`);
   startupCheck.start();
+  sweep?.start();
   images.gc.buildGraph((msg) => log.info(msg)).catch((err: unknown) => log.warn(`Blob graph not built: ${(err as Error).message}`));
 
   return {
@@ -179,6 +185,7 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
       await Promise.all(servers.map(closeServer));
       for (const address of addresses) if (address.kind === 'unix') await fs.rm(address.path, { force: true });
       await images.gc.stopGraphBuild();
+      await sweep?.stop();
       await startupCheck.stop();
       await metadata.close();
       await lock.release();
@@ -191,11 +198,11 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
  * lives in `<data-root>/blob-cache` (not under `content/`, which the start-up check reads as the
  * embedded store's blobs).
  */
-async function openContentStore(config: DaemonConfig, registry: RegistryService, log: Logger, metrics: LadingMetrics | undefined): Promise<ContentStore> {
+async function openContentStore(config: DaemonConfig, registry: RegistryService, log: Logger, metrics: LadingMetrics | undefined): Promise<{ content: ContentStore; cache?: BlobCache }> {
   if (!config.blobStore) {
     const content = new FsContentStore(path.join(config.dataRoot, 'content'));
     await content.init();
-    return content;
+    return { content };
   }
   const { location, cacheBytes, auth } = config.blobStore;
   const cache = new BlobCache(path.join(config.dataRoot, 'blob-cache'), cacheBytes);
@@ -203,7 +210,12 @@ async function openContentStore(config: DaemonConfig, registry: RegistryService,
   metrics?.watchBlobCache(cache);
   const remote = new RegistryBlobs(registry, location, auth);
   log.info(`Blobs in ${remote.location}, read through a cache of ${humanSize(cacheBytes)} (${humanSize(cache.size)} kept)`);
-  return new RegistryContentStore(remote, cache);
+  return { content: new RegistryContentStore(remote, cache), cache };
+}
+
+/** Drops `digests` from the blob cache; a failure to unlink is the next read's to find (a miss, or a fetch that verifies). */
+async function evictAll(cache: BlobCache, digests: readonly string[]): Promise<void> {
+  for (const digest of digests) await cache.evict(digest).catch(() => undefined);
 }
 
 /** Feeds the metrics from the image service's operation log and garbage collector, and the store's sizes. */

@@ -14,10 +14,18 @@ export const METADATA_USAGE = `      --metadata string      Where image records 
                              (default "sqlite")
       --lease-ttl duration   With PostgreSQL: how long the leases of a replica that
                              stopped renewing them last (default 30s)
+      --gc-interval duration With PostgreSQL: how often each replica reviews the
+                             garbage collection queue (default half the lease TTL,
+                             between 1s and 15s)
 `;
 
 /** Leases of a write in flight outlive a dead replica this long (cluster/postgres-leases.ts). */
 export const DEFAULT_LEASE_TTL_MS = 30_000;
+
+/** --gc-interval's default: half the lease TTL, so a dead replica's orphans go soon after its leases lapse; 1 s to 15 s. */
+export function defaultGcIntervalMs(leaseTtlMs: number): number {
+  return Math.min(15_000, Math.max(1_000, Math.floor(leaseTtlMs / 2)));
+}
 
 /** Reads a `--metadata` value (or daemon.json's `metadata`); undefined is the default. */
 export function parseMetadataLocation(value: string | undefined): MetadataLocation {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { PostgresEventLog } from '../cluster/postgres-event-log.js';
+import { PostgresGcQueue, ReleaseFeed, type ReleaseListener } from '../cluster/postgres-gc-queue.js';
 import { PostgresLeases } from '../cluster/postgres-leases.js';
 import { guardPostgresWrites } from '../cluster/postgres-write-guard.js';
 import type { EventLog } from '../events/event-log.js';
+import type { GcQueue } from '../gc/gc-queue.js';
 import { Leases } from '../gc/leases.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
 import { PostgresMetadataStore, describeDatabase } from '../metadata/postgres/postgres-metadata-store.js';
@@ -11,7 +13,7 @@ import { SpaceReserve } from '../metadata/space-reserve.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
 import type { Logger } from '../util/logger.js';
 import type { DaemonConfig } from './config.js';
-import { DEFAULT_LEASE_TTL_MS, recordMetadataLocation } from './metadata-location.js';
+import { DEFAULT_LEASE_TTL_MS, defaultGcIntervalMs, recordMetadataLocation } from './metadata-location.js';
 
 /** The metadata a daemon serves from, and what replicas sharing it share besides: leases and events. */
 export interface OpenedMetadata {
@@ -19,6 +21,11 @@ export interface OpenedMetadata {
   leases: Leases;
   /** Replicas' shared event log; absent for a daemon alone. */
   eventLog?: EventLog;
+  /** GC's review queue replicas share, reviewed every `gcIntervalMs`; absent for a daemon alone. */
+  gcQueue?: GcQueue;
+  gcIntervalMs?: number;
+  /** Tells `listener` of every blob any replica's review releases (for its blob cache); absent for a daemon alone. */
+  onReleased?(listener: ReleaseListener): void;
   close(): Promise<void>;
 }
 
@@ -43,12 +50,30 @@ export async function openMetadata(config: DaemonConfig, log: Logger): Promise<O
   const shared = new PostgresLeases(url, { owner: replica, ttlMs: config.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, logger: log });
   const leases = new Leases(shared, (err) => log.warn(`lease not recorded in the shared store: ${(err as Error).message}`));
   const eventLog = new PostgresEventLog(url, log);
+  const gcIntervalMs = config.gcIntervalMs ?? defaultGcIntervalMs(config.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS);
+  const gcQueue = new PostgresGcQueue(metadata, gcIntervalMs);
+  let listener: ReleaseListener | undefined;
+  const releases = new ReleaseFeed(url, await gcQueue.channelName(), {
+    released: (digests) => listener?.released(digests),
+    unknown: () => listener?.unknown(),
+  }, log);
+  try {
+    await releases.start();
+  } catch (err) {
+    await Promise.all([releases.close(), eventLog.close(), shared.close()]);
+    await metadata.close();
+    throw err;
+  }
   log.info(`Metadata, leases and events in PostgreSQL at ${describeDatabase(url)}, shared by replicas; this one is ${replica}`);
   return {
     metadata,
     leases,
     eventLog,
+    gcQueue,
+    gcIntervalMs,
+    onReleased: (l) => (listener = l),
     async close() {
+      await releases.close();
       await eventLog.close();
       await shared.close();
       await metadata.close();

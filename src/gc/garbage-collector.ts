@@ -5,6 +5,8 @@ import type { BlobEdge, MetadataStore } from '../metadata/metadata-store.js';
 import { walkImageGraph } from '../oci/image-graph-walk.js';
 import type { Descriptor } from '../oci/types.js';
 import { ContentReader, isIndex, isManifest } from '../content/content-reader.js';
+import type { MetadataTx } from '../metadata/metadata-transaction.js';
+import type { GcQueue } from './gc-queue.js';
 import type { Leases } from './leases.js';
 
 /**
@@ -109,6 +111,8 @@ export class ContentGate {
 
 /** Above this many candidates a sweep computes every reachable blob once rather than asking per blob. */
 const BULK_CANDIDATES = 2_000;
+/** Candidates claimed from the shared queue per transaction: its locks and its connection are held while the registry is told. */
+const REVIEW_BATCH = 64;
 
 export interface CollectOptions {
   /**
@@ -135,6 +139,8 @@ export class GarbageCollector {
     private readonly metadata: MetadataStore,
     private readonly reader: ContentReader,
     readonly leases: Leases,
+    /** The review queue replicas share (cluster mode); without it a sweep decides alone, in this process. */
+    private readonly queue?: GcQueue,
   ) {
     if (metadata.graphBuilt) {
       this.graphReady = Promise.resolve();
@@ -166,37 +172,112 @@ export class GarbageCollector {
     const unique = [...new Set(candidates)];
     if (unique.length === 0) return [];
     await this.graphReady;
-    // Alone here first, then across replicas: a read section here may be waiting to record a lease.
-    return this.gate.sweep(() => this.leases.sweeping(async () => {
+    if (this.queue) return this.collectQueued(this.queue, unique, options);
+    return this.gate.sweep(async () => {
       const started = performance.now();
-      const all = unique.length > BULK_CANDIDATES ? await this.metadata.reachableBlobs(options.detached) : undefined;
-      const doomed: string[] = [];
-      for (const digest of unique) {
-        if (await this.leases.isHeldAnywhere(digest)) continue;
-        if (all ? !all.has(digest) : !(await this.metadata.isBlobReachable(digest, options.detached))) doomed.push(digest);
-      }
-      // Their edges, layer records, sources and the facts of what reaches them go first, in one
-      // transaction: a kill before the files go leaves blobs no image reaches (the start-up check
-      // collects them), never records of blobs that are gone. A removal: it commits on a full disk.
-      await this.metadata.removal(async (tx) => {
-        for (const digest of doomed) {
-          await tx.forgetBlob(digest);
-          await tx.deleteLayerFacts(digest);
-          await tx.deleteBlobSources(digest);
-        }
-      });
-      // Holders next (the registry tier's tagged manifests), each a target's: a kill after this
-      // leaves blobs unheld and unnamed, which the registry's own collector may take.
-      const holds = this.content.holds;
-      if (holds) for (const digest of doomed) await holds.release(digest);
-      const deleted: string[] = [];
-      for (const digest of doomed) {
-        if (await this.content.delete(digest)) deleted.push(digest);
-        this.reader.forget(digest);
-      }
+      const doomed = await this.doomed(unique, options, this.metadata);
+      // Their records go first, in one transaction: a kill before the files go leaves blobs no
+      // image reaches (the start-up check collects them), never records of blobs that are gone. A
+      // removal: it commits on a full disk.
+      await this.metadata.removal((tx) => this.forget(tx, doomed));
+      const deleted = await this.unlink(doomed);
       this.observer?.(deleted, (performance.now() - started) / 1000);
       return deleted;
-    }));
+    });
+  }
+
+  /**
+   * collect with a review queue shared by replicas: the candidates are queued, then claimed and
+   * reviewed here at once, so that rmi and prune free what they free before they answer. Those
+   * another replica has claimed meanwhile are its to release; those still leased stay queued.
+   */
+  private async collectQueued(queue: GcQueue, candidates: string[], options: CollectOptions): Promise<string[]> {
+    // This replica's releases written first: the review reads the shared leases table.
+    await this.leases.recorded().catch(() => undefined);
+    await queue.enqueue(candidates);
+    const deleted: string[] = [];
+    for (let i = 0; i < candidates.length; i += REVIEW_BATCH) {
+      const batch = candidates.slice(i, i + REVIEW_BATCH);
+      deleted.push(...(await this.gate.sweep(() => this.review(queue, batch, options))));
+    }
+    return deleted;
+  }
+
+  /**
+   * Reviews up to a batch of due candidates of the shared queue; returns the blobs released, or
+   * undefined when none was claimed (nothing due, or no queue). The background sweep's step.
+   */
+  async reviewDue(): Promise<string[] | undefined> {
+    const queue = this.queue;
+    if (!queue || !(await queue.due())) return undefined;
+    await this.graphReady;
+    let claimed = 0;
+    const deleted = await this.gate.sweep(() => this.review(queue, undefined, {}, (n) => (claimed = n)));
+    return claimed > 0 ? deleted : undefined;
+  }
+
+  /**
+   * One claim of the queue, reviewed in its transaction. Why it is safe against writes in flight
+   * on other replicas: a lease write takes its digest's advisory lock shared and the claim takes
+   * it alone (per digest, cluster/postgres-gc-queue.ts), so for each claimed blob either the lease
+   * was committed before the review reads the leases (kept, postponed) or it is recorded after the
+   * claim commits, and the write, which leases before it publishes or looks (leasingStore), then
+   * finds the blob gone and writes it again. Per digest rather than one global lock: replicas review
+   * disjoint batches at once, and a lease write waits only for a claim of its own blob.
+   */
+  private async review(queue: GcQueue, only: readonly string[] | undefined, options: CollectOptions, claimedCount?: (n: number) => void): Promise<string[]> {
+    const started = performance.now();
+    let deleted: string[] = [];
+    const claimed = await queue.claim(REVIEW_BATCH, only, async (digests, tx) => {
+      const postponed: string[] = [];
+      const doomed = await this.doomed(digests, options, tx, postponed);
+      await this.forget(tx, doomed);
+      // The registry's holders and links go before the rows and records commit: a kill before the
+      // commit leaves the rows, and whoever claims them again finds the blobs gone (idempotent).
+      deleted = await this.unlink(doomed);
+      return { released: doomed, postponed };
+    });
+    claimedCount?.(claimed);
+    if (claimed > 0) this.observer?.(deleted, (performance.now() - started) / 1000);
+    return deleted;
+  }
+
+  /** Those of `candidates` no lease holds (those held go to `held`) and no image reaches. */
+  private async doomed(candidates: readonly string[], options: CollectOptions, graph: Pick<MetadataTx, 'isBlobReachable' | 'reachableBlobs'>, held: string[] = []): Promise<string[]> {
+    const all = candidates.length > BULK_CANDIDATES ? await graph.reachableBlobs(options.detached) : undefined;
+    const doomed: string[] = [];
+    for (const digest of candidates) {
+      if (await this.leases.isHeldAnywhere(digest)) {
+        held.push(digest);
+        continue;
+      }
+      if (all ? !all.has(digest) : !(await graph.isBlobReachable(digest, options.detached))) doomed.push(digest);
+    }
+    return doomed;
+  }
+
+  /** The records of `doomed` blobs: their edges, layer records, sources and the facts of what reaches them. */
+  private async forget(tx: MetadataTx, doomed: readonly string[]): Promise<void> {
+    for (const digest of doomed) {
+      await tx.forgetBlob(digest);
+      await tx.deleteLayerFacts(digest);
+      await tx.deleteBlobSources(digest);
+    }
+  }
+
+  /**
+   * Holders first (the registry tier's tagged manifests), each a target's: a kill after this
+   * leaves blobs unheld and unnamed, which the registry's own collector may take. Then the blobs.
+   */
+  private async unlink(doomed: readonly string[]): Promise<string[]> {
+    const holds = this.content.holds;
+    if (holds) for (const digest of doomed) await holds.release(digest);
+    const deleted: string[] = [];
+    for (const digest of doomed) {
+      if (await this.content.delete(digest)) deleted.push(digest);
+      this.reader.forget(digest);
+    }
+    return deleted;
   }
 
   /**
@@ -350,12 +431,23 @@ export class GarbageCollector {
         get written() {
           return inner.written;
         },
-        commit: (expected) =>
+        // Leased once the digest is known and before the blob is published (renamed into place,
+        // uploaded to the registry tier): leased after, a sweep on another replica could take the
+        // blob between its upload and the lease, and this load would name what the cluster let go.
+        commit: (expected, beforePublish) =>
           gate.reading(async () => {
-            const info = await inner.commit(expected);
-            hold(info.digest);
-            await leases.recorded();
-            return info;
+            let leased: string | undefined;
+            try {
+              return await inner.commit(expected, async (info) => {
+                hold(info.digest);
+                leased = info.digest;
+                await leases.recorded();
+                await beforePublish?.(info);
+              });
+            } catch (err) {
+              if (leased !== undefined) unhold(leased);
+              throw err;
+            }
           }),
         abort: () => inner.abort(),
       };

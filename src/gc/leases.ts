@@ -3,12 +3,11 @@
  * none. Writes through it are made in the order they are asked for.
  */
 export interface SharedLeases {
+  /** Records a hold; waits while a sweep on any replica reviews `digest` (gc-queue.ts). */
   hold(digest: string): Promise<void>;
   release(digest: string): Promise<void>;
   /** Whether any replica, this one included, holds a lease on `digest` that has not lapsed. */
   isHeld(digest: string): Promise<boolean>;
-  /** Runs a sweep while no other replica sweeps and no lease is being taken anywhere. */
-  sweeping<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -54,11 +53,6 @@ export class Leases {
   /** Resolves once every hold asked so far is recorded where the other replicas' sweeps see it; rejects if one failed. */
   async recorded(): Promise<void> {
     await this.chain;
-  }
-
-  /** Runs `fn`, a sweep, alone across replicas when they share leases. */
-  sweeping<T>(fn: () => Promise<T>): Promise<T> {
-    return this.shared ? this.shared.sweeping(fn) : fn();
   }
 
   private queue(write: () => Promise<void>): void {

@@ -54,8 +54,8 @@ class PausingStore implements ContentStore {
       get written() {
         return w.written;
       },
-      commit: async (expected) => {
-        const info = await w.commit(expected);
+      commit: async (expected, beforePublish) => {
+        const info = await w.commit(expected, beforePublish);
         await this.maybePause('commit', info.digest);
         return info;
       },

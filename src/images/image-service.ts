@@ -1,3 +1,4 @@
+import type { GcQueue } from '../gc/gc-queue.js';
 import type { Readable } from 'node:stream';
 import type { ContentStore } from '../content/content-store.js';
 import { EventBus } from '../events/event-bus.js';
@@ -113,6 +114,8 @@ export class ImageService {
     readonly limits: ImportLimits = DEFAULT_IMPORT_LIMITS,
     /** What writes in flight hold; shared with the other replicas in cluster mode (gc/leases.ts). */
     private readonly leases: Leases = new Leases(),
+    /** GC's review queue replicas share (cluster mode, gc/gc-queue.ts); a daemon alone collects in process. */
+    gcQueue?: GcQueue,
   ) {
     this.ops = new OperationLog(log);
     this.content = reportingCorruption(content, (err) => {
@@ -122,7 +125,7 @@ export class ImageService {
       );
     });
     this.reader = new ContentReader(this.content);
-    this.gc = new GarbageCollector(this.content, metadata, this.reader, this.leases);
+    this.gc = new GarbageCollector(this.content, metadata, this.reader, this.leases, gcQueue);
   }
 
   /** Changes whenever any answer of this service may have changed. */

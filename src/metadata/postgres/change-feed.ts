@@ -32,7 +32,7 @@ export class ChangeFeed {
   constructor(
     url: string,
     options: postgres.Options<Record<string, postgres.PostgresType>>,
-    private readonly channel: string,
+    protected readonly channel: string,
     private readonly origin: string,
     private readonly onChange: (change: Change) => void,
     private readonly logger: Logger,
@@ -53,7 +53,8 @@ export class ChangeFeed {
     await this.sql.unsafe(`LISTEN "${this.channel.replaceAll('"', '""')}"`);
   }
 
-  private heard(channel: string, payload: string): void {
+  /** A notification: a change of records or facts from another origin is reported (a subclass may hear other payloads). */
+  protected heard(channel: string, payload: string): void {
     if (channel !== this.channel) return;
     const space = payload.indexOf(' ');
     const what = payload.slice(0, space);

@@ -5,7 +5,12 @@ export function eventChannel(schema: string): string {
   return `lading_events_${schema}`;
 }
 
-/** What replicas share beyond the metadata: the event log and the leases (src/cluster/). Appended to MIGRATIONS. */
+/** The channel a review's released blobs are announced on, so every replica evicts them from its cache. */
+export function releaseChannel(schema: string): string {
+  return `lading_released_${schema}`;
+}
+
+/** What replicas share beyond the metadata: the event log, the leases, GC's review queue (src/cluster/). Appended to MIGRATIONS. */
 export const CLUSTER_MIGRATIONS: readonly Migration[] = [
   {
     version: 2,
@@ -39,6 +44,23 @@ CREATE TABLE leases (
   PRIMARY KEY (digest, owner)
 );
 CREATE INDEX leases_by_owner ON leases (owner);
+`,
+  },
+  {
+    version: 3,
+    description: 'the review queue of garbage collection',
+    sql: `
+-- Blobs that may have lost their last user (GitLab's online GC review queues): queued by removals,
+-- prunes, writes that failed, and lapsed leases; claimed by any replica once due, with FOR UPDATE
+-- SKIP LOCKED, and deleted in the transaction that forgets the blob's records. A claim whose replica
+-- dies is rolled back and claimed again. Postponed while a lease holds the blob.
+CREATE TABLE gc_review_queue (
+  digest       TEXT COLLATE "C" PRIMARY KEY,
+  review_after TIMESTAMPTZ NOT NULL,
+  queued_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+  postponed    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX gc_review_queue_due ON gc_review_queue (review_after);
 `,
   },
 ];

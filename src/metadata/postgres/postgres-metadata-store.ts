@@ -303,10 +303,24 @@ class PostgresRoles implements MetadataTx {
       const effects = this.scope.effects;
       return this.read(() => tx.savepoint((sp) => bound(this.shared, sp, { effects, ended: false }, fn)) as Promise<T>);
     }
+    return this.begin((tx) => fn(tx));
+  }
+
+  /**
+   * A top-level transaction whose function also gets its connection, for what src/cluster/ keeps
+   * beside the records and must change with them (GC's review queue: a claimed row goes in the
+   * transaction that forgets its blob's records).
+   */
+  transactionWithSql<T>(fn: (tx: MetadataTx, sql: postgres.TransactionSql) => Promise<T>): Promise<T> {
+    if (this.scope) throw new Error('transactionWithSql is a top-level transaction');
+    return this.begin(fn);
+  }
+
+  private async begin<T>(fn: (tx: MetadataTx, sql: postgres.TransactionSql) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const scope: TxScope = { effects: { records: false, facts: false }, ended: false };
       try {
-        const result = (await this.shared.sql.begin((tx) => bound(this.shared, tx, scope, fn))) as T;
+        const result = (await this.shared.sql.begin((tx) => bound(this.shared, tx, scope, (roles) => fn(roles, tx)))) as T;
         this.committed(scope.effects);
         return result;
       } catch (err) {
