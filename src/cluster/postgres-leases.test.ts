@@ -11,7 +11,9 @@ import { ContentReader } from '../content/content-reader.js';
 import { fsContentHarness } from '../content/testing/fs-content-harness.js';
 import { GarbageCollector } from '../gc/garbage-collector.js';
 import { Leases } from '../gc/leases.js';
+import postgres from 'postgres';
 import { PostgresMetadataStore } from '../metadata/postgres/postgres-metadata-store.js';
+import { PostgresGcQueue } from './postgres-gc-queue.js';
 import { PostgresLeases } from './postgres-leases.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -35,7 +37,8 @@ describe('PostgresLeases', { skip: skipWithoutPostgres() }, () => {
     const leases = new Leases(shared);
     closers.push(() => metadata.close(), () => shared.close());
     await metadata.markGraphBuilt();
-    return { leases, gc: new GarbageCollector(content, metadata, new ContentReader(content), leases) };
+    const queue = new PostgresGcQueue(metadata, 60_000);
+    return { leases, gc: new GarbageCollector(content, metadata, new ContentReader(content), leases, queue) };
   }
 
   it('a sweep on replica B keeps a blob that a write in flight on replica A holds; released, it goes', async () => {
@@ -53,7 +56,7 @@ describe('PostgresLeases', { skip: skipWithoutPostgres() }, () => {
     assert.equal(await content.has(digest), false);
   });
 
-  it('the leases of a replica killed with kill -9 lapse after the TTL, not before', async () => {
+  it('the leases of a replica killed with kill -9 lapse after the TTL, not before, and the heartbeat queues their blobs for review', async () => {
     const digest = digestOf('held by a replica about to die');
     const module = fileURLToPath(new URL('./postgres-leases.js', import.meta.url));
     const script = `const { PostgresLeases } = await import(${JSON.stringify(module)});
@@ -77,6 +80,16 @@ describe('PostgresLeases', { skip: skipWithoutPostgres() }, () => {
       assert.ok(lapsedAfter < 10_000, 'lapsed within the TTL and a generous margin');
       await sleep(100);
       lapsedAfter += 100;
+    }
+    // Any live replica's heartbeat deletes the lapsed lease and queues its blob in one statement.
+    await observer.renew();
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const rows = await sql`SELECT review_after <= now() AS due FROM gc_review_queue WHERE digest = ${digest}`;
+      assert.deepEqual(rows.map((r) => r.due), [true], 'queued for review, due now');
+      assert.equal((await sql`SELECT count(*)::int AS n FROM leases WHERE digest = ${digest}`)[0]!.n, 0, 'the lapsed lease is gone');
+    } finally {
+      await sql.end({ timeout: 1 });
     }
   });
 });
