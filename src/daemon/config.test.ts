@@ -95,3 +95,16 @@ test('--lease-ttl and daemon.json lease-ttl: a Go duration or seconds, 30s by de
   assert.equal(resolveConfig(parseFlags(['--config-file', file]), env).leaseTtlMs, 60_000);
   assert.throws(() => resolveConfig(parseFlags(['--lease-ttl', 'soon']), env), /invalid lease-ttl/);
 });
+
+test('--gc-interval and daemon.json gc-interval: a Go duration; by default half the lease TTL, 1s to 15s', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'lading-config-'));
+  const env = { HOME: dir };
+  assert.equal(resolveConfig(parseFlags([]), env).gcIntervalMs, 15_000);
+  assert.equal(resolveConfig(parseFlags(['--lease-ttl', '10s']), env).gcIntervalMs, 5_000);
+  assert.equal(resolveConfig(parseFlags(['--lease-ttl', '1s']), env).gcIntervalMs, 1_000);
+  assert.equal(resolveConfig(parseFlags(['--gc-interval', '3s']), env).gcIntervalMs, 3_000);
+  const file = path.join(dir, 'daemon.json');
+  writeFileSync(file, JSON.stringify({ 'gc-interval': '2m' }));
+  assert.equal(resolveConfig(parseFlags(['--config-file', file]), env).gcIntervalMs, 120_000);
+  assert.throws(() => resolveConfig(parseFlags(['--gc-interval', 'often']), env), /invalid gc-interval/);
+});
