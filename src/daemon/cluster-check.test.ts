@@ -3,6 +3,9 @@
 // records of what no image reaches are reported; a write in flight on another replica (its live
 // leases) is not taken for garbage, and once its leases lapse it is.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import postgres from 'postgres';
 import { sharedPostgres, skipWithoutPostgres } from '../../test/support/postgres.js';
@@ -74,6 +77,15 @@ describe('ladingd check of replicas on PostgreSQL and a registry', { skip: skipW
     assert.equal(code, 0, err.join(''));
     assert.deepEqual(out, []);
     assert.match(err.join(''), new RegExp(`ladingd check: PostgreSQL at 127\\.0\\.0\\.1:\\d+/lading_\\d+_\\d+ and registry://${host}/${repository}: ${result.blobs} blob\\(s\\), 2 image\\(s\\): no problems`));
+  });
+
+  it('reads --metadata and --blob-store from the daemon.json of --config-file, as the daemon does', async () => {
+    const file = path.join(await mkdtemp(path.join(tmpdir(), 'cluster-check-config-')), 'daemon.json');
+    closers.push(() => rm(path.dirname(file), { recursive: true, force: true }));
+    await writeFile(file, JSON.stringify({ metadata: url, 'blob-store': `registry://${host}/${repository}` }));
+    const err: string[] = [];
+    assert.equal(await runCheck(['--config-file', file], () => undefined, (l) => err.push(l)), 0, err.join(''));
+    assert.match(err.join(''), new RegExp(`registry://${host}/${repository}: \\d+ blob\\(s\\), 2 image\\(s\\): no problems`));
   });
 
   it('refuses --repair, and --metadata postgres without --blob-store, with exit code 2 and the reason', async () => {
