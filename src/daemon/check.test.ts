@@ -103,7 +103,7 @@ describe('ladingd check', () => {
     rmSync(path.join(s.root, 'metadata.db'));
     await recordMetadataLocation(s.root, '127.0.0.1:5432/lading');
     await assert.rejects(checkDataRoot(s.root, { repair: true }), {
-      message: `${s.root}: its metadata is in postgres 127.0.0.1:5432/lading (metadata.location); ladingd check reads a data root's own SQLite metadata only, and would take every blob here for unused`,
+      message: `${s.root}: its metadata is in postgres 127.0.0.1:5432/lading (metadata.location); ladingd check reads a data root's own SQLite metadata only, and would take every blob here for unused (check the replicas with --metadata postgres://… --blob-store registry://…)`,
     });
     assert.deepEqual(readdirSync(path.join(s.root, 'content', 'blobs', 'sha256')).sort(), blobs);
   });

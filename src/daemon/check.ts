@@ -2,16 +2,15 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ingestLeftovers, strayFiles, verifyBlobs, type BlobFinding } from '../content/blob-check.js';
 import type { ContentStore } from '../content/content-store.js';
-import { DEFAULT_MAX_JSON_BYTES, FsContentStore } from '../content/fs-content-store.js';
+import { FsContentStore } from '../content/fs-content-store.js';
 import { InvalidArgumentError, LadingError } from '../errors.js';
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
-import { isDigest } from '../oci/digest.js';
-import { walkImageGraph } from '../oci/image-graph-walk.js';
-import { isIndexType, isManifestType, MediaType } from '../oci/media-types.js';
-import type { Descriptor } from '../oci/types.js';
-import { familiarString, parseNormalizedNamed } from '../reference/reference.js';
-import { resolveConfig } from './config.js';
+import { displayName, ImageWalker, scannedPresence } from './check-walk.js';
+import { isBlobStoreFlag } from './blob-store-options.js';
+import { checkCluster, describeCluster } from './cluster-check.js';
+import { resolveConfig, type DaemonConfig } from './config.js';
+import { isRegistryFlag } from './registry-options.js';
 import { METADATA_ELSEWHERE, metadataElsewhere } from './metadata-location.js';
 import { lockDataRoot } from './data-root-lock.js';
 import { parseFlags } from './flags.js';
@@ -125,7 +124,7 @@ export async function checkStore(dataRoot: string, stores: CheckedStores, option
 
   // Images: every target walked; what they reach is not an orphan.
   const reachable = new Set<string>();
-  const walker = new ImageWalker(content, present, corrupt, reachable);
+  const walker = new ImageWalker(content, scannedPresence(present, corrupt), reachable);
   let walkFailed = false;
   const byTarget = new Map<string, ImageRecord[]>();
   for (const record of records ?? []) {
@@ -197,7 +196,7 @@ async function confirmedIssues(
   for await (const { digest, size } of content.list()) {
     if (!corrupt.has(digest)) now.set(digest, scanned.get(digest) ?? size);
   }
-  return new ImageWalker(content, now, corrupt, new Set()).image(target);
+  return new ImageWalker(content, scannedPresence(now, new Set(corrupt)), new Set()).image(target);
 }
 
 /**
@@ -252,159 +251,8 @@ async function checkGraph(
   }
 }
 
-/**
- * Walks an image's target with the one graph walk (walkImageGraph), as the garbage collector does
- * (index → manifests → config and layers), noting what each reaches, and says what is missing or
- * broken. Blobs are read through the content store.
- */
-class ImageWalker {
-  private readonly parsed = new Map<string, unknown>();
-  /** Each index's and manifest's children as its JSON lists them, for the blobs walked and parsed. */
-  readonly edges = new Map<string, Set<string>>();
-
-  constructor(
-    private readonly content: ContentStore,
-    private readonly present: ReadonlyMap<string, number>,
-    private readonly corrupt: ReadonlySet<string>,
-    private readonly reachable: Set<string>,
-  ) {}
-
-  async image(target: Descriptor): Promise<string[]> {
-    const issues: string[] = [];
-    if (!isIndexType(target.mediaType) && !isManifestType(target.mediaType)) {
-      issues.push(`its target has the media type ${JSON.stringify(target.mediaType)}, neither an index nor a manifest`);
-    }
-    const reached = new Set<string>();
-    await walkImageGraph(target, (desc, depth) => this.children(desc, depth, issues, reached), { seen: reached });
-    for (const digest of reached) this.reachable.add(digest);
-    return issues;
-  }
-
-  /**
-   * The walk's handler: an index's manifests are walked; a manifest's config and layers are
-   * checked here and counted as reached, never walked (as the garbage collector counts them).
-   */
-  private async children(desc: Descriptor, depth: number, issues: string[], reached: Set<string>): Promise<Descriptor[] | undefined> {
-    const index = isIndexType(desc.mediaType);
-    if (!index && !isManifestType(desc.mediaType)) return undefined;
-    const kind = index ? 'index' : 'manifest';
-    const what = depth === 0 ? `its ${kind} ${desc.digest}` : `${kind} ${desc.digest}`;
-    // Below the target, an absent index or manifest is a platform this store does not have.
-    const doc = await this.json(desc, what, issues, depth === 0);
-    if (doc === undefined) return undefined;
-    if (index) {
-      const manifests = (doc as { manifests?: unknown }).manifests;
-      if (!Array.isArray(manifests)) {
-        issues.push(`${what} is not an image index: it has no list of manifests`);
-        return undefined;
-      }
-      const listed = manifests.filter(isDescriptor);
-      const children = this.childrenOf(desc.digest);
-      for (const child of listed) children.add(child.digest);
-      return listed;
-    }
-    const manifest = doc as { config?: unknown; layers?: unknown };
-    if (!isDescriptor(manifest.config) || !Array.isArray(manifest.layers)) {
-      issues.push(`${what} is not an image manifest: it lacks a config or a list of layers`);
-      return undefined;
-    }
-    const config = manifest.config;
-    const children = this.childrenOf(desc.digest);
-    children.add(config.digest);
-    for (const layer of manifest.layers) if (isDescriptor(layer)) children.add(layer.digest);
-    for (const digest of children) reached.add(digest);
-    if (config.mediaType === MediaType.ociConfig || config.mediaType === MediaType.dockerConfig) {
-      await this.json(config, `config ${config.digest} of manifest ${desc.digest}`, issues, true);
-    } else {
-      this.require(config, `config ${config.digest} of manifest ${desc.digest}`, issues);
-    }
-    for (const [i, layer] of manifest.layers.entries()) {
-      if (!isDescriptor(layer)) {
-        issues.push(`layer ${i} of manifest ${desc.digest} is no descriptor`);
-        continue;
-      }
-      if (isForeignLayer(layer.mediaType)) continue;
-      this.require(layer, `layer ${layer.digest} of manifest ${desc.digest}`, issues);
-    }
-    return undefined;
-  }
-
-  private childrenOf(parent: string): Set<string> {
-    let children = this.edges.get(parent);
-    if (!children) {
-      children = new Set();
-      this.edges.set(parent, children);
-    }
-    return children;
-  }
-
-  /** Whether the blob is here, intact and of the size its descriptor says; an issue when not. */
-  private require(desc: Descriptor, what: string, issues: string[], required = true): boolean {
-    const size = this.present.get(desc.digest);
-    if (size === undefined) {
-      if (this.corrupt.has(desc.digest)) issues.push(`${what} is corrupt`);
-      else if (required) issues.push(`${what} is missing`);
-      return false;
-    }
-    if (size !== desc.size) {
-      issues.push(`${what} is ${size} bytes, but its descriptor says ${desc.size}`);
-      return false;
-    }
-    return true;
-  }
-
-  /** The parsed JSON of a blob that must be (or, when not `required`, may be) here. */
-  private async json(desc: Descriptor, what: string, issues: string[], required: boolean): Promise<unknown> {
-    if (!this.require(desc, what, issues, required)) return undefined;
-    if (this.parsed.has(desc.digest)) return this.parsed.get(desc.digest);
-    if (desc.size > DEFAULT_MAX_JSON_BYTES) {
-      issues.push(`${what} is ${desc.size} bytes, too large for a JSON document`);
-      return undefined;
-    }
-    const bytes = await this.content.readBytes(desc.digest, DEFAULT_MAX_JSON_BYTES);
-    let value: unknown;
-    try {
-      value = JSON.parse(bytes.toString('utf8'));
-    } catch (err) {
-      issues.push(`${what} is not valid JSON: ${(err as Error).message}`);
-      return undefined;
-    }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      issues.push(`${what} is not a JSON object`);
-      return undefined;
-    }
-    this.parsed.set(desc.digest, value);
-    return value;
-  }
-}
-
-function isDescriptor(value: unknown): value is Descriptor {
-  const d = value as Partial<Descriptor> | null;
-  return (
-    typeof d === 'object' &&
-    d !== null &&
-    typeof d.digest === 'string' &&
-    isDigest(d.digest) &&
-    typeof d.mediaType === 'string' &&
-    typeof d.size === 'number'
-  );
-}
-
-function isForeignLayer(mediaType: string): boolean {
-  return mediaType === MediaType.dockerLayerForeignGzip || mediaType.startsWith('application/vnd.oci.image.layer.nondistributable.');
-}
-
 function keyOf(f: BlobFinding): string {
   return f.kind === 'stray' ? `~${f.file}` : f.digest;
-}
-
-function displayName(record: ImageRecord): string {
-  if (record.name === `moby-dangling@${record.target.digest}`) return '<untagged>';
-  try {
-    return familiarString(parseNormalizedNamed(record.name));
-  } catch {
-    return record.name;
-  }
 }
 
 /** The store's own integrity check of the metadata database, as problems. */
@@ -427,7 +275,10 @@ export async function checkDataRoot(dataRoot: string, options: CheckOptions): Pr
   if (!st.isDirectory()) throw new InvalidArgumentError(`${dataRoot}: not a directory`);
   const elsewhere = await metadataElsewhere(dataRoot);
   if (elsewhere !== undefined) {
-    throw new InvalidArgumentError(`${dataRoot}: its metadata is in ${elsewhere} (${METADATA_ELSEWHERE}); ladingd check reads a data root's own SQLite metadata only, and would take every blob here for unused`);
+    throw new InvalidArgumentError(
+      `${dataRoot}: its metadata is in ${elsewhere} (${METADATA_ELSEWHERE}); ladingd check reads a data root's own SQLite metadata only, and would take every blob here for unused ` +
+        '(check the replicas with --metadata postgres://… --blob-store registry://…)',
+    );
   }
   let lock: { release(): Promise<void> };
   try {
@@ -485,13 +336,26 @@ Exits 0 when there is none, 1 when there are (with --repair, after fixing what c
 cannot fake (blobs, stray files, images' content, the database) and leaves out ingest files, unused
 blobs, the blob graph and layer records; --repair needs the daemon stopped.
 
+With --metadata postgres://… and --blob-store registry://… (or the same in the daemon.json of
+--config-file) it checks the replicas' shared store instead, read-only, while they run: every
+image's content in the registry, the holders that keep it there, and what no image reaches nor
+any lease holds (holders, layer records, blob sources, links of the blob graph). --repair is
+refused there: garbage is the replicas' garbage collector's to take.
+
 Options:
-      --config-file string   Daemon configuration file, for its data-root
+      --config-file string   Daemon configuration file, for its data-root (or metadata, blob-store, …)
       --data-root string     Root directory of persistent Lading state (default: $XDG_DATA_HOME/lading)
   -h, --help                 Print usage
       --repair               Remove corrupt blobs, orphans, stale layer records and ingest leftovers;
                              images whose content is missing are kept and reported
+      --metadata string      The replicas' PostgreSQL (postgres://user:password@host:port/database)
+      --blob-store string    The replicas' registry blob store (registry://host[:port]/repository)
+      --blob-store-auth string, --insecure-registry, --registry-certs-dir, --registry-response-timeout
+                             As the daemon takes them, to reach that registry
 `;
+
+/** Flags the check takes as the daemon does (parseFlags), each with a value. */
+const PASSED_ON = new Set(['--data-root', '--config-file', '--metadata', '--lease-ttl', '--blob-cache-size']);
 
 /** The `ladingd check` command: returns the exit code. */
 export async function runCheck(argv: string[], out: (line: string) => void = (l) => process.stdout.write(l), err: (line: string) => void = (l) => process.stderr.write(l)): Promise<number> {
@@ -505,7 +369,7 @@ export async function runCheck(argv: string[], out: (line: string) => void = (l)
       return 0;
     } else if (arg === '--repair') {
       repair = true;
-    } else if (name === '--data-root' || name === '--config-file') {
+    } else if (PASSED_ON.has(name) || isBlobStoreFlag(name) || isRegistryFlag(name)) {
       passOn.push(arg);
       if (name === arg) {
         const value = argv[++i];
@@ -520,24 +384,54 @@ export async function runCheck(argv: string[], out: (line: string) => void = (l)
       return 2;
     }
   }
-  let dataRoot: string;
   try {
-    dataRoot = resolveConfig(parseFlags(passOn)).dataRoot;
+    const config = resolveConfig(parseFlags(passOn));
+    if (config.metadata?.kind === 'postgres') return await runClusterCheck(config, repair, out, err);
+    if (config.blobStore) throw new InvalidArgumentError('--blob-store without --metadata postgres://…: a registry blob store is checked with the replicas\' metadata');
+    const dataRoot = config.dataRoot;
     const result = await checkDataRoot(dataRoot, { repair });
     for (const p of result.problems) out(`${p.message}\n`);
-    const repaired = result.problems.filter((p) => p.repaired).length;
-    const n = result.problems.length;
     if (result.live) {
       err('ladingd check: a daemon is running: read-only check; ingest files, unused blobs, the blob graph and layer records are not checked (stop it for a full check)\n');
     }
-    err(
-      `ladingd check: ${dataRoot}: ${result.blobs} blob(s), ${result.images} image(s): ` +
-        (n === 0 ? 'no problems\n' : `${n} problem(s)${repair ? `, ${repaired} repaired` : ''}\n`),
-    );
-    return n === 0 ? 0 : 1;
+    return summarize(dataRoot, result, repair, err);
   } catch (e) {
-    const message = e instanceof LadingError && e.kind === 'unavailable' ? `${e.message}; stop it before repairing` : (e as Error).message;
+    // A daemon on the data root: the only refusal of a repair that says unavailable.
+    const message = repair && e instanceof LadingError && e.kind === 'unavailable' ? `${e.message}; stop it before repairing` : (e as Error).message;
     err(`ladingd check: ${message}\n`);
     return 2;
   }
+}
+
+/** The summary line on stderr; the exit code. */
+function summarize(where: string, result: CheckResult, repair: boolean, err: (line: string) => void): number {
+  const repaired = result.problems.filter((p) => p.repaired).length;
+  const n = result.problems.length;
+  err(
+    `ladingd check: ${where}: ${result.blobs} blob(s), ${result.images} image(s): ` +
+      (n === 0 ? 'no problems\n' : `${n} problem(s)${repair ? `, ${repaired} repaired` : ''}\n`),
+  );
+  return n === 0 ? 0 : 1;
+}
+
+/**
+ * The replicas' shared store (cluster-check.ts). --repair is refused: a deletion from outside the
+ * replicas would evict nothing from their blob caches, and a replica that still caches a blob the
+ * registry lost takes it for stored (README, More than one machine).
+ */
+async function runClusterCheck(config: DaemonConfig, repair: boolean, out: (line: string) => void, err: (line: string) => void): Promise<number> {
+  if (!config.blobStore) {
+    throw new InvalidArgumentError('--metadata postgres://… needs --blob-store registry://…: the check reads the replicas\' blobs where they keep them');
+  }
+  if (repair) {
+    throw new InvalidArgumentError(
+      '--repair is not available for replicas on PostgreSQL: what no image reaches is collected by the replicas\' garbage collector ' +
+        '(under their sweep lock, evicting their caches), and missing content comes back with a load or pull of the image; check reads only',
+    );
+  }
+  const where = { metadataUrl: config.metadata?.kind === 'postgres' ? config.metadata.url : '', blobStore: config.blobStore, registry: config.registry };
+  const result = await checkCluster(where);
+  for (const p of result.problems) out(`${p.message}\n`);
+  for (const note of result.notes) err(`ladingd check: note: ${note}\n`);
+  return summarize(describeCluster(where), result, false, err);
 }

@@ -22,12 +22,17 @@ export interface ClusterOptions {
   databaseUrl?: string;
 }
 
+/** The flags that make a ladingd a replica on `url` and the blob registry at `registryHost`. */
+export function replicaArgs(url: string, registryHost: string): string[] {
+  return ['--metadata', url, '--blob-store', `registry://${registryHost}/${BLOB_REPOSITORY}`, '--blob-cache-size', '64MiB'];
+}
+
 /** `n` replicas on one database and a registry of their own. */
 export async function startCluster(n: number, options: ClusterOptions = {}): Promise<Cluster> {
   const extraArgs = options.extraArgs ?? [];
   const url = options.databaseUrl ?? (await (await sharedPostgres()).createDatabase());
   const registry = await Registry.start();
-  const args = ['--metadata', url, '--blob-store', `registry://${registry.host}/${BLOB_REPOSITORY}`, '--blob-cache-size', '64MiB', ...extraArgs];
+  const args = [...replicaArgs(url, registry.host), ...extraArgs];
   const replicas: Daemon[] = [];
   const addReplica = async (more: readonly string[] = []): Promise<Daemon> => {
     const d = await Daemon.start({ extraArgs: [...args, ...more] });
