@@ -141,8 +141,10 @@ export async function runClusterKillHarness(options: ClusterHarnessOptions): Pro
         acknowledged[kind] = (acknowledged[kind] ?? 0) + 1;
       };
       const unexpected = (what: string, res: HttpResponse): void => {
-        const line = `${what} ${on}: unexpected ${res.status}: ${res.text.slice(0, 300)}`;
-        fail(res.status >= 500 ? `${line}\n${replicas[r]!.logs(3000)}` : line);
+        // A stream's failure is in its last lines; a refused request's in its body.
+        const text = res.text.length > 600 ? `…${res.text.slice(-600)}` : res.text;
+        const line = `${what} ${on}: unexpected ${res.status}: ${text}`;
+        fail(res.status >= 500 || res.text.includes('"error"') ? `${line}\n${replicas[r]!.logs(3000)}` : line);
       };
       const lock = (names: string[]): boolean => {
         if (names.some((n) => round.locks.has(n))) return false;
