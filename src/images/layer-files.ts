@@ -12,7 +12,7 @@ import { InvalidArgumentError } from '../errors.js';
 import type { ImportLimits } from '../layers/compression.js';
 import { layerTar } from '../layers/layer-tar-stream.js';
 import { TarEntryReader, type TarEntry } from '../layers/tar-entry-reader.js';
-import { TarFormatError } from '../layers/tar-size-counter.js';
+import { TarFormatError } from '../layers/tar-block-walker.js';
 
 export type FileKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
