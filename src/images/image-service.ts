@@ -12,17 +12,18 @@ import { ContentReader } from '../content/content-reader.js';
 import { imageDiskUsage, type ImageDiskUsage } from './disk-usage.js';
 import { exportImages } from './image-export.js';
 import { imageAttestations, type AttestationOptions, type AttestationStatement } from './image-attestations.js';
-import { imageIdentity, type ImageIdentity } from './image-identity.js';
+import { imageIdentity } from './image-identity.js';
 import { imageHistory, type HistoryItem } from './image-history.js';
-import { candidateRecords, listImages, TargetFactsStore, type ImageSummary, type ListOptions } from './image-list.js';
+import { candidateRecords, listImages, TargetFactsStore, type ListOptions } from './image-list.js';
 import { danglingName, isDangling, repoTagsAndDigests } from './image-names.js';
-import { collectInspectFacts, configFields, type ConfigFields, type InspectFacts } from './inspect.js';
+import { collectInspectFacts, configFields, type InspectFacts } from './inspect.js';
+import type { DeleteResponse, ImageInspect, ImageSummary, PruneReport } from './explorer-api-types.js';
 import { Leases } from '../gc/leases.js';
 import { GarbageCollector, type CollectOptions } from '../gc/garbage-collector.js';
 import { imageEventAttributes } from './image-events.js';
 import type { FilterArgs } from '../filters/filter-args.js';
-import { pruneImages, type PruneReport } from './image-prune.js';
-import { removeImage, type DeleteResponse, type RemoveOptions } from './image-remove.js';
+import { pruneImages } from './image-prune.js';
+import { removeImage, type RemoveOptions } from './image-remove.js';
 import { tagImage } from './image-tag.js';
 import { resolveImage } from './resolve.js';
 import { pullImage, type PullImageOptions } from './image-pull.js';
@@ -40,21 +41,6 @@ import { silentLogger, type LogFields, type Logger } from '../util/logger.js';
 export interface InspectOptions {
   manifests: boolean;
   platform?: Platform;
-}
-
-/** Everything an inspect document says, before the API shapes it for a version. */
-export interface ImageInspect extends ConfigFields {
-  id: string;
-  repoTags: string[];
-  repoDigests: string[];
-  parent: string;
-  size: number;
-  graphDriver: string;
-  lastTagTime: string;
-  descriptor: Descriptor;
-  manifests?: InspectFacts['manifests'];
-  /** Where the image came from (API 1.53's `Identity`); absent when nothing is known. */
-  identity?: ImageIdentity;
 }
 
 export interface LoadOptions {
