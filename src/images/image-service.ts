@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ContentStore } from '../content/content-store.js';
 import { EventBus } from '../events/event-bus.js';
-import type { ImageRecord, MetadataStore, MetadataTx } from '../metadata/metadata-store.js';
+import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { hostPlatform, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed, referenceString, tagNameOnly, type Reference } from '../reference/reference.js';
@@ -15,7 +15,7 @@ import { imageAttestations, type AttestationOptions, type AttestationStatement }
 import { imageIdentity } from './image-identity.js';
 import { imageHistory, type HistoryItem } from './image-history.js';
 import { candidateRecords, listImages, TargetFactsStore, type ListOptions } from './image-list.js';
-import { danglingName, isDangling, repoTagsAndDigests } from './image-names.js';
+import { danglingName, repoTagsAndDigests } from './image-names.js';
 import { collectInspectFacts, configFields, type InspectFacts } from './inspect.js';
 import type { DeleteResponse, ImageInspect, ImageSummary, PruneReport } from './explorer-api-types.js';
 import { Leases } from '../gc/leases.js';
@@ -24,6 +24,7 @@ import { imageEventAttributes } from './image-events.js';
 import type { FilterArgs } from '../filters/filter-args.js';
 import { pruneImages } from './image-prune.js';
 import { removeImage, type RemoveOptions } from './image-remove.js';
+import { nameImage } from './image-naming.js';
 import { tagImage } from './image-tag.js';
 import { resolveImage } from './resolve.js';
 import { pullImage, type PullImageOptions } from './image-pull.js';
@@ -239,10 +240,10 @@ export class ImageService {
           await tx.putBlobEdges(listed);
           for (const image of result.images) {
             if (image.name) {
-              await setName(tx, image.name, image.target, now);
+              await nameImage(tx, image.name, image.target, now, 'update');
               loaded.push({ name: familiarString(tagNameOnly(parseNormalizedNamed(image.name))), tagged: true });
             } else {
-              await setName(tx, danglingName(image.target.digest), image.target, now);
+              await nameImage(tx, danglingName(image.target.digest), image.target, now, 'update');
               loaded.push({ name: image.target.digest, tagged: false });
             }
           }
@@ -289,7 +290,7 @@ export class ImageService {
           await this.metadata.transaction(async (tx) => {
             await tx.putLayerFacts(result.layer);
             await tx.putBlobEdges(graph.edges);
-            await setName(tx, name ?? danglingName(target.digest), target, nowRfc3339Nano());
+            await nameImage(tx, name ?? danglingName(target.digest), target, nowRfc3339Nano(), 'update');
           });
           imported = target;
           // Docker's LogImageEvent(id, id, "import").
@@ -439,21 +440,4 @@ function inspectDocument(
     ...(options.manifests ? { manifests: facts.manifests } : {}),
     ...configFields(facts.best?.config),
   };
-}
-
-/**
- * Points `name` at `target`, in `tx`. The image the name pointed at before keeps a dangling record
- * when nothing else names it, as Docker keeps it.
- */
-async function setName(tx: MetadataTx, name: string, target: Descriptor, now: string): Promise<void> {
-  const previous = await tx.getImage(name);
-  if (previous && previous.target.digest !== target.digest) {
-    const others = (await tx.imagesByTarget(previous.target.digest)).filter((r) => r.name !== name);
-    if (others.length === 0) {
-      await tx.putImage({ ...previous, name: danglingName(previous.target.digest), updatedAt: now });
-    }
-  }
-  const record: ImageRecord = { name, target, createdAt: previous?.createdAt ?? now, updatedAt: now };
-  await tx.putImage(record);
-  if (!isDangling(record)) await tx.deleteImage(danglingName(target.digest));
 }
