@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { ImageSummary } from '../images/image-list.js';
+import type { ImageSummary } from '../images/explorer-api-types.js';
 import { imageSummary, SUMMARY_ID } from '../images/testing/image-summary-fixture.js';
 import { renderImageList } from './image-summary-view.js';
 

@@ -1,5 +1,4 @@
-import type { ImageSummary } from '../images/image-list.js';
-import type { ManifestSummary } from '../images/inspect.js';
+import type { ImageSummary, ManifestSummary } from '../images/explorer-api-types.js';
 import type { Descriptor } from '../oci/types.js';
 import { goMarshal, RawJson } from '../util/go-json.js';
 import { versionAtLeast, versionLessThan } from './api-version.js';

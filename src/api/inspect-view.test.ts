@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ImageInspect } from '../images/image-service.js';
+import type { ImageInspect } from '../images/explorer-api-types.js';
 import { renderInspect } from './inspect-view.js';
 
 const image: ImageInspect = {

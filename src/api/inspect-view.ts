@@ -1,6 +1,4 @@
-import type { ImageIdentity } from '../images/image-identity.js';
-import type { ImageInspect } from '../images/image-service.js';
-import type { ManifestSummary } from '../images/inspect.js';
+import type { ImageIdentity, ImageInspect, ManifestSummary } from '../images/explorer-api-types.js';
 import { descriptorJson as descriptorView, platformJson as platformView } from '../oci/descriptor-json.js';
 import type { ContainerConfig } from '../oci/types.js';
 import { goMarshal } from '../util/go-json.js';

@@ -4,18 +4,9 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { EngineEvent, EventBus } from '../events/event-bus.js';
+import type { ExplorerEvent } from '../images/explorer-api-types.js';
 
 const HEARTBEAT_MS = 15_000;
-
-export interface ExplorerEvent {
-  type: string;
-  action: string;
-  id: string;
-  attributes: Record<string, string>;
-  /** Milliseconds since the epoch. */
-  time: number;
-  timeNano: string;
-}
 
 export function explorerEvent(e: EngineEvent): ExplorerEvent {
   return { type: e.type, action: e.action, id: e.actor.id, attributes: e.actor.attributes, time: Number(e.timeNano / 1_000_000n), timeNano: e.timeNano.toString() };

@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { InvalidArgumentError } from '../errors.js';
 import { addFilter, parseFilters, type FilterArgs } from '../filters/filter-args.js';
+import type { ImageDocument } from '../images/explorer-api-types.js';
 import type { ImageExplorer } from '../images/image-explorer.js';
 import { normalizePlatform } from '../oci/platform.js';
 import type { Platform } from '../oci/types.js';
@@ -71,7 +72,7 @@ export function addExplorerRoutes(router: Router, explorer: ImageExplorer, strea
     const [inspect, graph] = [await explorer.images.inspect(ref, { manifests: true }), await explorer.graph(ref)];
     const chosen = await explorer.platformImage(ref, platform).catch(() => undefined);
     const document = platform ? await explorer.images.inspect(ref, { manifests: false, platform }) : inspect;
-    sendJson(res, { ...document, manifests: inspect.manifests, graph, platformManifest: chosen?.manifest.digest });
+    sendJson(res, { ...document, manifests: inspect.manifests, graph, platformManifest: chosen?.manifest.digest } satisfies ImageDocument);
   });
 
   router.add('GET', '/image/layers', async ({ res, query }) => {

@@ -4,7 +4,8 @@
  * its shared size, and LayersSize = the unpacked layers (each snapshot once) plus every present
  * blob an image reaches (each once).
  */
-import { listImages, type ImageSnapshot, type ImageSummary, type TargetFacts } from './image-list.js';
+import type { ImageSummary } from './explorer-api-types.js';
+import { listImages, type ImageSnapshot, type TargetFacts } from './image-list.js';
 
 export interface ImageDiskUsage {
   layersSize: number;

@@ -4,7 +4,8 @@
  * the layers below put in it. Also dive's efficiency (its filetree.Efficiency and the analysis
  * around it): every path met in more than one layer wastes its cumulative size.
  */
-import type { FileKind, LayerFile } from './layer-files.js';
+import type { Efficiency, FileKind, Inefficiency, Marker, TreeEntry } from './explorer-api-types.js';
+import type { LayerFile } from './layer-files.js';
 
 export interface TreeNode {
   kind: FileKind;
@@ -14,26 +15,6 @@ export interface TreeNode {
   /** The layer (0 = the base) whose entry this is; implicit parents take the layer that made them. */
   layer: number;
   children?: Map<string, TreeNode>;
-}
-
-export type Marker = 'added' | 'changed' | 'removed';
-
-/** One row of a directory's listing in the merged tree. */
-export interface TreeEntry {
-  name: string;
-  path: string;
-  kind: FileKind;
-  /** A file's bytes; a directory's: every file under it. */
-  size: number;
-  mode: number;
-  link?: string;
-  layer: number;
-  /** What the top layer of the view did to this path. */
-  marker?: Marker;
-  /** A directory under which the top layer added, changed or removed something. */
-  changedBelow?: boolean;
-  /** Entries directly under a directory. */
-  children?: number;
 }
 
 function newDir(layer: number): TreeNode {
@@ -185,28 +166,6 @@ export function flattenFiles(root: TreeNode, prefix = ''): Map<string, TreeNode>
   };
   visit(root, prefix);
   return out;
-}
-
-/** A path dive finds in more than one layer: overwritten or removed by a later one. */
-export interface Inefficiency {
-  path: string;
-  /** Every size it had, in each layer where it appears (a whiteout counts what it removed). */
-  cumulativeSize: number;
-  /** The layers where it appears, oldest first. */
-  layers: number[];
-  /** The last layer removed it. */
-  removed: boolean;
-}
-
-export interface Efficiency {
-  /** minimum / discovered sizes over all paths, 1 for an image without bytes (dive's score). */
-  score: number;
-  /** The sum of the inefficient paths' cumulative sizes (dive's wastedBytes). */
-  wastedBytes: number;
-  /** Bytes of the layers above the first, as dive counts them: the files each layer holds. */
-  userSizeBytes: number;
-  wastedUserPercent: number;
-  inefficiencies: Inefficiency[];
 }
 
 /**

@@ -5,32 +5,13 @@
  * when its type, size, mode or link differ, or when layers that are not shared wrote it.
  */
 import type { ImageConfig } from '../oci/types.js';
+import type { FileChange, ImageComparison } from './explorer-api-types.js';
 import { flattenFiles, type TreeNode } from './file-tree.js';
 
 export interface CompareSide {
   layers: Array<{ digest: string; diffId: string; size: number }>;
   config: ImageConfig;
   root: TreeNode;
-}
-
-export interface FileChange {
-  path: string;
-  kind: string;
-  /** Bytes on the side that has it (the new side for a change). */
-  size: number;
-  /** For a change: the old side's bytes. */
-  oldSize?: number;
-}
-
-export interface ImageComparison {
-  sharedLayers: Array<{ diffId: string; size: number }>;
-  onlyA: Array<{ diffId: string; digest: string; size: number }>;
-  onlyB: Array<{ diffId: string; digest: string; size: number }>;
-  /** Files of B that A lacks. */
-  added: FileChange[];
-  removed: FileChange[];
-  changed: FileChange[];
-  config: Array<{ key: string; a?: string; b?: string }>;
 }
 
 /** Files beyond this many of each kind are counted, not listed. */

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ImageExplorer } from './image-explorer.js';
 import type { ImageService } from './image-service.js';
-import type { ImageSummary } from './image-list.js';
+import type { ImageSummary } from './explorer-api-types.js';
 import type { LayerListings } from './layer-files.js';
 
 const COUNT = 100_000;

@@ -8,18 +8,29 @@
  */
 import { NotFoundError } from '../errors.js';
 import type { FilterArgs } from '../filters/filter-args.js';
-import { summarizeStatement, type StatementSummary } from '../oci/attestation-summary.js';
+import { summarizeStatement } from '../oci/attestation-summary.js';
 import { childrenOf, walkImageGraph } from '../oci/image-graph-walk.js';
 import { isManifestType } from '../oci/media-types.js';
 import { formatPlatformAll, hostPreferenceMatcher, onlyMatcher } from '../oci/platform.js';
 import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
-import { efficiency, listDirectory, mergeLayers, type Efficiency, type MergedTree, type TreeEntry } from './file-tree.js';
-import { compareImages, type ImageComparison } from './image-compare.js';
+import type {
+  ComparisonPage,
+  DiskUsagePage,
+  Efficiency,
+  EfficiencyPage,
+  GraphNode,
+  ImageSummary,
+  LayerRow,
+  LayersPage,
+  ListPage,
+  PlatformAttestations,
+  TreePage,
+} from './explorer-api-types.js';
+import { efficiency, listDirectory, mergeLayers, type MergedTree } from './file-tree.js';
+import { compareImages } from './image-compare.js';
 import type { ImageService } from './image-service.js';
-import type { ImageSummary } from './image-list.js';
 import type { LayerFile, LayerListings } from './layer-files.js';
 import { bestPresentImage } from './present-content.js';
-import type { PruneReport } from './image-prune.js';
 import { resolveImage } from './resolve.js';
 
 export interface ListPageOptions {
@@ -30,36 +41,11 @@ export interface ListPageOptions {
   limit: number;
 }
 
-export interface ListPage {
-  total: number;
-  offset: number;
-  images: ImageSummary[];
-}
-
-/** One node of an image's graph: index, manifest, config or layer. */
-export interface GraphNode {
-  descriptor: Descriptor;
-  present: boolean;
-  children: string[];
-}
-
-export interface LayerRow {
-  /** The history step, oldest first; absent for a layer its config has no step for. */
-  step?: { createdBy: string; created?: string; comment?: string; emptyLayer: boolean };
-  layer?: { index: number; digest: string; mediaType: string; size: number; diffId: string; unpackedSize?: number };
-}
-
 export interface PlatformImage {
   manifest: Descriptor;
   platform: Platform;
   config: ImageConfig;
   layers: Descriptor[];
-}
-
-export interface PlatformAttestations {
-  platform: string;
-  manifest: string;
-  statements: Array<StatementSummary & { digest: string; size: number }>;
 }
 
 /**
@@ -186,7 +172,7 @@ export class ImageExplorer {
   }
 
   /** The history steps oldest first, each with the layer it made. */
-  async layers(ref: string, platform?: Platform): Promise<{ platform: string; manifest: string; rows: LayerRow[] }> {
+  async layers(ref: string, platform?: Platform): Promise<LayersPage> {
     const img = await this.platformImage(ref, platform);
     const diffIds = img.config.rootfs?.diff_ids ?? [];
     const facts = await Promise.all(img.layers.map((d) => this.images.metadata.getLayerFacts(d.digest)));
@@ -222,7 +208,7 @@ export class ImageExplorer {
   }
 
   /** One directory of the filesystem of layers 0..`layer` (the last by default), with the markers of that layer. */
-  async tree(ref: string, options: { platform?: Platform; layer?: number; dir: string }): Promise<{ layers: number; layer: number; entries: TreeEntry[] }> {
+  async tree(ref: string, options: { platform?: Platform; layer?: number; dir: string }): Promise<TreePage> {
     const img = await this.platformImage(ref, options.platform);
     const upTo = Math.min(options.layer ?? img.layers.length - 1, img.layers.length - 1);
     if (upTo < 0) return { layers: 0, layer: -1, entries: [] };
@@ -238,7 +224,7 @@ export class ImageExplorer {
   }
 
   /** dive's efficiency score and wasted space, the largest wastes first (`limit` of them). */
-  async efficiency(ref: string, options: { platform?: Platform; limit: number }): Promise<Efficiency & { total: number }> {
+  async efficiency(ref: string, options: { platform?: Platform; limit: number }): Promise<EfficiencyPage> {
     const img = await this.platformImage(ref, options.platform);
     let result = this.efficiencies.get(img.manifest.digest);
     if (!result) {
@@ -249,7 +235,7 @@ export class ImageExplorer {
   }
 
   /** Two images, or two platforms of one. */
-  async compare(a: { ref: string; platform?: Platform }, b: { ref: string; platform?: Platform }): Promise<ImageComparison & { truncated: boolean; a: string; b: string }> {
+  async compare(a: { ref: string; platform?: Platform }, b: { ref: string; platform?: Platform }): Promise<ComparisonPage> {
     const side = async (s: { ref: string; platform?: Platform }) => {
       const img = await this.platformImage(s.ref, s.platform);
       const files = await this.layerFiles(img);
@@ -301,7 +287,7 @@ export class ImageExplorer {
   }
 
   /** `docker system df`'s images part, and what `docker image prune [-a]` would remove now. */
-  async diskUsage(): Promise<{ layersSize: number; reclaimable: number; images: ImageSummary[]; prune: PruneReport; pruneAll: PruneReport }> {
+  async diskUsage(): Promise<DiskUsagePage> {
     const usage = await this.images.diskUsage();
     const prune = await this.images.prunePlan(new Map());
     const pruneAll = await this.images.prunePlan(new Map([['dangling', new Map([['false', true]])]]));

@@ -1,14 +1,6 @@
 import type { BlobSource } from '../metadata/metadata-store.js';
+import type { ImageIdentity } from './explorer-api-types.js';
 import { parseNormalizedNamed, repositoryName } from '../reference/reference.js';
-
-/**
- * Where an image came from (api/types/image.Identity, API 1.53): the repositories its target was
- * pulled from or pushed to. BuildKit builds (`Build`) and Sigstore verification (`Signature`) are
- * not Lading's, so neither is ever filled.
- */
-export interface ImageIdentity {
-  pull: Array<{ repository: string }>;
-}
 
 /**
  * Docker 29.7's imageIdentityFromLabels over the target blob's distribution-source labels, which

@@ -8,7 +8,8 @@ import type { Descriptor, Platform } from '../oci/types.js';
 import { sha256, tempStore } from '../archive/testing/archive-builder.js';
 import { layersSize } from './disk-usage.js';
 import { parseFilters } from '../filters/filter-args.js';
-import { chainIds, type ImageSummary, type ListOptions } from './image-list.js';
+import type { ImageSummary } from './explorer-api-types.js';
+import { chainIds, type ListOptions } from './image-list.js';
 import { danglingName } from './image-names.js';
 import { ImageService } from './image-service.js';
 

@@ -24,10 +24,10 @@ import { ContentReader } from '../content/content-reader.js';
 import { filterBool, filterValues, validateFilters, type FilterArgs } from '../filters/filter-args.js';
 import { labelChecks, labelsMatch, referenceMatches, untilTimes } from './image-filters.js';
 import { isDangling } from './image-names.js';
-import { collectInspectFacts, type ManifestSummary } from './inspect.js';
+import { collectInspectFacts } from './inspect.js';
 import { bestPresentImage, walkPresent } from './present-content.js';
 import { resolveImage } from './resolve.js';
-import type { ImageIdentity } from './image-identity.js';
+import type { ImageSummary, ManifestSummary } from './explorer-api-types.js';
 
 export interface ListOptions {
   /** Docker hides intermediate images of the classic builder without it; Lading has none. */
@@ -37,27 +37,6 @@ export interface ListOptions {
   manifests: boolean;
   /** Each available image manifest carries the image's `Identity` (API 1.54, with `manifests`). */
   identity?: boolean;
-}
-
-/** One entry of the list before an API version shapes it (api/types/image.Summary). */
-export interface ImageSummary {
-  id: string;
-  parentId: string;
-  /** null where Docker leaves the list nil; the API layer decides what a version sees then. */
-  repoTags: string[] | null;
-  repoDigests: string[] | null;
-  /** Unix seconds of the config's `created`; 0 without one. */
-  created: number;
-  size: number;
-  /** -1 unless asked for. */
-  sharedSize: number;
-  labels: Record<string, string> | null;
-  /** 0 (Lading runs no containers), or -1 when no platform of the image is available. */
-  containers: number;
-  descriptor: Descriptor;
-  manifests?: ManifestSummary[];
-  /** With ListOptions.identity: where the image came from, for its manifests' `ImageData.Identity`. */
-  identity?: ImageIdentity;
 }
 
 export const ACCEPTED_IMAGE_FILTERS: ReadonlySet<string> = new Set([

@@ -15,15 +15,9 @@ import { filterBool, validateFilters, type FilterArgs } from '../filters/filter-
 import { labelChecks, labelsMatch, untilTimes, type LabelCheck } from './image-filters.js';
 import type { ImageMutationSources } from './image-mutation.js';
 import { isDangling } from './image-names.js';
-import type { DeleteResponse } from './image-remove.js';
+import type { DeleteResponse, PruneReport } from './explorer-api-types.js';
 import { imageFamiliarName } from './platform-not-found.js';
 import { walkPresent } from './present-content.js';
-
-export interface PruneReport {
-  /** null when nothing was pruned, as Go writes a nil slice. */
-  ImagesDeleted: DeleteResponse[] | null;
-  SpaceReclaimed: number;
-}
 
 const ACCEPTED_FILTERS = new Set(['dangling', 'label', 'label!', 'until']);
 const CONFIG_TYPES = new Set(['application/vnd.docker.container.image.v1+json', 'application/vnd.oci.image.config.v1+json']);

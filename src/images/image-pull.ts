@@ -24,7 +24,7 @@ import type { RegistryService } from '../registry/registry-service.js';
 import { nowRfc3339Nano } from '../util/go-time.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { BlobEdge, MetadataStore } from '../metadata/metadata-store.js';
-import { danglingName } from './image-names.js';
+import { nameImage } from './image-naming.js';
 
 export interface PullImageOptions {
   platform?: Platform;
@@ -133,14 +133,7 @@ async function pullTag(src: ImagePullSources, ref: Reference, options: PullImage
         for (const layer of pulled.layers) await tx.putLayerFacts(layer);
         await tx.putBlobEdges(graph.edges);
         // containerd's createNewImage: create, or update the target and the update time.
-        const existing = await tx.getImage(name);
-        await tx.putImage({ name, target, createdAt: existing?.createdAt ?? now, updatedAt: now });
-        // The image the name pointed at before stays as a dangling image when nothing names it.
-        if (old && old.target.digest !== target.digest && (await tx.imagesByTarget(old.target.digest)).length === 0) {
-          const dangling = danglingName(old.target.digest);
-          if (!(await tx.getImage(dangling))) await tx.putImage({ name: dangling, target: old.target, createdAt: now, updatedAt: now });
-        }
-        await tx.deleteImage(danglingName(target.digest));
+        await nameImage(tx, name, target, now, 'update');
         // Hints for later mounts, named with the image.
         await tx.addBlobSources(pulled.blobs.map((digest) => ({ digest, registry: ref.domain, repository: ref.path })));
       });

@@ -20,6 +20,7 @@ import {
   type Reference,
 } from '../reference/reference.js';
 import { logImageEvent, logImageNameEvent } from './image-events.js';
+import type { DeleteResponse } from './explorer-api-types.js';
 import type { ImageMutationSources } from './image-mutation.js';
 import { DANGLING_PREFIX, familiarOfAny, isDangling } from './image-names.js';
 import { bestPresentImage, walkPresent } from './present-content.js';
@@ -31,9 +32,6 @@ export interface RemoveOptions {
   /** Remove only these platforms' content (API >= 1.50). */
   platforms: Platform[];
 }
-
-/** One line of the answer: `{"Untagged":"alpine:latest"}` or `{"Deleted":"sha256:…"}`. */
-export type DeleteResponse = { Untagged: string } | { Deleted: string };
 
 /**
  * Removes what `refOrId` names and answers as Docker does: untagging only the names the reference

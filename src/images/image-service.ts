@@ -2,7 +2,7 @@ import type { GcQueue } from '../gc/gc-queue.js';
 import type { Readable } from 'node:stream';
 import type { ContentStore } from '../content/content-store.js';
 import { EventBus } from '../events/event-bus.js';
-import type { ImageRecord, MetadataStore, MetadataTx } from '../metadata/metadata-store.js';
+import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { hostPlatform, hostPreferenceMatcher, strictMatcher } from '../oci/platform.js';
 import type { Descriptor, Platform } from '../oci/types.js';
 import { familiarString, parseNormalizedNamed, referenceString, tagNameOnly, type Reference } from '../reference/reference.js';
@@ -13,17 +13,19 @@ import { ContentReader } from '../content/content-reader.js';
 import { imageDiskUsage, type ImageDiskUsage } from './disk-usage.js';
 import { exportImages } from './image-export.js';
 import { imageAttestations, type AttestationOptions, type AttestationStatement } from './image-attestations.js';
-import { imageIdentity, type ImageIdentity } from './image-identity.js';
+import { imageIdentity } from './image-identity.js';
 import { imageHistory, type HistoryItem } from './image-history.js';
-import { candidateRecords, listImages, TargetFactsStore, type ImageSummary, type ListOptions } from './image-list.js';
-import { danglingName, isDangling, repoTagsAndDigests } from './image-names.js';
-import { collectInspectFacts, configFields, type ConfigFields, type InspectFacts } from './inspect.js';
+import { candidateRecords, listImages, TargetFactsStore, type ListOptions } from './image-list.js';
+import { danglingName, repoTagsAndDigests } from './image-names.js';
+import { collectInspectFacts, configFields, type InspectFacts } from './inspect.js';
+import type { DeleteResponse, ImageInspect, ImageSummary, PruneReport } from './explorer-api-types.js';
 import { Leases } from '../gc/leases.js';
 import { GarbageCollector, type CollectOptions } from '../gc/garbage-collector.js';
 import { imageEventAttributes } from './image-events.js';
 import type { FilterArgs } from '../filters/filter-args.js';
-import { pruneImages, type PruneReport } from './image-prune.js';
-import { removeImage, type DeleteResponse, type RemoveOptions } from './image-remove.js';
+import { pruneImages } from './image-prune.js';
+import { removeImage, type RemoveOptions } from './image-remove.js';
+import { nameImage } from './image-naming.js';
 import { tagImage } from './image-tag.js';
 import { resolveImage } from './resolve.js';
 import { pullImage, type PullImageOptions } from './image-pull.js';
@@ -41,21 +43,6 @@ import { silentLogger, type LogFields, type Logger } from '../util/logger.js';
 export interface InspectOptions {
   manifests: boolean;
   platform?: Platform;
-}
-
-/** Everything an inspect document says, before the API shapes it for a version. */
-export interface ImageInspect extends ConfigFields {
-  id: string;
-  repoTags: string[];
-  repoDigests: string[];
-  parent: string;
-  size: number;
-  graphDriver: string;
-  lastTagTime: string;
-  descriptor: Descriptor;
-  manifests?: InspectFacts['manifests'];
-  /** Where the image came from (API 1.53's `Identity`); absent when nothing is known. */
-  identity?: ImageIdentity;
 }
 
 export interface LoadOptions {
@@ -256,10 +243,10 @@ export class ImageService {
           await tx.putBlobEdges(listed);
           for (const image of result.images) {
             if (image.name) {
-              await setName(tx, image.name, image.target, now);
+              await nameImage(tx, image.name, image.target, now, 'update');
               loaded.push({ name: familiarString(tagNameOnly(parseNormalizedNamed(image.name))), tagged: true });
             } else {
-              await setName(tx, danglingName(image.target.digest), image.target, now);
+              await nameImage(tx, danglingName(image.target.digest), image.target, now, 'update');
               loaded.push({ name: image.target.digest, tagged: false });
             }
           }
@@ -306,7 +293,7 @@ export class ImageService {
           await this.metadata.transaction(async (tx) => {
             await tx.putLayerFacts(result.layer);
             await tx.putBlobEdges(graph.edges);
-            await setName(tx, name ?? danglingName(target.digest), target, nowRfc3339Nano());
+            await nameImage(tx, name ?? danglingName(target.digest), target, nowRfc3339Nano(), 'update');
           });
           imported = target;
           // Docker's LogImageEvent(id, id, "import").
@@ -456,21 +443,4 @@ function inspectDocument(
     ...(options.manifests ? { manifests: facts.manifests } : {}),
     ...configFields(facts.best?.config),
   };
-}
-
-/**
- * Points `name` at `target`, in `tx`. The image the name pointed at before keeps a dangling record
- * when nothing else names it, as Docker keeps it.
- */
-async function setName(tx: MetadataTx, name: string, target: Descriptor, now: string): Promise<void> {
-  const previous = await tx.getImage(name);
-  if (previous && previous.target.digest !== target.digest) {
-    const others = (await tx.imagesByTarget(previous.target.digest)).filter((r) => r.name !== name);
-    if (others.length === 0) {
-      await tx.putImage({ ...previous, name: danglingName(previous.target.digest), updatedAt: now });
-    }
-  }
-  const record: ImageRecord = { name, target, createdAt: previous?.createdAt ?? now, updatedAt: now };
-  await tx.putImage(record);
-  if (!isDangling(record)) await tx.deleteImage(danglingName(target.digest));
 }

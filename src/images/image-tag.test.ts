@@ -2,16 +2,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { EngineEvent } from '../events/event-bus.js';
-import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
-import { MediaType } from '../oci/media-types.js';
 import { referenceString } from '../reference/reference.js';
-import { danglingName } from './image-names.js';
-import { createOrReplaceImage, tagReference } from './image-tag.js';
+import { tagReference } from './image-tag.js';
 import { layoutArchive, manifestImage, mutationFixture, type MutationFixture } from './testing/mutation-fixture.js';
 
 const A = 'sha256:' + 'a'.repeat(64);
-const B = 'sha256:' + 'b'.repeat(64);
-const desc = (digest: string) => ({ mediaType: MediaType.ociManifest, digest, size: 10 });
 
 describe('tagReference: repo and tag as Docker reads them', () => {
   const name = (repo: string, tag = ''): string | undefined => {
@@ -48,47 +43,6 @@ describe('tagReference: repo and tag as Docker reads them', () => {
   it('only the bare name sha256 is refused', () => {
     assert.equal(name('sha256x'), 'docker.io/library/sha256x:latest');
     assert.equal(name('me/sha256'), 'docker.io/me/sha256:latest');
-  });
-});
-
-describe('createOrReplaceImage', () => {
-  const now = '2026-02-01T00:00:00Z';
-  const later = '2026-02-02T00:00:00Z';
-  const store = async (): Promise<SqliteMetadataStore> => {
-    const md = new SqliteMetadataStore(':memory:');
-    await md.putImage({ name: 'docker.io/library/a:1', target: desc(A), createdAt: now, updatedAt: now });
-    await md.putImage({ name: danglingName(B), target: desc(B), createdAt: now, updatedAt: now });
-    return md;
-  };
-  const names = async (md: SqliteMetadataStore): Promise<string[]> => (await md.listImages()).map((r) => `${r.name}=${r.target.digest.slice(7, 8)}`);
-
-  it('a new name for a dangling image replaces its dangling record', async () => {
-    const md = await store();
-    await createOrReplaceImage(md, 'docker.io/library/b:1', desc(B), later);
-    assert.deepEqual(await names(md), ['docker.io/library/a:1=a', 'docker.io/library/b:1=b']);
-    assert.equal((await md.getImage('docker.io/library/b:1'))?.updatedAt, later);
-  });
-
-  it('moving the last name of an image leaves it dangling', async () => {
-    const md = await store();
-    await createOrReplaceImage(md, 'docker.io/library/a:1', desc(B), later);
-    assert.deepEqual(await names(md), ['docker.io/library/a:1=b', `${danglingName(A)}=a`]);
-    assert.equal((await md.getImage(danglingName(A)))?.createdAt, later);
-  });
-
-  it('moving one of several names leaves no dangling record', async () => {
-    const md = await store();
-    await md.putImage({ name: 'docker.io/library/a:2', target: desc(A), createdAt: now, updatedAt: now });
-    await createOrReplaceImage(md, 'docker.io/library/a:1', desc(B), later);
-    assert.deepEqual(await names(md), ['docker.io/library/a:1=b', 'docker.io/library/a:2=a']);
-  });
-
-  it('the same name for the same target changes nothing, not even the times', async () => {
-    const md = await store();
-    const generation = md.generation;
-    await createOrReplaceImage(md, 'docker.io/library/a:1', desc(A), later);
-    assert.equal((await md.getImage('docker.io/library/a:1'))?.updatedAt, now);
-    assert.equal(md.generation, generation);
   });
 });
 

@@ -1,11 +1,9 @@
 /**
  * `docker tag`: Docker 28's postImagesTag (api/server/router/image/image_routes.go) over the
- * containerd image service's TagImage and createOrReplaceImage (daemon/containerd/image_tag.go,
- * soft_delete.go).
+ * containerd image service's TagImage (daemon/containerd/image_tag.go); the naming itself, its
+ * createOrReplaceImage, is image-naming.ts's.
  */
 import { InvalidArgumentError, LadingError, NotFoundError } from '../errors.js';
-import type { ImageRecord, ImageRecords } from '../metadata/image-records.js';
-import type { TransactionScope } from '../metadata/metadata-transaction.js';
 import { hostPreferenceMatcher } from '../oci/platform.js';
 import type { Descriptor } from '../oci/types.js';
 import {
@@ -19,7 +17,7 @@ import {
 } from '../reference/reference.js';
 import { nowRfc3339Nano } from '../util/go-time.js';
 import type { ImageMutationSources } from './image-mutation.js';
-import { danglingName } from './image-names.js';
+import { nameImage } from './image-naming.js';
 import { bestPresentImage, configLabels } from './present-content.js';
 import { resolveImage } from './resolve.js';
 
@@ -61,34 +59,8 @@ export async function tagImage(src: ImageMutationSources, source: string, newTag
       if (err instanceof LadingError && err.kind === 'not-found') throw err;
       throw new NotFoundError(err instanceof Error ? err.message : String(err), { cause: err });
     }
-    await createOrReplaceImage(src.metadata, referenceString(newTag), target, nowRfc3339Nano());
+    const now = nowRfc3339Nano();
+    await src.metadata.transaction((tx) => nameImage(tx, referenceString(newTag), target, now, 'replace'));
     src.events.emit('image', 'tag', target.digest, { ...labels, name: familiarString(newTag) });
   });
-}
-
-/**
- * createOrReplaceImage: `name` points at `target` afterwards. Pointing it at the target it already
- * has changes nothing (not even the times); a name that moves leaves a dangling record of the image
- * it pointed at when that was its last name; the new target's dangling record goes. One transaction.
- */
-export async function createOrReplaceImage(metadata: TransactionScope, name: string, target: Descriptor, now: string): Promise<void> {
-  const creatingDangling = name === danglingName(target.digest);
-  await metadata.transaction(async (tx) => {
-    const existing = await tx.getImage(name);
-    if (existing) {
-      if (existing.target.digest === target.digest) return;
-      if ((await tx.imagesByTarget(existing.target.digest)).length === 1) await ensureDanglingImage(tx, existing, now);
-      await tx.deleteImage(name);
-    }
-    const record: ImageRecord = { name, target, createdAt: now, updatedAt: now };
-    await tx.putImage(record);
-    if (!creatingDangling) await tx.deleteImage(danglingName(target.digest));
-  });
-}
-
-/** A dangling record keeping `from`'s target, unless one exists. */
-async function ensureDanglingImage(metadata: ImageRecords, from: ImageRecord, now: string): Promise<void> {
-  const name = danglingName(from.target.digest);
-  if (await metadata.getImage(name)) return;
-  await metadata.putImage({ name, target: from.target, createdAt: now, updatedAt: now });
 }

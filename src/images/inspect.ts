@@ -1,21 +1,10 @@
 import { MAX_INDEX_DEPTH, walkImageGraph } from '../oci/image-graph-walk.js';
 import { isLayerType } from '../oci/media-types.js';
 import { configPlatform, type PlatformMatcher } from '../oci/platform.js';
-import type { ContainerConfig, Descriptor, ImageConfig, Platform } from '../oci/types.js';
+import type { Descriptor, ImageConfig, Platform } from '../oci/types.js';
+import type { ConfigFields, ManifestSummary } from './explorer-api-types.js';
 import { goRfc3339Nano } from '../util/go-time.js';
 import { isIndex, isManifest, type ContentReader } from '../content/content-reader.js';
-
-/** One entry of `Manifests`: a manifest reachable from an image's target. */
-export interface ManifestSummary {
-  id: string;
-  descriptor: Descriptor;
-  available: boolean;
-  contentSize: number;
-  totalSize: number;
-  kind: 'image' | 'attestation' | 'unknown';
-  imageData?: { platform: Platform; unpackedSize: number };
-  attestationFor?: string;
-}
 
 /** A platform manifest of an image, with what the walk learnt of it. */
 interface PlatformManifest {
@@ -173,19 +162,6 @@ function comparePlatformDescriptors(a: Descriptor, b: Descriptor, matcher: Platf
   if (matcher.less(a.platform, b.platform)) return -1;
   if (matcher.less(b.platform, a.platform)) return 1;
   return 0;
-}
-
-/** The config-derived top-level fields of an inspect document. */
-export interface ConfigFields {
-  author: string;
-  architecture: string;
-  variant: string;
-  os: string;
-  osVersion: string;
-  comment: string;
-  created?: string;
-  rootFS: { type: string; layers: string[] };
-  config?: ContainerConfig;
 }
 
 export function configFields(config: ImageConfig | undefined): ConfigFields {

@@ -12,9 +12,8 @@ import { InvalidArgumentError } from '../errors.js';
 import type { ImportLimits } from '../layers/compression.js';
 import { layerTar } from '../layers/layer-tar-stream.js';
 import { TarEntryReader, type TarEntry } from '../layers/tar-entry-reader.js';
-import { TarFormatError } from '../layers/tar-size-counter.js';
-
-export type FileKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
+import { TarFormatError } from '../layers/tar-block-walker.js';
+import type { FileKind } from './explorer-api-types.js';
 
 /** One entry of a layer; `whiteout` removes `path` from the layers below, `opaque` empties the directory `path`. */
 export interface LayerFile {

@@ -1,22 +1,13 @@
 /**
  * The entries of a tar stream fed in chunks, headers only: file data is passed over, never copied.
  * It reads names as Go's archive/tar does (ustar prefix, GNU long names and links, PAX `path`,
- * `linkpath`, `size`) on tar-size-counter.ts's block walk and header helpers, and stops at the first
+ * `linkpath`, `size`) on tar-block-walker.ts's block walk and header helpers, and stops at the first
  * zero block. Listing a layer costs its decompression and little more (bench `layer-files`).
  */
-import {
-  BLOCK,
-  HEADER_ONLY,
-  TarBlockWalker,
-  isDirectoryName,
-  MAX_SPECIAL_HEADER,
-  padded,
-  parseDecimal,
-  parseNumeric,
-  parsePaxRecords,
-  TarFormatError,
-  verifyChecksum,
-} from './tar-size-counter.js';
+import { HEADER_ONLY, TarBlockWalker, isDirectoryName, padded, parseDecimal, parseNumeric, parsePaxRecords } from './tar-block-walker.js';
+
+/** Names come from PAX records and GNU long names and links. */
+const NAMES: ReadonlySet<string> = new Set(['x', 'L', 'K']);
 
 /** One header of the stream, as it describes a file. */
 export interface TarEntry {
@@ -47,20 +38,10 @@ export class TarEntryReader extends TarBlockWalker {
   }
 
   protected override onBlock(): void {
+    const file = this.fileHeader(NAMES);
+    if (!file) return;
+    const { type, fieldSize } = file;
     const block = this.header;
-    if (isZero(block)) {
-      this.ended = true;
-      return;
-    }
-    verifyChecksum(block);
-    const type = String.fromCharCode(block[156] ?? 0);
-    const fieldSize = parseNumeric(block, 124, 12, 'size');
-    if (type === 'x' || type === 'g' || type === 'L' || type === 'K') {
-      if (fieldSize > MAX_SPECIAL_HEADER) throw new TarFormatError(`tar header of type ${type} exceeds 1 MiB`);
-      if (type === 'g' || fieldSize === 0) this.skip = padded(fieldSize);
-      else this.collect(type, fieldSize);
-      return;
-    }
     const paxSize = this.pax.get('size');
     const size = paxSize !== undefined ? parseDecimal(paxSize, 'PAX size') : fieldSize;
     const name = this.pax.get('path') ?? this.longName ?? headerName(block);
@@ -82,11 +63,6 @@ export class TarEntryReader extends TarBlockWalker {
     else if (type === 'L') this.longName = cString(data);
     else if (type === 'K') this.longLink = cString(data);
   }
-}
-
-function isZero(block: Buffer): boolean {
-  for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
-  return true;
 }
 
 /** A NUL-terminated field. */

@@ -4,29 +4,7 @@
  * provenance (v0.2's `builder`/`invocation`/`materials`, v1's `runDetails`/`buildDefinition`).
  * Anything else is summarized by its predicate type only; the raw statement stays one call away.
  */
-
-export interface SbomPackage {
-  name: string;
-  version?: string;
-  purl?: string;
-  license?: string;
-  type?: string;
-}
-
-export interface ProvenanceSummary {
-  builder?: string;
-  buildType?: string;
-  source?: { uri?: string; digest?: Record<string, string>; entryPoint?: string };
-  materials: Array<{ uri?: string; digest?: Record<string, string> }>;
-}
-
-export interface StatementSummary {
-  predicateType: string;
-  kind: 'spdx' | 'cyclonedx' | 'provenance' | 'other';
-  subjects: Array<{ name?: string; digest?: Record<string, string> }>;
-  packages?: SbomPackage[];
-  provenance?: ProvenanceSummary;
-}
+import type { ProvenanceSummary, SbomPackage, StatementSummary } from './types.js';
 
 type Json = Record<string, unknown>;
 

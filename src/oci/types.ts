@@ -85,3 +85,27 @@ export interface ImageConfig {
   rootfs: { type: string; diff_ids: string[] };
   history?: HistoryEntry[];
 }
+
+/** What oci/attestation-summary.ts makes of an in-toto statement. */
+export interface SbomPackage {
+  name: string;
+  version?: string;
+  purl?: string;
+  license?: string;
+  type?: string;
+}
+
+export interface ProvenanceSummary {
+  builder?: string;
+  buildType?: string;
+  source?: { uri?: string; digest?: Record<string, string>; entryPoint?: string };
+  materials: Array<{ uri?: string; digest?: Record<string, string> }>;
+}
+
+export interface StatementSummary {
+  predicateType: string;
+  kind: 'spdx' | 'cyclonedx' | 'provenance' | 'other';
+  subjects: Array<{ name?: string; digest?: Record<string, string> }>;
+  packages?: SbomPackage[];
+  provenance?: ProvenanceSummary;
+}

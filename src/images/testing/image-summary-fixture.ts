@@ -1,5 +1,5 @@
 /** One image summary for the list's and df's tests: a tagged index of 1234 bytes, no labels, no container. */
-import type { ImageSummary } from '../image-list.js';
+import type { ImageSummary } from '../explorer-api-types.js';
 
 export const SUMMARY_ID = 'sha256:' + 'a'.repeat(64);
 

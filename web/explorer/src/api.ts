@@ -1,5 +1,9 @@
 // The explorer's JSON API (src/explorer/explorer-routes.ts), and how the page writes what it gets.
 import { useEffect, useState } from 'preact/hooks';
+import type { ImageSummary, Platform } from '../../../src/images/explorer-api-types.js';
+
+// What each route answers: the server's own types (types only, so nothing of the server is bundled).
+export type * from '../../../src/images/explorer-api-types.js';
 
 export const API = '/_lading/ui/api';
 
@@ -86,37 +90,8 @@ export function modeString(kind: string, mode: number): string {
   return type + s;
 }
 
-export interface Platform {
-  os: string;
-  architecture: string;
-  variant?: string;
-}
-
 export function platformText(p: Platform | undefined): string {
   return p ? [p.os, p.architecture, p.variant].filter(Boolean).join('/') : '';
-}
-
-export interface ManifestSummary {
-  id: string;
-  descriptor: { mediaType: string; digest: string; size: number; platform?: Platform };
-  available: boolean;
-  contentSize: number;
-  totalSize: number;
-  kind: 'image' | 'attestation' | 'unknown';
-  imageData?: { platform: Platform; unpackedSize: number };
-  attestationFor?: string;
-}
-
-export interface ImageSummary {
-  id: string;
-  repoTags: string[] | null;
-  repoDigests: string[] | null;
-  created: number;
-  size: number;
-  sharedSize: number;
-  labels: Record<string, string> | null;
-  descriptor: { mediaType: string; digest: string; size: number };
-  manifests?: ManifestSummary[];
 }
 
 /** The image's names for a link: its first tag, else its ID. */

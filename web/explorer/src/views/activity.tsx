@@ -1,25 +1,16 @@
 // Live events (load, pull, push, tag, delete…) as they happen, over server-sent events.
 import { useEffect, useState } from 'preact/hooks';
-import { API, shortId } from '../api';
-
-interface Event {
-  type: string;
-  action: string;
-  id: string;
-  attributes: Record<string, string>;
-  time: number;
-  timeNano: string;
-}
+import { API, shortId, type ExplorerEvent } from '../api';
 
 export function ActivityView() {
-  const [events, setEvents] = useState<Event[]>([]);
+  const [events, setEvents] = useState<ExplorerEvent[]>([]);
   const [state, setState] = useState('connecting');
   useEffect(() => {
     const source = new EventSource(`${API}/events`);
     source.onopen = () => setState('live');
     source.onerror = () => setState('reconnecting');
     source.onmessage = (m) => {
-      const e = JSON.parse(m.data as string) as Event;
+      const e = JSON.parse(m.data as string) as ExplorerEvent;
       setEvents((list) => (list.some((x) => x.timeNano === e.timeNano) ? list : [e, ...list].slice(0, 500)));
     };
     return () => source.close();

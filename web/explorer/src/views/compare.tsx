@@ -1,24 +1,11 @@
 // Two images, or two platforms of one: layers shared and own, files added/removed/changed, config differences.
 import { useState } from 'preact/hooks';
-import { bytes, shortId, useApi } from '../api';
-
-interface Comparison {
-  a: string;
-  b: string;
-  sharedLayers: Array<{ diffId: string; size: number }>;
-  onlyA: Array<{ diffId: string; digest: string; size: number }>;
-  onlyB: Array<{ diffId: string; digest: string; size: number }>;
-  added: Array<{ path: string; size: number }>;
-  removed: Array<{ path: string; size: number }>;
-  changed: Array<{ path: string; size: number; oldSize?: number }>;
-  config: Array<{ key: string; a?: string; b?: string }>;
-  truncated: boolean;
-}
+import { bytes, shortId, useApi, type ComparisonPage } from '../api';
 
 export function CompareView({ query }: { query: URLSearchParams }) {
   const [form, setForm] = useState({ a: query.get('a') ?? '', platformA: query.get('platformA') ?? '', b: query.get('b') ?? '', platformB: query.get('platformB') ?? '' });
   const [asked, setAsked] = useState(form.a && form.b ? form : undefined);
-  const result = useApi<Comparison>(asked ? '/compare' : undefined, asked ?? {}, [JSON.stringify(asked)]);
+  const result = useApi<ComparisonPage>(asked ? '/compare' : undefined, asked ?? {}, [JSON.stringify(asked)]);
   const field = (key: keyof typeof form, placeholder: string) => (
     <input placeholder={placeholder} value={form[key]} onInput={(e) => setForm({ ...form, [key]: (e.target as HTMLInputElement).value })} data-testid={`compare-${key}`} />
   );
@@ -47,7 +34,7 @@ export function CompareView({ query }: { query: URLSearchParams }) {
   );
 }
 
-function ComparisonView({ c }: { c: Comparison }) {
+function ComparisonView({ c }: { c: ComparisonPage }) {
   return (
     <div data-testid="comparison">
       <p class="muted">

@@ -1,21 +1,8 @@
 // Disk usage (`docker system df -v`'s images) and what `docker image prune [-a]` would remove, without removing it.
-import { bytes, imageHref, refOf, shortId, useApi, type ImageSummary } from '../api';
-
-interface PruneReport {
-  ImagesDeleted: Array<{ Untagged?: string; Deleted?: string }> | null;
-  SpaceReclaimed: number;
-}
-
-interface Usage {
-  layersSize: number;
-  reclaimable: number;
-  images: ImageSummary[];
-  prune: PruneReport;
-  pruneAll: PruneReport;
-}
+import { bytes, imageHref, refOf, shortId, useApi, type DiskUsagePage, type PruneReport } from '../api';
 
 export function DiskView() {
-  const usage = useApi<Usage>('/disk-usage', {}, []);
+  const usage = useApi<DiskUsagePage>('/disk-usage', {}, []);
   if (usage.error) return <p class="error">{usage.error}</p>;
   if (!usage.data) return <p class="muted">Loading…</p>;
   const u = usage.data;
@@ -74,7 +61,7 @@ function Prune({ title, report, id }: { title: string; report: PruneReport; id: 
       ) : (
         <ul>
           {items.map((d) => (
-            <li class="mono">{d.Untagged ? `untag ${d.Untagged}` : `delete ${shortId(d.Deleted ?? '')}`}</li>
+            <li class="mono">{'Untagged' in d ? `untag ${d.Untagged}` : `delete ${shortId(d.Deleted)}`}</li>
           ))}
         </ul>
       )}

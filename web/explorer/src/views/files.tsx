@@ -1,35 +1,13 @@
 // The file tree up to a layer, with that layer's added/changed/removed markers, and dive's wasted space.
 import { useState } from 'preact/hooks';
-import { bytes, modeString, useApi } from '../api';
-
-interface Entry {
-  name: string;
-  path: string;
-  kind: string;
-  size: number;
-  mode: number;
-  link?: string;
-  layer: number;
-  marker?: 'added' | 'changed' | 'removed';
-  changedBelow?: boolean;
-  children?: number;
-}
-
-interface Efficiency {
-  score: number;
-  wastedBytes: number;
-  userSizeBytes: number;
-  wastedUserPercent: number;
-  total: number;
-  inefficiencies: Array<{ path: string; cumulativeSize: number; layers: number[]; removed: boolean }>;
-}
+import { bytes, modeString, useApi, type EfficiencyPage, type TreePage } from '../api';
 
 export function FilesView({ imageRef, platform, query }: { imageRef: string; platform: string; query: URLSearchParams }) {
   const [layer, setLayer] = useState<number | undefined>(query.has('layer') ? Number(query.get('layer')) : undefined);
   const [dir, setDir] = useState(query.get('dir') ?? '');
   const [changesOnly, setChangesOnly] = useState(false);
-  const tree = useApi<{ layers: number; layer: number; entries: Entry[] }>('/image/tree', { ref: imageRef, platform, layer, dir }, [imageRef, platform, layer, dir]);
-  const eff = useApi<Efficiency>('/image/efficiency', { ref: imageRef, platform, limit: 50 }, [imageRef, platform]);
+  const tree = useApi<TreePage>('/image/tree', { ref: imageRef, platform, layer, dir }, [imageRef, platform, layer, dir]);
+  const eff = useApi<EfficiencyPage>('/image/efficiency', { ref: imageRef, platform, limit: 50 }, [imageRef, platform]);
   const parts = dir === '' ? [] : dir.split('/');
   const shown = (tree.data?.entries ?? []).filter((e) => !changesOnly || e.marker || e.changedBelow);
   return (

@@ -1,44 +1,8 @@
 // One image: its inspect document as a page, its graph, and the tabs for layers, files and supply chain.
 import type { ComponentChildren } from 'preact';
-import { bytes, imageHref, platformText, shortId, useApi, when, type ManifestSummary, type Platform } from '../api';
+import { bytes, imageHref, platformText, shortId, useApi, when, type ImageDocument, type LayersPage } from '../api';
 import { FilesView } from './files';
 import { SupplyChainView } from './supply-chain';
-
-interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  platform?: Platform;
-  annotations?: Record<string, string>;
-}
-
-interface ImageDoc {
-  id: string;
-  repoTags: string[];
-  repoDigests: string[];
-  size: number;
-  created?: string;
-  author: string;
-  os: string;
-  architecture: string;
-  variant: string;
-  descriptor: Descriptor;
-  manifests?: ManifestSummary[];
-  identity?: { pull: Array<{ repository: string }> };
-  config?: {
-    Entrypoint?: string[] | null;
-    Cmd?: string[] | null;
-    Env?: string[];
-    ExposedPorts?: Record<string, object>;
-    Volumes?: Record<string, object>;
-    User?: string;
-    WorkingDir?: string;
-    Labels?: Record<string, string>;
-    StopSignal?: string;
-  };
-  graph: { root: string; nodes: Array<{ descriptor: Descriptor; present: boolean; children: string[] }> };
-  platformManifest?: string;
-}
 
 const TABS: Array<[string, string]> = [
   ['overview', 'Overview'],
@@ -48,7 +12,7 @@ const TABS: Array<[string, string]> = [
 ];
 
 export function ImageView({ tab, imageRef, platform, query }: { tab: string; imageRef: string; platform: string; query: URLSearchParams }) {
-  const doc = useApi<ImageDoc>('/image', { ref: imageRef, platform }, [imageRef, platform]);
+  const doc = useApi<ImageDocument>('/image', { ref: imageRef, platform }, [imageRef, platform]);
   const platforms = (doc.data?.manifests ?? []).filter((m) => m.kind === 'image' && m.available).map((m) => platformText(m.imageData?.platform));
   const current = platform || (doc.data ? platformText({ os: doc.data.os, architecture: doc.data.architecture, variant: doc.data.variant }) : '');
   return (
@@ -92,7 +56,7 @@ function Row({ name, children }: { name: string; children: ComponentChildren }) 
 const list = (values: string[] | null | undefined) => (values && values.length > 0 ? <code>{JSON.stringify(values)}</code> : <span class="muted">—</span>);
 const keys = (o: Record<string, object> | undefined) => (o && Object.keys(o).length > 0 ? Object.keys(o).join(', ') : <span class="muted">—</span>);
 
-function Overview({ doc }: { doc: ImageDoc }) {
+function Overview({ doc }: { doc: ImageDocument }) {
   const c = doc.config ?? {};
   const annotations = doc.descriptor.annotations ?? {};
   return (
@@ -147,7 +111,7 @@ function Overview({ doc }: { doc: ImageDoc }) {
   );
 }
 
-function Graph({ graph, chosen }: { graph: ImageDoc['graph']; chosen?: string }) {
+function Graph({ graph, chosen }: { graph: ImageDocument['graph']; chosen?: string }) {
   const byDigest = new Map(graph.nodes.map((n) => [n.descriptor.digest, n]));
   const node = (digest: string, role: string, depth: number): ComponentChildren => {
     const n = byDigest.get(digest);
@@ -180,13 +144,8 @@ function Graph({ graph, chosen }: { graph: ImageDoc['graph']; chosen?: string })
   );
 }
 
-interface LayerRow {
-  step?: { createdBy: string; created?: string; comment?: string; emptyLayer: boolean };
-  layer?: { index: number; digest: string; mediaType: string; size: number; diffId: string; unpackedSize?: number };
-}
-
 function LayersView({ imageRef, platform }: { imageRef: string; platform: string }) {
-  const layers = useApi<{ platform: string; manifest: string; rows: LayerRow[] }>('/image/layers', { ref: imageRef, platform }, [imageRef, platform]);
+  const layers = useApi<LayersPage>('/image/layers', { ref: imageRef, platform }, [imageRef, platform]);
   if (layers.error) return <p class="error">{layers.error}</p>;
   if (!layers.data) return <p class="muted">Loading…</p>;
   return (

@@ -1,6 +1,6 @@
 // The image list, as `docker images --tree` shows it: paged, searched and filtered by the daemon.
 import { useState } from 'preact/hooks';
-import { bytes, imageHref, platformText, refOf, shortId, useApi, when, type ImageSummary } from '../api';
+import { bytes, imageHref, platformText, refOf, shortId, useApi, when, type ImageSummary, type ListPage } from '../api';
 
 const PAGE = 50;
 
@@ -11,7 +11,7 @@ export function ImagesView({ query }: { query: URLSearchParams }) {
   const [dangling, setDangling] = useState(query.get('dangling') ?? '');
   const [offset, setOffset] = useState(0);
   const params = { search, reference, label, dangling, offset, limit: PAGE };
-  const page = useApi<{ total: number; images: ImageSummary[] }>('/images', params, [search, reference, label, dangling, offset]);
+  const page = useApi<ListPage>('/images', params, [search, reference, label, dangling, offset]);
   const reset = (set: (v: string) => void) => (e: Event) => {
     set((e.target as HTMLInputElement).value);
     setOffset(0);

@@ -1,23 +1,9 @@
 // The attestations of each platform: a searchable SBOM package list, provenance, the raw statement on demand.
 import { useState } from 'preact/hooks';
-import { bytes, getJson, shortId, useApi } from '../api';
-
-interface Statement {
-  digest: string;
-  size: number;
-  predicateType: string;
-  kind: 'spdx' | 'cyclonedx' | 'provenance' | 'other';
-  packages?: Array<{ name: string; version?: string; purl?: string; license?: string; type?: string }>;
-  provenance?: {
-    builder?: string;
-    buildType?: string;
-    source?: { uri?: string; digest?: Record<string, string>; entryPoint?: string };
-    materials: Array<{ uri?: string; digest?: Record<string, string> }>;
-  };
-}
+import { bytes, getJson, shortId, useApi, type PlatformAttestations } from '../api';
 
 export function SupplyChainView({ imageRef }: { imageRef: string }) {
-  const chain = useApi<Array<{ platform: string; manifest: string; statements: Statement[] }>>('/image/supply-chain', { ref: imageRef }, [imageRef]);
+  const chain = useApi<PlatformAttestations[]>('/image/supply-chain', { ref: imageRef }, [imageRef]);
   const [search, setSearch] = useState('');
   if (chain.error) return <p class="error">{chain.error}</p>;
   if (!chain.data) return <p class="muted">Loading…</p>;
@@ -40,7 +26,7 @@ export function SupplyChainView({ imageRef }: { imageRef: string }) {
   );
 }
 
-function StatementView({ imageRef, s, search }: { imageRef: string; s: Statement; search: string }) {
+function StatementView({ imageRef, s, search }: { imageRef: string; s: PlatformAttestations['statements'][number]; search: string }) {
   const [raw, setRaw] = useState<string | undefined>();
   const words = search.toLowerCase().split(/\s+/).filter(Boolean);
   const packages = (s.packages ?? []).filter((p) => words.every((w) => [p.name, p.version, p.purl, p.license].join(' ').toLowerCase().includes(w)));
