@@ -90,6 +90,30 @@ describe('registry tier: the local cache', () => {
   });
 });
 
+describe('registry tier: a holder whose blob another replica released', () => {
+  test('is written after the cached copy goes back to the registry; a blob cached nowhere is not found', async () => {
+    const registry = await sharedRegistry();
+    const tier = await registryTier(registry.host);
+    try {
+      const [target, layer] = [randomBytes(4 * KiB), randomBytes(64 * KiB)];
+      const [t, l] = [await tier.store.writeBytes(target), await tier.store.writeBytes(layer)];
+      // Another replica's review unlinked the layer; this replica's cache still has it.
+      assert.equal(await tier.remote.deleteBlob(l.digest), true);
+      assert.equal(await tier.remote.stat(l.digest), undefined);
+      await tier.store.holds.hold(t.digest, [t, l]);
+      assert.equal(await tier.remote.stat(l.digest), layer.length, 'uploaded again from the cache');
+      assert.ok((await tier.remote.tags()).includes(holderTag(t.digest)));
+
+      const gone = await tier.store.writeBytes(randomBytes(8 * KiB));
+      await tier.remote.deleteBlob(gone.digest);
+      await tier.cache.evict(gone.digest);
+      await assert.rejects(tier.store.holds.hold(t.digest, [t, l, gone]), (err: Error) => errorKind(err) === 'not-found' && err.message.includes(gone.digest));
+    } finally {
+      await tier.close();
+    }
+  });
+});
+
 describe('registry tier: a registry that serves wrong bytes', () => {
   test('is refused by readBytes and by a stream, and nothing is cached', async () => {
     const registry = await sharedRegistry();

@@ -8,7 +8,7 @@ import { BlobCorruptError, checkExpected, type BeforePublish, writeWhole, type B
 import { DEFAULT_MAX_JSON_BYTES } from './fs-content-store.js';
 import { EMPTY_CONFIG, EMPTY_CONFIG_DIGEST, heldBlobs, holderManifest, holderTag, targetOfTag } from './holder-manifest.js';
 import { MediaType } from '../oci/media-types.js';
-import type { RemoteBlobs } from './remote-blobs.js';
+import { ManifestBlobUnknownError, type RemoteBlobs } from './remote-blobs.js';
 import { verifiedBytes, verifiedStream } from './verified-read.js';
 
 /**
@@ -181,6 +181,20 @@ export class RegistryContentStore implements ContentStore {
     }
   }
 
+  /** Uploads again, from the cache, each of `blobs` the repository lacks; one missing from both is not found. */
+  private async reupload(blobs: readonly BlobInfo[]): Promise<void> {
+    for (const blob of blobs) {
+      if ((await this.remote.stat(blob.digest)) !== undefined) continue;
+      const handle = await this.cache.open(blob.digest);
+      if (!handle) throw new NotFoundError(`content ${blob.digest} is in neither the blob store nor this replica's cache`);
+      try {
+        await this.remote.upload(blob.digest, blob.size, () => handle.createReadStream({ start: 0, autoClose: false }));
+      } finally {
+        await handle.close();
+      }
+    }
+  }
+
   cleanIngest(): Promise<number> {
     return this.cache.cleanIngest();
   }
@@ -192,7 +206,17 @@ export class RegistryContentStore implements ContentStore {
         await this.remote.upload(EMPTY_CONFIG_DIGEST, EMPTY_CONFIG.length, () => Readable.from([EMPTY_CONFIG]));
       }
       this.released.delete(target);
-      await this.remote.putManifest(holderTag(target), MediaType.ociManifest, holderManifest(target, blobs));
+      const put = () => this.remote.putManifest(holderTag(target), MediaType.ociManifest, holderManifest(target, blobs));
+      try {
+        await put();
+      } catch (err) {
+        if (!(err instanceof ManifestBlobUnknownError)) throw err;
+        // Another replica's review released a blob that this replica still has cached (its eviction
+        // notice is on the way). The caller leases every blob it holds, so no review takes them from
+        // here on: the cached copies go back to the registry, and the holder is written again.
+        await this.reupload(blobs);
+        await put();
+      }
     },
     release: async (target) => {
       this.released.add(target);

@@ -1,4 +1,8 @@
 import type { Readable } from 'node:stream';
+import { LadingError } from '../errors.js';
+
+/** A manifest refused because a blob it lists is not in the repository (distribution's MANIFEST_BLOB_UNKNOWN). */
+export class ManifestBlobUnknownError extends LadingError {}
 
 /**
  * What the registry tier (registry-content-store.ts) needs of an OCI-distribution repository. The
@@ -16,7 +20,7 @@ export interface RemoteBlobs {
   upload(digest: string, size: number, open: () => Readable): Promise<void>;
   /** Unlinks the blob from the repository (the registry's GC reclaims its bytes); false when absent. */
   deleteBlob(digest: string): Promise<boolean>;
-  /** PUTs a manifest at `tag`. */
+  /** PUTs a manifest at `tag`; a ManifestBlobUnknownError when a blob it lists is not in the repository. */
   putManifest(tag: string, mediaType: string, bytes: Buffer): Promise<void>;
   /** The manifest at `tag`, or undefined. */
   getManifest(tag: string): Promise<Buffer | undefined>;

@@ -8,7 +8,7 @@
  */
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, LadingError, UnavailableError } from '../errors.js';
-import type { RemoteBlobs } from '../content/remote-blobs.js';
+import { ManifestBlobUnknownError, type RemoteBlobs } from '../content/remote-blobs.js';
 import { digestOf } from '../oci/digest.js';
 import type { AuthConfig } from './auth-config.js';
 import { pushBlob, pushEndpoint, pushManifest } from './blob-push.js';
@@ -84,7 +84,15 @@ export class RegistryBlobs implements RemoteBlobs {
 
   async putManifest(tag: string, mediaType: string, bytes: Buffer): Promise<void> {
     const repo = await this.repository();
-    await this.reaching(() => pushManifest(repo, { mediaType, digest: digestOf(bytes), size: bytes.length }, bytes, tag));
+    try {
+      await this.reaching(() => pushManifest(repo, { mediaType, digest: digestOf(bytes), size: bytes.length }, bytes, tag));
+    } catch (err) {
+      const codes = err instanceof RegistryError ? (err.facts.registryErrors ?? []).map((e) => e.code) : [];
+      if (err instanceof RegistryError && (codes.includes('MANIFEST_BLOB_UNKNOWN') || codes.includes('BLOB_UNKNOWN'))) {
+        throw new ManifestBlobUnknownError(err.kind, `${this.location}: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
   }
 
   async getManifest(tag: string): Promise<Buffer | undefined> {
