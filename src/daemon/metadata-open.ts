@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { PostgresEventLog } from '../cluster/postgres-event-log.js';
+import { PostgresFetchClaims } from '../cluster/postgres-fetch-claims.js';
 import { PostgresLeases } from '../cluster/postgres-leases.js';
 import { guardPostgresWrites } from '../cluster/postgres-write-guard.js';
 import type { EventLog } from '../events/event-log.js';
 import { Leases } from '../gc/leases.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { FetchClaims } from '../registry/fetch-claims.js';
 import { PostgresMetadataStore, describeDatabase } from '../metadata/postgres/postgres-metadata-store.js';
 import { SpaceReserve } from '../metadata/space-reserve.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
@@ -13,12 +15,16 @@ import type { Logger } from '../util/logger.js';
 import type { DaemonConfig } from './config.js';
 import { DEFAULT_LEASE_TTL_MS, recordMetadataLocation } from './metadata-location.js';
 
-/** The metadata a daemon serves from, and what replicas sharing it share besides: leases and events. */
+/** The metadata a daemon serves from, and what replicas sharing it share besides: leases, events, fetch claims. */
 export interface OpenedMetadata {
   metadata: MetadataStore;
   leases: Leases;
   /** Replicas' shared event log; absent for a daemon alone. */
   eventLog?: EventLog;
+  /** Replicas' claims on the fetch of a digest (worth taking when they share a blob tier); absent for a daemon alone. */
+  fetchClaims?: FetchClaims;
+  /** This replica's id (its leases' owner, its metrics' `replica` label); absent for a daemon alone. */
+  replica?: string;
   close(): Promise<void>;
 }
 
@@ -43,12 +49,16 @@ export async function openMetadata(config: DaemonConfig, log: Logger): Promise<O
   const shared = new PostgresLeases(url, { owner: replica, ttlMs: config.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS, logger: log });
   const leases = new Leases(shared, (err) => log.warn(`lease not recorded in the shared store: ${(err as Error).message}`));
   const eventLog = new PostgresEventLog(url, log);
+  const fetchClaims = new PostgresFetchClaims(url);
   log.info(`Metadata, leases and events in PostgreSQL at ${describeDatabase(url)}, shared by replicas; this one is ${replica}`);
   return {
     metadata,
     leases,
     eventLog,
+    fetchClaims,
+    replica,
     async close() {
+      await fetchClaims.close();
       await eventLog.close();
       await shared.close();
       await metadata.close();
