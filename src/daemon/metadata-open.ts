@@ -58,7 +58,6 @@ export async function openMetadata(config: DaemonConfig, log: Logger): Promise<O
     fetchClaims,
     replica,
     async close() {
-      await fetchClaims.close();
       await eventLog.close();
       await shared.close();
       await metadata.close();
