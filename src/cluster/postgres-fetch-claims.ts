@@ -12,10 +12,10 @@ const MAX_OPEN_CLAIMS = 8;
  * replica waiting for the claim gets it and, finding no blob in the tier, fetches the blob itself.
  * No table: nothing to clean after a crash.
  *
- * Why a connection per claim rather than a pool's: the `postgres` client (3.4.10) hangs a query
- * on a reserved or transaction connection whose server went away meanwhile (porsager/postgres#1208;
- * postgres-write-guard.ts), so a pooled claim connection lost in an outage would never come back,
- * and after a few outages no claim could be had. Ending a connection of its own always settles.
+ * Why a connection per claim rather than a transaction on a pool's: the `postgres` client (3.4.10)
+ * never settles a query sent in a transaction whose connection the database closed meanwhile (and
+ * throws from its own timer: postgres-write-guard.ts), so the commit letting a pooled claim go after
+ * an outage would hang, and its connection with it. Ending a connection of its own always settles.
  */
 export class PostgresFetchClaims implements FetchClaims {
   private readonly open = new Semaphore(MAX_OPEN_CLAIMS);
