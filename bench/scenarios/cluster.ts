@@ -35,6 +35,13 @@ interface Throughput {
   errors: number;
   /** PostgreSQL transactions (all sessions, this database) per answered request; NaN for the embedded arm. */
   xactsPerRequest: number;
+  /** The same over the wall time between the two counts (its warm-up included). */
+  xactsPerSecond: number;
+}
+
+/** A load or pull, and the PostgreSQL transactions meanwhile (NaN embedded). */
+interface Transfer extends WorkCost {
+  xacts: number;
 }
 
 /** A database and blob tier of their own: what a fresh cluster starts from. */
@@ -131,12 +138,15 @@ async function inspectRows(
       serverCpuPerRequest: cpu / count,
       errors: rs.reduce((n, r) => n + r.errors, 0),
       xactsPerRequest: xacts / count,
+      xactsPerSecond: Number.NaN,
     };
   };
   const inCluster = async (work: () => Promise<LoadResult[]>): Promise<Throughput> => {
     const x0 = await transactions(tier.url);
+    const t0 = performance.now();
     const rs = await work();
-    return sum(rs, (await transactions(tier.url)) - x0);
+    const xacts = (await transactions(tier.url)) - x0;
+    return { ...sum(rs, xacts), xactsPerSecond: (xacts * 1000) / (performance.now() - t0) };
   };
   const arms = {
     embedded: async (): Promise<Throughput> => {
@@ -184,7 +194,8 @@ async function inspectRows(
       met: met(vsEmbedded >= 0.8 && errors === 0),
       note:
         `Server CPU per request ${fmt.us(m('replica', cpu))} on the replica, ${fmt.us(m('embedded', cpu))} embedded; ` +
-        `${m('replica', (r) => r.xactsPerRequest).toFixed(4)} PostgreSQL transactions per inspect (all sessions: leases, events, GC included)` +
+        `${m('replica', (r) => r.xactsPerRequest).toFixed(4)} PostgreSQL transactions per inspect, ${m('replica', (r) => r.xactsPerSecond).toFixed(1)} a second ` +
+        `(all sessions of the database over the window, the replica's lease heartbeats and event reads included: none is an inspect's)` +
         (errors ? `; ${errors} requests answered with errors` : ''),
     },
     {
@@ -240,14 +251,16 @@ async function transferRuns(
   const createPath = `${API}/images/create?fromImage=${encodeURIComponent(source.ref(REPOS.gzip))}&tag=v1`;
 
   /** `work` on a daemon of a fresh data root, embedded or a replica of a fresh database and tier. */
-  const fresh = async (cluster: boolean, work: (d: BenchDaemon) => Promise<void>): Promise<WorkCost> => {
+  const fresh = async (cluster: boolean, work: (d: BenchDaemon) => Promise<void>): Promise<Transfer> => {
     const tier = cluster ? await newTier(pg) : undefined;
     const root = path.join(tempDir('bench-cluster-fresh'), 'data');
     try {
       const d = await startLadingd(root, tier?.args ?? []);
       running.push(d);
+      const x0 = tier ? await transactions(tier.url) : Number.NaN;
       const { result: _, ...cost } = await measured(d, () => work(d));
-      return cost;
+      // Less the second transactions() waits: what the database did for this load or pull.
+      return { ...cost, xacts: tier ? (await transactions(tier.url)) - x0 : Number.NaN };
     } finally {
       await stopAll();
       await tier?.registry.stop();
@@ -266,7 +279,7 @@ async function transferRuns(
     'pull, replica': () => fresh(true, pullInto),
   };
   b.log(`cluster load and pull: ${fmt.mb(archive.bytes)} archive, ${fmt.mb(imageBytes)} image in ${archive.layers.length} layers`);
-  const runs = await interleaved(Math.min(b.rounds, 3), arms, b.log, (_, r) => `${fmt.ms(r.ms)} CPU ${r.cpu.toFixed(1)} s`);
+  const runs = await interleaved(Math.min(b.rounds, 3), arms, b.log, (_, r) => `${fmt.ms(r.ms)} CPU ${r.cpu.toFixed(1)} s${Number.isNaN(r.xacts) ? '' : `, ${r.xacts} PostgreSQL transactions`}`);
   const ms = (r: WorkCost): number => r.ms;
   const row = (what: 'load' | 'pull', bytes: number): Row => {
     const replica = runs[`${what}, replica`];
@@ -283,7 +296,8 @@ async function transferRuns(
       met: 'info',
       note:
         `A fresh data root each round, and for the replica a fresh database and blob tier (docker-registry on loopback, its storage on the same disk): ` +
-        `every blob written to the tier over HTTP besides the replica's cache. Replica CPU ${median(replica.map((r) => r.cpu)).toFixed(1)} s, embedded ${median(embedded.map((r) => r.cpu)).toFixed(1)} s.`,
+        `every blob (${fmt.mb(bytes)}) written to the tier over HTTP besides the replica's cache. Replica CPU ${median(replica.map((r) => r.cpu)).toFixed(1)} s, embedded ${median(embedded.map((r) => r.cpu)).toFixed(1)} s; ` +
+        `${median(replica.map((r) => r.xacts))} PostgreSQL transactions in the database meanwhile (all sessions, heartbeats and event reads included).`,
     };
   };
   return [row('load', archive.bytes), row('pull', imageBytes)];
