@@ -259,7 +259,7 @@ async function transferRuns(
       running.push(d);
       const x0 = tier ? await transactions(tier.url) : Number.NaN;
       const { result: _, ...cost } = await measured(d, () => work(d));
-      // Less the second transactions() waits: what the database did for this load or pull.
+      // What the database did meanwhile: the work's own transactions, and ~4 a second of heartbeats and event reads over it and the count's 1.1 s wait.
       return { ...cost, xacts: tier ? (await transactions(tier.url)) - x0 : Number.NaN };
     } finally {
       await stopAll();
