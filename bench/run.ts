@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [--only inspect,scale,load,load-zstd,concurrent,pull,pull-zstd,push] [--profile DIR] [--cache DIR]`
+// `npm run bench [-- --quick] [--only inspect,scale,load,load-zstd,concurrent,pull,pull-zstd,push,layer-files,cluster] [--profile DIR] [--cache DIR]`
 // Runs every scenario, each against a baseline measured in the same run, interleaved round by round,
 // and prints a Markdown table of medians and ratios. Timings never fail the run: they are reported.
 import { execFileSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { repoRoot } from '../test/support/paths.js';
 import { LoadClient } from './lib/http-load.js';
 import { profileInto } from './lib/ladingd.js';
 import { table, unmeasured, type Row } from './lib/report.js';
+import { clusterScenario } from './scenarios/cluster.js';
 import { concurrentScenario } from './scenarios/concurrent.js';
 import { IN_FLIGHT, type Bench } from './scenarios/bench.js';
 import { inspectScenario } from './scenarios/inspect.js';
@@ -29,6 +30,7 @@ const SCENARIOS: Record<string, (b: Bench) => Promise<Row[]>> = {
   'load-zstd': loadZstdScenario,
   push: pushScenario,
   'layer-files': layerFilesScenario,
+  cluster: clusterScenario,
 };
 
 const USAGE = `usage: npm run bench -- [--quick] [--only NAME,...] [--profile DIR] [--cache DIR] [--layer-mb N]

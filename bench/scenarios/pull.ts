@@ -25,7 +25,7 @@ import { API, type Bench } from './bench.js';
 import { describeCost, dockerdOrSkip, medianTime, stopDockerd, transferImage } from './registry-transfer.js';
 
 const STORE_VERSION = 1;
-const REPOS = { gzip: 'bench/big', zstd: 'bench/big-zstd' } as const;
+export const REPOS = { gzip: 'bench/big', zstd: 'bench/big-zstd' } as const;
 const TAG = 'v1';
 const PULL_TIMEOUT_MS = 20 * 60_000;
 
@@ -223,7 +223,7 @@ function rows(
  * A registry on loopback serving `bench/big:v1`, the load scenario's archive, from storage kept in
  * the bench cache: pushed with skopeo the first time (about a minute for 1 GB).
  */
-async function cachedRegistry(b: Bench, archive: BigArchive, sizeMB: number, layers: Layers): Promise<Registry> {
+export async function cachedRegistry(b: Bench, archive: BigArchive, sizeMB: number, layers: Layers): Promise<Registry> {
   const root = path.join(b.cacheDir, `registry-v${STORE_VERSION}-${sizeMB}MB`);
   const marker = path.join(root, layers === 'gzip' ? 'pushed.json' : `pushed-${layers}.json`);
   const REPO = REPOS[layers];
@@ -273,7 +273,7 @@ class LogWindow {
   }
 }
 
-function checkPull(who: string, a: StreamAnswer): void {
+export function checkPull(who: string, a: StreamAnswer): void {
   if (a.status !== 200 || a.tail.includes('"errorDetail"') || !a.tail.includes('Status: Downloaded newer image')) {
     throw new Error(`${who}: pull: HTTP ${a.status} ${a.tail.slice(-1000)}`);
   }

@@ -132,6 +132,9 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     const removed = await content.cleanIngest();
     if (removed > 0) log.info(`Removed ${removed} interrupted write(s) from the ingest area`);
     metadata = await openMetadata(config, log);
+    // Claims save a replica the download of a blob another is fetching into the tier they share.
+    if (metadata.fetchClaims && config.blobStore) registry.shareFetches(metadata.fetchClaims);
+    if (metadata.replica) metrics?.labelReplica(metadata.replica);
     const limits = { maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio };
     images = new ImageService(metrics ? metrics.measuringDeletes(content) : content, metadata.metadata, registry, log, limits, metadata.leases, metadata.gcQueue);
     // What another replica's review released leaves this replica's cache too: never served from it again.

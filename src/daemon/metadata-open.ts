@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { PostgresEventLog } from '../cluster/postgres-event-log.js';
 import { PostgresGcQueue, ReleaseFeed, type ReleaseListener } from '../cluster/postgres-gc-queue.js';
+import { PostgresFetchClaims } from '../cluster/postgres-fetch-claims.js';
 import { PostgresLeases } from '../cluster/postgres-leases.js';
 import { guardPostgresWrites } from '../cluster/postgres-write-guard.js';
 import type { EventLog } from '../events/event-log.js';
 import type { GcQueue } from '../gc/gc-queue.js';
 import { Leases } from '../gc/leases.js';
 import type { MetadataStore } from '../metadata/metadata-store.js';
+import type { FetchClaims } from '../registry/fetch-claims.js';
 import { PostgresMetadataStore, describeDatabase } from '../metadata/postgres/postgres-metadata-store.js';
 import { SpaceReserve } from '../metadata/space-reserve.js';
 import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
@@ -15,7 +17,7 @@ import type { Logger } from '../util/logger.js';
 import type { DaemonConfig } from './config.js';
 import { DEFAULT_LEASE_TTL_MS, defaultGcIntervalMs, recordMetadataLocation } from './metadata-location.js';
 
-/** The metadata a daemon serves from, and what replicas sharing it share besides: leases and events. */
+/** The metadata a daemon serves from, and what replicas sharing it share besides: leases, events, fetch claims. */
 export interface OpenedMetadata {
   metadata: MetadataStore;
   leases: Leases;
@@ -26,6 +28,10 @@ export interface OpenedMetadata {
   gcIntervalMs?: number;
   /** Tells `listener` of every blob any replica's review releases (for its blob cache); absent for a daemon alone. */
   onReleased?(listener: ReleaseListener): void;
+  /** Replicas' claims on the fetch of a digest (worth taking when they share a blob tier); absent for a daemon alone. */
+  fetchClaims?: FetchClaims;
+  /** This replica's id (its leases' owner, its metrics' `replica` label); absent for a daemon alone. */
+  replica?: string;
   close(): Promise<void>;
 }
 
@@ -64,6 +70,7 @@ export async function openMetadata(config: DaemonConfig, log: Logger): Promise<O
     await metadata.close();
     throw err;
   }
+  const fetchClaims = new PostgresFetchClaims(url);
   log.info(`Metadata, leases and events in PostgreSQL at ${describeDatabase(url)}, shared by replicas; this one is ${replica}`);
   return {
     metadata,
@@ -72,6 +79,8 @@ export async function openMetadata(config: DaemonConfig, log: Logger): Promise<O
     gcQueue,
     gcIntervalMs,
     onReleased: (l) => (listener = l),
+    fetchClaims,
+    replica,
     async close() {
       await releases.close();
       await eventLog.close();

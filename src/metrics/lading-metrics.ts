@@ -102,6 +102,14 @@ export class LadingMetrics {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
+  /**
+   * Every sample carries `replica="<id>"` from now on, so that one Prometheus scraping several
+   * replicas tells their series apart; a daemon alone has no label to add.
+   */
+  labelReplica(id: string): void {
+    this.registry.setDefaultLabels({ replica: id });
+  }
+
   /** The store gauges: images, image records, blobs and their bytes (counted at most every `blobIntervalMs`). */
   watchStore(view: StoreView, blobIntervalMs: number): void {
     let counted: { generation: number; targets: number; records: number } | undefined;

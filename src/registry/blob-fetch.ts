@@ -3,7 +3,9 @@
  * descriptor's digest and size when committed; a layer's diffID and unpacked size computed on the
  * way, on the layer analysis worker thread. A connection cut mid-blob is resumed with `Range` where the registry answers 206, and the
  * blob restarted from its first byte where it does not. One fetch per digest runs at a time in
- * the whole daemon: concurrent pulls of images that share layers wait for the same fetch.
+ * the whole daemon: concurrent pulls of images that share layers wait for the same fetch. With
+ * `claims` (replicas on one blob tier), one at a time across the daemons too: a fetch first takes
+ * the digest's claim, and a daemon that had to wait for it finds the blob in the store instead.
  */
 import type { BlobInfo, ContentStore } from '../content/content-store.js';
 import { InvalidArgumentError, LadingError } from '../errors.js';
@@ -14,6 +16,7 @@ import type { LayerAnalysis } from '../layers/layer-facts.js';
 import { readBody, type HttpResult } from './http-client.js';
 import { acceptFor, refKey, type Repository } from './manifest-fetch.js';
 import { notFound, RegistryError, unexpectedStatus } from './registry-errors.js';
+import type { FetchClaims } from './fetch-claims.js';
 import { backoffDelay, isRetryableNetworkError } from './retry-policy.js';
 import type { Semaphore } from './semaphore.js';
 
@@ -46,7 +49,8 @@ export interface BlobFetchOptions {
 
 interface InFlight {
   promise: Promise<FetchedBlob>;
-  status: FetchStatus;
+  /** Set once the download starts (not while it waits for another daemon's claim). */
+  status?: FetchStatus;
 }
 
 /** Bytes gathered before one write into the store. */
@@ -60,6 +64,7 @@ export class BlobFetcher {
   constructor(
     private readonly store: ContentStore,
     private readonly downloads: Semaphore,
+    private readonly claims?: FetchClaims,
   ) {}
 
   /** The fetch of `digest` in progress, if any. */
@@ -83,12 +88,38 @@ export class BlobFetcher {
       }
       return this.fetch(repo, desc, options);
     }
-    const status: FetchStatus = { offset: 0, total: desc.size };
-    const promise = this.fetchOnce(repo, desc, options, status).finally(() => {
+    const progress: { status?: FetchStatus } = {};
+    const download = (): Promise<FetchedBlob> => {
+      progress.status = { offset: 0, total: desc.size };
+      return this.fetchOnce(repo, desc, options, progress.status);
+    };
+    const promise = (this.claims ? this.claimed(desc, options, download) : download()).finally(() => {
       if (this.inFlight.get(desc.digest)?.promise === promise) this.inFlight.delete(desc.digest);
     });
-    this.inFlight.set(desc.digest, { promise, status });
+    this.inFlight.set(desc.digest, Object.assign(progress, { promise }));
     return promise;
+  }
+
+  /**
+   * `download` under the digest's claim; when another daemon fetched the blob while this one waited
+   * for the claim, the store has it: it is confirmed (and so leased) through the caller's store view.
+   * A claim that cannot be had (the database away) is done without: the claim only saves bandwidth.
+   */
+  private async claimed(desc: Descriptor, options: BlobFetchOptions, download: () => Promise<FetchedBlob>): Promise<FetchedBlob> {
+    let claim;
+    try {
+      claim = await this.claims!.claim(desc.digest, options.signal);
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      return download();
+    }
+    try {
+      const found = await (options.store ?? this.store).info(desc.digest);
+      if (found && found.size === desc.size) return { info: found };
+      return await download();
+    } finally {
+      claim.release();
+    }
   }
 
   private async fetchOnce(repo: Repository, desc: Descriptor, options: BlobFetchOptions, status: FetchStatus): Promise<FetchedBlob> {

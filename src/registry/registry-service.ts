@@ -6,6 +6,7 @@ import type { ContentStore } from '../content/content-store.js';
 import { credentialsHost, DOCKER_HUB_REGISTRY_HOST, type AuthConfig } from './auth-config.js';
 import { Authorizer } from './authorizer.js';
 import { BlobFetcher } from './blob-fetch.js';
+import type { FetchClaims } from './fetch-claims.js';
 import type { Repository } from './manifest-fetch.js';
 import { RegistryConfig, type RegistryOptions, type RegistryTls } from './registry-config.js';
 import { RegistryTransport } from './registry-transport.js';
@@ -46,6 +47,7 @@ export class RegistryService {
   readonly maxConcurrentUploads: number;
   readonly responseTimeoutMs: number;
   private readonly fetchers = new WeakMap<ContentStore, BlobFetcher>();
+  private fetchClaims: FetchClaims | undefined;
 
   constructor(private readonly options: RegistryServiceOptions = {}) {
     this.config = new RegistryConfig(options);
@@ -56,11 +58,19 @@ export class RegistryService {
     this.uploads = new Semaphore(this.maxConcurrentUploads);
   }
 
+  /**
+   * Fetches of a digest are claimed through `claims` from now on (replicas on one blob tier), by
+   * the fetchers made after this call: the daemon calls it at start, before any pull.
+   */
+  shareFetches(claims: FetchClaims): void {
+    this.fetchClaims = claims;
+  }
+
   /** The one fetcher per content store, so that fetches of a digest are shared. */
   blobFetcher(store: ContentStore): BlobFetcher {
     let fetcher = this.fetchers.get(store);
     if (!fetcher) {
-      fetcher = new BlobFetcher(store, this.downloads);
+      fetcher = new BlobFetcher(store, this.downloads, this.fetchClaims);
       this.fetchers.set(store, fetcher);
     }
     return fetcher;
