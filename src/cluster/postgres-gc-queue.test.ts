@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { sharedPostgres, skipWithoutPostgres } from '../../test/support/postgres.js';
 import { ContentReader } from '../content/content-reader.js';
-import type { BlobWriter, ContentStore } from '../content/content-store.js';
-import { overrideContentStore } from '../content/testing/content-store-override.js';
+import type { ContentStore } from '../content/content-store.js';
+import { overrideCommit } from '../content/testing/content-store-override.js';
 import { registryTier, sharedRegistry, stopSharedRegistry, type RegistryTier } from '../content/testing/registry-content-harness.js';
 import { GarbageCollector } from '../gc/garbage-collector.js';
 import { Leases } from '../gc/leases.js';
@@ -35,26 +35,14 @@ function pausingAfterCommit(content: ContentStore): { store: ContentStore; reach
   const reached = deferred();
   const gate = deferred();
   let paused = false;
-  const store = overrideContentStore(content, {
-    async openWriter(): Promise<BlobWriter> {
-      const inner = await content.openWriter();
-      return {
-        write: (chunk) => inner.write(chunk),
-        get written() {
-          return inner.written;
-        },
-        async commit(expected, beforePublish) {
-          const info = await inner.commit(expected, beforePublish);
-          if (!paused) {
-            paused = true;
-            reached.resolve();
-            await gate.promise;
-          }
-          return info;
-        },
-        abort: () => inner.abort(),
-      };
-    },
+  const store = overrideCommit(content, async (commit, expected, beforePublish) => {
+    const info = await commit(expected, beforePublish);
+    if (!paused) {
+      paused = true;
+      reached.resolve();
+      await gate.promise;
+    }
+    return info;
   });
   return { store, reached: reached.promise, release: gate.resolve };
 }

@@ -123,15 +123,6 @@ export async function runClusterKillHarness(options: ClusterHarnessOptions): Pro
     const call = (r: number, p: string, opts: Parameters<Daemon['request']>[1] = {}): Promise<HttpResponse> =>
       replicas[r]!.request(API + p, { timeoutMs: 60_000, ...opts });
 
-    const total = WEIGHTS.reduce((n, [, w]) => n + w, 0);
-    const pickKind = (): OpKind => {
-      let x = rng.int(total);
-      for (const [k, w] of WEIGHTS) {
-        if (x < w) return k;
-        x -= w;
-      }
-      return 'inspect';
-    };
 
     /** One operation on one replica, on names nobody else is changing; false when its names were taken. */
     const operate = async (round: Round, kind: OpKind): Promise<boolean> => {
@@ -325,7 +316,7 @@ export async function runClusterKillHarness(options: ClusterHarnessOptions): Pro
       const workers = Array.from({ length: clients }, async () => {
         while (!round.killed && failures.length === 0) {
           // Names others hold: let timers (the kill) run before the next pick.
-          if (!(await operate(round, pickKind()))) await sleep(2);
+          if (!(await operate(round, rng.weighted(WEIGHTS)))) await sleep(2);
         }
       });
       await sleep(delay);

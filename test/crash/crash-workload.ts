@@ -33,6 +33,15 @@ export class Rng {
     if (item === undefined) throw new Error('pick from an empty list');
     return item;
   }
+  /** One of `weighted`'s items, each as likely as its weight. */
+  weighted<T>(weighted: ReadonlyArray<readonly [T, number]>): T {
+    let x = this.int(weighted.reduce((n, [, w]) => n + w, 0));
+    for (const [item, w] of weighted) {
+      if (x < w) return item;
+      x -= w;
+    }
+    throw new Error('weighted pick from an empty list');
+  }
   chance(p: number): boolean {
     return this.next() < p;
   }

@@ -168,15 +168,6 @@ export async function runKillHarness(options: HarnessOptions): Promise<HarnessRe
       ['list', 7],
     ] as Array<[OpKind, number]>
   ).filter(([k]) => k === 'load' || k === 'inspect' || supported.has(k));
-  const totalWeight = weights.reduce((n, [, w]) => n + w, 0);
-  const pickKind = (): OpKind => {
-    let r = rng.int(totalWeight);
-    for (const [k, w] of weights) {
-      if (r < w) return k;
-      r -= w;
-    }
-    return 'inspect';
-  };
 
   const call = (path_: string, opts: Parameters<typeof request>[2] = {}): Promise<HttpResponse> =>
     request(socket, API + path_, { timeoutMs: 60_000, ...opts });
@@ -325,7 +316,7 @@ export async function runKillHarness(options: HarnessOptions): Promise<HarnessRe
       const workers = Array.from({ length: clients }, async () => {
         while (!round.killed && failures.length === 0) {
           // An operation on names others hold is skipped: let timers (the kill) run before the next.
-          if (!(await operate(round, pickKind()))) await sleep(2);
+          if (!(await operate(round, rng.weighted(weights)))) await sleep(2);
         }
       });
       await sleep(delay);

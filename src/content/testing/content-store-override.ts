@@ -1,4 +1,4 @@
-import { writeWhole, type ContentStore } from '../content-store.js';
+import { writeWhole, type BlobWriter, type ContentStore } from '../content-store.js';
 
 /**
  * `inner` with some methods replaced, for tests that pause or break a store; `writeBytes` goes
@@ -19,4 +19,21 @@ export function overrideContentStore(inner: ContentStore, overrides: Partial<Con
     ...overrides,
     openWriter,
   };
+}
+
+/** `inner` whose writers commit through `commit`, which is handed the inner writer's own. */
+export function overrideCommit(inner: ContentStore, commit: (innerCommit: BlobWriter['commit'], ...args: Parameters<BlobWriter['commit']>) => ReturnType<BlobWriter['commit']>): ContentStore {
+  return overrideContentStore(inner, {
+    async openWriter(): Promise<BlobWriter> {
+      const writer = await inner.openWriter();
+      return {
+        write: (chunk) => writer.write(chunk),
+        get written() {
+          return writer.written;
+        },
+        commit: (expected, beforePublish) => commit((e, b) => writer.commit(e, b), expected, beforePublish),
+        abort: () => writer.abort(),
+      };
+    },
+  });
 }
