@@ -15,6 +15,12 @@ export interface BlobWriter {
   write(chunk: Uint8Array): Promise<void>;
   /** Bytes written so far. */
   readonly written: number;
+  /**
+   * For a reader on another thread that reads the blob as it is written (a load's layer analysis):
+   * the file being written, the bytes already in it, and `onWritten` told the total each time more
+   * reach it. Absent in stores without files; the file may be renamed or removed at commit or abort.
+   */
+  follow?(onWritten: (bytes: number) => void): { file: string; written: number };
   /** Verifies, syncs and moves the blob into place; idempotent when the blob already exists. */
   commit(expected?: Partial<BlobInfo>): Promise<BlobInfo>;
   /** Discards what was written. Safe to call after commit or twice. */
