@@ -154,7 +154,9 @@ export class LayerAnalysisPool {
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     this.streams.set(id, stream);
-    this.place(id);
+    // A pull's streams share the worker there is: a second one made its zstd pull no faster in A/B
+    // runs and cost 50 MB of RSS (bench/README.md, issue 17).
+    this.place(id, false);
     this.post({ type: 'open', id, limits });
     return stream;
   }
@@ -188,13 +190,13 @@ export class LayerAnalysisPool {
   }
 
   /**
-   * Gives job or stream `id` the worker with the least work, a new one while every worker has some
-   * and fewer than `maxWorkers` run: zstd decodes on the worker's own thread (Node 20 has no zlib
+   * Gives job or stream `id` the worker with the least work, a new one (`mayStartAnother`) while every
+   * worker has some and fewer than `maxWorkers` run: zstd decodes on the worker's own thread (Node 20 has no zlib
    * zstd), so one worker would decode and hash every layer on one core.
    */
-  private place(id: number): void {
+  private place(id: number, mayStartAnother = true): void {
     let slot = this.workers.reduce<WorkerSlot | undefined>((best, s) => (best === undefined || s.load < best.load ? s : best), undefined);
-    if (slot === undefined || (slot.load > 0 && this.workers.length < this.maxWorkers)) slot = this.startWorker();
+    if (slot === undefined || (mayStartAnother && slot.load > 0 && this.workers.length < this.maxWorkers)) slot = this.startWorker();
     slot.load++;
     this.placed.set(id, slot);
   }
