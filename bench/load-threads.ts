@@ -1,20 +1,22 @@
-// `node dist/bench/load-threads.js ARCHIVE [--progress] [--rounds N]`: loads ARCHIVE into a fresh
+// `node dist/bench/load-threads.js ARCHIVE [--progress] [--rounds N] [--profile DIR]`: loads ARCHIVE into a fresh
 // ladingd per round and prints the wall time, the daemon's CPU and each thread's CPU (from
 // /proc/PID/task), so that a load can be profiled by hand without the whole bench. `--progress`
 // loads with `quiet=0` (the `Loading layer` lines), to measure what they cost against the quiet load.
 import os from 'node:os';
-import { onFreshLadingd } from './lib/ladingd.js';
+import { onFreshLadingd, profileInto } from './lib/ladingd.js';
 import { threadCpuSeconds } from './lib/procfs.js';
 import { postFile } from './lib/upload.js';
 import { API } from './scenarios/bench.js';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const file = args.find((a) => !a.startsWith('--') && !/^\d+$/.test(a));
+  const file = args.find((a, i) => !a.startsWith('--') && !/^\d+$/.test(a) && args[i - 1] !== '--profile');
   if (!file) throw new Error('usage: load-threads ARCHIVE [--progress] [--rounds N]');
   const progress = args.includes('--progress');
   const roundsAt = args.indexOf('--rounds');
   const rounds = roundsAt >= 0 ? Number(args[roundsAt + 1]) : 1;
+  const profileAt = args.indexOf('--profile');
+  if (profileAt >= 0) profileInto(args[profileAt + 1]!);
   for (let round = 0; round < rounds; round++) {
     const load = os.loadavg()[0]!.toFixed(1);
     let threads = new Map<number, number>();
