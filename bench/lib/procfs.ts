@@ -67,3 +67,24 @@ export function cpuSeconds(pid: number): number {
 
 /** USER_HZ: 100 on every Linux that node runs on. */
 const CLOCK_TICKS = 100;
+
+/** User + system CPU seconds of each thread of a process so far, by thread id (empty once it is gone). */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      threads.set(Number(tid), (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return threads;
+}

@@ -3,7 +3,7 @@ import { DigestMismatchError, type BlobInfo, type BlobWriter, type ContentStore 
 import { InvalidArgumentError } from '../errors.js';
 import { jsonDepthExceeded } from '../util/go-json-syntax.js';
 import type { ExpansionLimits } from '../layers/compression.js';
-import { analyzeStoredLayer } from '../layers/layer-analysis-pool.js';
+import { analyzeStoredLayer, followLayerWrite, type FollowedLayer } from '../layers/layer-analysis-pool.js';
 import { LAYER_SNIFF_BYTES, looksLikeLayer, type LayerAnalysis } from '../layers/layer-facts.js';
 import { readArchiveEntries, type ArchiveBody, type ArchiveEntry } from './archive-entries.js';
 import { entryPath, linkTarget } from './entry-path.js';
@@ -218,6 +218,8 @@ async function ingestEntry(
   const size = entry.header.size ?? 0;
   // Whether the entry is a layer, once its head says so; until then, undefined.
   let layer: boolean | undefined;
+  // A large layer is analysed on the analysis worker as it is written: see followLayerWrite.
+  let followed: FollowedLayer | undefined;
   try {
     for await (const chunk of entry.chunks()) {
       verifier?.update(chunk);
@@ -228,24 +230,34 @@ async function ingestEntry(
         if (headLength >= LAYER_SNIFF_BYTES) {
           layer = looksLikeLayer(Buffer.concat(head));
           if (layer) progress?.layerStarted(path, size, headLength);
+          if (layer) followed = followLayerWrite(writer, size, limits, signal);
         }
       }
       // Only waits when the disk is too far behind.
       await writer.write(chunk);
     }
   } catch (err) {
+    followed?.abort();
     await writer.abort();
     throw err;
   }
   const isLayer = layer ?? looksLikeLayer(Buffer.concat(head));
   if (isLayer && layer === undefined) progress?.layerStarted(path, size, headLength);
   if (isLayer) progress?.layerEnded(path);
-  const finished = finishEntry(entry, path, named, verifier, writer).then((info) => ({
-    info,
-    // Layers are analysed from the store, on the analysis pool's worker: a layer unpacks while the
-    // archive reads on, and two unpack at once, where a single stream unpacked them one by one.
-    analysis: isLayer ? analyzeStoredLayer(store, info, limits, signal).catch((err: Error) => err) : undefined,
-  }));
+  const following = followed?.end(writer.written).catch((err: Error) => err);
+  const finished = finishEntry(entry, path, named, verifier, writer).then(
+    (info) => ({
+      info,
+      // Layers are analysed on the analysis pool's worker, the large ones while they are written,
+      // the others once stored: a layer unpacks while the archive reads on, and two unpack at once,
+      // where a single stream unpacked them one by one.
+      analysis: following ?? (isLayer ? analyzeStoredLayer(store, info, limits, signal).catch((err: Error) => err) : undefined),
+    }),
+    (err: unknown) => {
+      followed?.abort();
+      throw err;
+    },
+  );
   // Awaited later, in archive order; until then a failure must not count as unhandled.
   finished.catch(() => undefined);
   return { finished };

@@ -16,6 +16,12 @@ export interface BlobWriter {
   /** Bytes written so far. */
   readonly written: number;
   /**
+   * For a reader on another thread that reads the blob as it is written (a load's layer analysis):
+   * the file being written, the bytes already in it, and `onWritten` told the total each time more
+   * reach it. Absent in stores without files; the file may be renamed or removed at commit or abort.
+   */
+  follow?(onWritten: (bytes: number) => void): { file: string; written: number };
+  /**
    * Verifies, syncs and moves the blob into place; idempotent when the blob already exists.
    * `beforePublish` is awaited with the verified digest and size before the blob becomes visible
    * (renamed into place, or uploaded): a lease taken there is recorded before any other replica

@@ -135,6 +135,7 @@ class FsBlobWriter implements BlobWriter {
   private flushing: Promise<void> | undefined;
   private failure: unknown;
   private readonly waiters: Array<() => void> = [];
+  private onWritten: ((bytes: number) => void) | undefined;
 
   constructor(
     private readonly handle: fs.FileHandle,
@@ -145,6 +146,11 @@ class FsBlobWriter implements BlobWriter {
 
   get written(): number {
     return this.bytes;
+  }
+
+  follow(onWritten: (bytes: number) => void): { file: string; written: number } {
+    this.onWritten = onWritten;
+    return { file: this.file, written: this.position };
   }
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -173,6 +179,7 @@ class FsBlobWriter implements BlobWriter {
         }
         this.position += length;
         this.queued -= length;
+        if (this.failure === undefined) this.onWritten?.(this.position);
         if (this.queued < WRITE_HIGH_WATER) this.releaseWaiters();
       }
     } finally {

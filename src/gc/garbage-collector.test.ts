@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ContentGate } from './garbage-collector.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { tempStore } from '../archive/testing/archive-builder.js';
+import { ContentReader } from '../content/content-reader.js';
+import { SqliteMetadataStore } from '../metadata/sqlite-metadata-store.js';
+import { ContentGate, GarbageCollector } from './garbage-collector.js';
+import { Leases } from './leases.js';
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -103,3 +109,27 @@ describe('ContentGate', () => {
 
 // The collector over the stores (leases, names, shared layers, detached manifests, commits racing
 // sweeps) is checked for every implementation by testing/gc-conformance.ts.
+
+describe('GarbageCollector.leasingStore', () => {
+  it("a writer leased for a load still offers its file to follow, so the load's analysis reads a layer as it is written", async () => {
+    const { store, root, cleanup } = await tempStore();
+    const metadata = new SqliteMetadataStore(path.join(root, 'metadata.db'));
+    try {
+      const gc = new GarbageCollector(store, metadata, new ContentReader(store), new Leases());
+      const held: string[] = [];
+      const writer = await gc.leasingStore(held).openWriter();
+      assert.ok(writer.follow, 'follow is passed through');
+      const seen: number[] = [];
+      const { file, written } = writer.follow((bytes) => seen.push(bytes));
+      assert.equal(written, 0);
+      assert.ok(existsSync(file), 'the file being written');
+      await writer.write(Buffer.from('layer bytes'));
+      const info = await writer.commit();
+      assert.equal(seen.at(-1), 11, 'told how far the file is written');
+      assert.deepEqual(held, [info.digest], 'and the commit leases the blob');
+    } finally {
+      await metadata.close();
+      cleanup();
+    }
+  });
+});

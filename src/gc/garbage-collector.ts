@@ -431,6 +431,8 @@ export class GarbageCollector {
         get written() {
           return inner.written;
         },
+        // The load's analysis reads a layer as it is written (layer-analysis-pool.ts followLayerWrite).
+        ...(inner.follow ? { follow: (onWritten: (bytes: number) => void) => inner.follow!(onWritten) } : {}),
         // Leased once the digest is known and before the blob is published (renamed into place,
         // uploaded to the registry tier): leased after, a sweep on another replica could take the
         // blob between its upload and the lease, and this load would name what the cluster let go.

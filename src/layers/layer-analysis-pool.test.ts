@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -31,7 +31,8 @@ describe('layer analysis pool (worker thread)', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('analyses gzip, zstd and plain layers as the main thread would, more at once than it runs', async () => {
-    const pool = new LayerAnalysisPool(2);
+    // Two workers: zstd decodes on a worker's own thread, so its layers must spread over both.
+    const pool = new LayerAnalysisPool(2, 2);
     try {
       const files = [file('a.gz', gzipSync(tar)), file('b.zst', zstdStored(tar)), file('c.tar', tar), file('d.gz', gzipSync(tar))];
       const results = await Promise.all(files.map((f) => pool.analyze(f, {})));
@@ -139,6 +140,73 @@ describe('layer analysis pool (worker thread)', () => {
       const next = pool.open({});
       await writeAll(next, gzipSync(tar), 1 << 20);
       assert.equal((await next.end()).diffId, sha256(tar));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  /** Writes `data` to `name` in `size`-byte pieces as a load stores a blob, telling `grow` of each. */
+  async function writeFollowed(name: string, data: Buffer, size: number, grow: (bytes: number) => void): Promise<void> {
+    for (let offset = 0; offset < data.length; offset += size) {
+      appendFileSync(path.join(dir, name), data.subarray(offset, offset + size));
+      grow(Math.min(offset + size, data.length));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  it('analyses layer files as they are written, several at once, as the main thread would, whatever happens to the file at commit', async () => {
+    const pool = new LayerAnalysisPool(2, 2);
+    try {
+      const blobs = [gzipSync(tar), zstdStored(tar), tar];
+      const results = await Promise.all(
+        blobs.map(async (blob, i) => {
+          const name = `followed-${i}`;
+          writeFileSync(path.join(dir, name), blob.subarray(0, 1000));
+          const followed = pool.follow(path.join(dir, name), 1000, {});
+          await writeFollowed(name, blob.subarray(1000), 300_000, (bytes) => followed.grow(1000 + bytes));
+          // The store renames the blob into place (or removes it when already there) at commit.
+          if (i === 0) renameSync(path.join(dir, name), path.join(dir, `${name}-committed`));
+          if (i === 1) rmSync(path.join(dir, name));
+          return followed.end(blob.length);
+        }),
+      );
+      assert.deepEqual(
+        results.map((r) => [r.diffId, r.unpackedSize, r.compression]),
+        [
+          [sha256(tar), 3_000_002, 'gzip'],
+          [sha256(tar), 3_000_002, 'zstd'],
+          [sha256(tar), 3_000_002, 'none'],
+        ],
+      );
+      // The size told at the end may come before the last bytes reach the file.
+      const gz = gzipSync(tar);
+      writeFileSync(path.join(dir, 'late'), gz.subarray(0, 10));
+      const late = pool.follow(path.join(dir, 'late'), 10, {});
+      const result = late.end(gz.length);
+      await writeFollowed('late', gz.subarray(10), 500_000, (bytes) => late.grow(10 + bytes));
+      assert.equal((await result).diffId, sha256(tar));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a followed bomb is refused from the bytes written so far; an abandoned one is refused with why', async () => {
+    const pool = new LayerAnalysisPool(1);
+    try {
+      // 64 MiB of zeros in about 64 KiB, then 2 MiB of random bytes stored as they are: more than one read.
+      const random = gzipSync(randomBytes(1 << 20), { level: 0 });
+      const bomb = Buffer.concat([gzipSync(Buffer.concat([rawEntry({ name: 'zeros', size: 96 << 20 }), Buffer.alloc(64 << 20)]), { level: 9 }), random, random]);
+      writeFileSync(path.join(dir, 'bomb'), bomb);
+      const followed = pool.follow(path.join(dir, 'bomb'), bomb.length, { maxBytes: 1_000_000 });
+      // Said to be far longer than written: only a refusal from what is there settles it.
+      await assert.rejects(followed.end(bomb.length * 100), (err: Error) => err instanceof InvalidArgumentError && /more than 1000000 bytes/.test(err.message));
+
+      writeFileSync(path.join(dir, 'abandoned'), gzipSync(tar).subarray(0, 1000));
+      const abandoned = pool.follow(path.join(dir, 'abandoned'), 1000, {});
+      abandoned.abort();
+      await assert.rejects(abandoned.end(2000), /abandoned/);
+      // The worker goes on.
+      assert.equal((await pool.analyze(file('after-follow.gz', gzipSync(tar)), {})).diffId, sha256(tar));
     } finally {
       await pool.close();
     }

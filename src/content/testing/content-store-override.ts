@@ -31,6 +31,7 @@ export function overrideCommit(inner: ContentStore, commit: (innerCommit: BlobWr
         get written() {
           return writer.written;
         },
+        ...(writer.follow ? { follow: (onWritten: (bytes: number) => void) => writer.follow!(onWritten) } : {}),
         commit: (expected, beforePublish) => commit((e, b) => writer.commit(e, b), expected, beforePublish),
         abort: () => writer.abort(),
       };
