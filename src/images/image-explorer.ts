@@ -7,7 +7,6 @@
  * computed a second way, and nothing here changes the store.
  */
 import { NotFoundError } from '../errors.js';
-import type { FilterArgs } from '../filters/filter-args.js';
 import { summarizeStatement, type StatementSummary } from '../oci/attestation-summary.js';
 import { childrenOf, walkImageGraph } from '../oci/image-graph-walk.js';
 import { isManifestType } from '../oci/media-types.js';
@@ -17,24 +16,13 @@ import { efficiency, listDirectory, mergeLayers, type Efficiency, type MergedTre
 import { compareImages, type ImageComparison } from './image-compare.js';
 import type { ImageService } from './image-service.js';
 import type { ImageSummary } from './image-list.js';
+import { searchLine, searchWords, type ListPage, type ListPageOptions } from './image-pages.js';
 import type { LayerFile, LayerListings } from './layer-files.js';
 import { bestPresentImage } from './present-content.js';
 import type { PruneReport } from './image-prune.js';
 import { resolveImage } from './resolve.js';
 
-export interface ListPageOptions {
-  /** Words that every shown image's names or ID contain. */
-  search?: string;
-  filters: FilterArgs;
-  offset: number;
-  limit: number;
-}
-
-export interface ListPage {
-  total: number;
-  offset: number;
-  images: ImageSummary[];
-}
+export type { ListPage, ListPageOptions } from './image-pages.js';
 
 /** One node of an image's graph: index, manifest, config or layer. */
 export interface GraphNode {
@@ -94,7 +82,7 @@ function searchIndex(images: readonly ImageSummary[]): SearchIndex {
   const lines = new Array<string>(images.length);
   let at = 0;
   images.forEach((s, i) => {
-    const line = [s.id, ...(s.repoTags ?? []), ...(s.repoDigests ?? [])].join(' ').toLowerCase();
+    const line = searchLine(s);
     lines[i] = line;
     starts[i] = at;
     at += line.length + 1;
@@ -134,20 +122,24 @@ export class ImageExplorer {
   ) {}
 
   /**
-   * `docker images` with its filters, searched and paged. The list of a filter set is kept until the
-   * store changes (the service's generation moves), so that the next pages and searches of 100,000
-   * images cost a filter and a slice, not a list; only the last two filter sets are kept.
+   * `docker images` with its filters, searched and paged. A page the metadata can read alone (by
+   * its stored rows: image-pages.ts) is read so, and a first page after a start reads no other
+   * image. Otherwise the list of a filter set is kept until the store changes (the service's
+   * generation moves), so that the next pages and searches of 100,000 images cost a filter and a
+   * slice, not a list; only the last two filter sets are kept.
    */
   async list(options: ListPageOptions): Promise<ListPage> {
     const key = JSON.stringify([...options.filters].map(([k, v]) => [k, [...v.keys()].sort()]).sort());
     const generation = this.images.generation;
     let kept = this.lists.get(key);
     if (!kept || kept.generation !== generation) {
+      const page = await this.images.listPage(options);
+      if (page) return page;
       kept = { generation, images: await this.images.list({ all: false, filters: options.filters, sharedSize: false, manifests: true }) };
       this.lists.delete(key);
       keep(this.lists, key, kept, KEPT_LISTS);
     }
-    const words = (options.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    const words = searchWords(options.search);
     let found = kept.images;
     if (words.length > 0) {
       // Indexed once per kept list: the page searches as one types.

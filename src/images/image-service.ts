@@ -15,6 +15,7 @@ import { imageAttestations, type AttestationOptions, type AttestationStatement }
 import { imageIdentity, type ImageIdentity } from './image-identity.js';
 import { imageHistory, type HistoryItem } from './image-history.js';
 import { candidateRecords, listImages, TargetFactsStore, type ImageSummary, type ListOptions } from './image-list.js';
+import { ImagePages, type ListPage, type ListPageOptions } from './image-pages.js';
 import { danglingName, isDangling, repoTagsAndDigests } from './image-names.js';
 import { collectInspectFacts, configFields, type ConfigFields, type InspectFacts } from './inspect.js';
 import { Leases } from '../gc/leases.js';
@@ -156,6 +157,17 @@ export class ImageService {
         }),
       );
     });
+  }
+
+  private readonly pages = new ImagePages(this, this.targetFacts);
+
+  /**
+   * A page of the list (newest first, with the explorer's search) read from the rows the metadata
+   * keeps per target, without the other images' facts; undefined when its filters need the whole
+   * list (image-pages.ts).
+   */
+  listPage(options: ListPageOptions): Promise<ListPage | undefined> {
+    return this.gc.reading(() => this.pages.page(options));
   }
 
   /** The images part of `docker system df`. */

@@ -1,0 +1,172 @@
+/**
+ * The explorer's image list a page at a time, from the rows the metadata keeps per target
+ * (metadata/target-pages.ts): a page reads its own targets' records and rows, ordered by an index,
+ * instead of every image's facts. What it answers is `docker images`' list (listImages, over the
+ * same facts) sliced: the summaries are built by the same function, only fewer of them.
+ *
+ * Targets without a stored row (their facts not gathered yet, or incomplete, which are never
+ * stored: image-list.ts) are gathered as the list gathers them and merged into the order.
+ */
+import type { ContentReader } from '../content/content-reader.js';
+import { filterBool, validateFilters, type FilterArgs } from '../filters/filter-args.js';
+import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import { ACCEPTED_IMAGE_FILTERS, listImages, newestFirst, type ImageSummary, type TargetFacts, type TargetFactsStore } from './image-list.js';
+import { parseRow } from './list-rows.js';
+
+export interface ListPageOptions {
+  /** Words that every shown image's names or ID contain. */
+  search?: string;
+  filters: FilterArgs;
+  offset: number;
+  limit: number;
+}
+
+export interface ListPage {
+  total: number;
+  offset: number;
+  images: ImageSummary[];
+}
+
+interface PageSource {
+  readonly metadata: MetadataStore;
+  readonly reader: ContentReader;
+}
+
+/** A search matching more targets than this is left to the whole list and its search index (image-explorer.ts). */
+const MAX_SEARCHED = 5_000;
+/** Above this many targets, their records are read in one list rather than target by target. */
+const BY_TARGET_MAX = 500;
+
+const LIST = { all: false, sharedSize: false, manifests: true } as const;
+
+/** The lower-case words of a search. */
+export function searchWords(search: string | undefined): string[] {
+  return (search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+}
+
+/** What a search matches against: the image's ID, tags and digests, lower case, space-separated. */
+export function searchLine(s: ImageSummary): string {
+  return [s.id, ...(s.repoTags ?? []), ...(s.repoDigests ?? [])].join(' ').toLowerCase();
+}
+
+/** The records and facts of the named targets without a stored row, for one generation and facts epoch. */
+interface Unstored {
+  generation: number;
+  factsEpoch: number;
+  records: ImageRecord[];
+  facts: Map<string, TargetFacts>;
+}
+
+export class ImagePages {
+  private unstored: Unstored | undefined;
+
+  constructor(
+    private readonly source: PageSource,
+    private readonly targetFacts: TargetFactsStore,
+  ) {}
+
+  /**
+   * A page of the list (with the explorer's search), or undefined when its filters need the whole
+   * list: only `dangling` is paged by the metadata; a search reads the targets it may match (at
+   * most MAX_SEARCHED), whatever the filters. Run in the caller's read section (no sweep meanwhile).
+   */
+  async page(options: ListPageOptions): Promise<ListPage | undefined> {
+    validateFilters(options.filters, ACCEPTED_IMAGE_FILTERS);
+    const words = searchWords(options.search);
+    if (words.length > 0) return this.searched(options, words);
+    if ([...options.filters.keys()].some((k) => k !== 'dangling')) return undefined;
+    const dangling = options.filters.has('dangling') ? filterBool(options.filters, 'dangling', false) : undefined;
+
+    const { metadata } = this.source;
+    const { key } = this.targetFacts;
+    const unstored = await this.unstoredTargets();
+    const extras = unstored.records.length > 0 ? await this.summaries(unstored.records, unstored.facts, options.filters) : [];
+    const { offset, limit } = options;
+    if (extras.length === 0) {
+      const page = await metadata.pageTargets({ key, ...(dangling !== undefined ? { dangling } : {}), offset, limit });
+      return { total: page.total, offset, images: await this.summariesOf(page.digests, options.filters) };
+    }
+    // The stored rows up to the page's end, merged with the others in the list's order.
+    const page = await metadata.pageTargets({ key, ...(dangling !== undefined ? { dangling } : {}), offset: 0, limit: offset + limit });
+    const merged = [...(await this.summariesOf(page.digests, options.filters)), ...extras].sort(newestFirst);
+    return { total: page.total + extras.length, offset, images: merged.slice(offset, offset + limit) };
+  }
+
+  /**
+   * The images every word is part of (ID, tags, digests): the candidates the metadata finds for the
+   * longest piece of a word, checked. A word is split at `@`: a repo digest is shown as
+   * `repo@digest`, which no stored name holds, while each side is part of a name or of the ID.
+   */
+  private async searched(options: ListPageOptions, words: string[]): Promise<ListPage | undefined> {
+    const pieces = words.flatMap((w) => w.split('@')).filter(Boolean);
+    if (pieces.length === 0) return undefined;
+    const longest = pieces.reduce((a, b) => (b.length > a.length ? b : a));
+    const digests = await this.source.metadata.searchTargets(longest);
+    if (digests.length > MAX_SEARCHED) return undefined;
+    const found = (await this.summariesOf(digests, options.filters)).filter((s) => {
+      const line = searchLine(s);
+      return words.every((w) => line.includes(w));
+    });
+    return { total: found.length, offset: options.offset, images: found.slice(options.offset, options.offset + options.limit) };
+  }
+
+  /** The list's summaries of `digests` (those that pass `filters`), newest first, from their rows or gathered now. */
+  private async summariesOf(digests: readonly string[], filters: FilterArgs): Promise<ImageSummary[]> {
+    if (digests.length === 0) return [];
+    const records = await this.recordsOf(digests);
+    const rows = await this.source.metadata.getTargetRows(digests, this.targetFacts.key);
+    const facts = new Map<string, TargetFacts>();
+    for (const [digest, json] of rows) facts.set(digest, parseRow(json));
+    return this.summaries(records, facts, filters);
+  }
+
+  /** listImages over `records`, with `facts` and, for targets they lack, facts gathered as the list gathers them. */
+  private async summaries(records: ImageRecord[], facts: Map<string, TargetFacts>, filters: FilterArgs): Promise<ImageSummary[]> {
+    const lacking = records.filter((r) => !facts.has(r.target.digest));
+    if (lacking.length > 0) for (const [digest, f] of (await this.targetFacts.snapshot(lacking)).facts) facts.set(digest, f);
+    const { metadata, reader } = this.source;
+    return listImages({ records, facts, metadata, reader }, { ...LIST, filters });
+  }
+
+  /** The records naming `digests`, in name order (as listImages reads them). */
+  private async recordsOf(digests: readonly string[]): Promise<ImageRecord[]> {
+    const { metadata } = this.source;
+    let records: ImageRecord[];
+    if (digests.length > BY_TARGET_MAX) {
+      const wanted = new Set(digests);
+      records = (await metadata.listImages()).filter((r) => wanted.has(r.target.digest));
+    } else {
+      records = (await Promise.all(digests.map((d) => metadata.imagesByTarget(d)))).flat();
+      records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    }
+    return records;
+  }
+
+  /**
+   * The named targets without a stored row, with their facts: gathered once (those found complete
+   * are stored, with their rows, and leave the set) and kept until a write or a drop of facts.
+   */
+  private async unstoredTargets(): Promise<Unstored> {
+    const { metadata } = this.source;
+    const [generation, factsEpoch] = [metadata.generation, metadata.factsEpoch];
+    const kept = this.unstored;
+    if (kept && kept.generation === generation && kept.factsEpoch === factsEpoch) return kept;
+    const { key } = this.targetFacts;
+    let digests = await metadata.targetsWithoutRows(key);
+    let records: ImageRecord[] = [];
+    const facts = new Map<string, TargetFacts>();
+    if (digests.length > 0) {
+      const gathered = await this.targetFacts.snapshot(await this.recordsOf(digests));
+      // Those now stored come with their rows from the metadata; only the rest are merged by hand.
+      digests = await metadata.targetsWithoutRows(key);
+      const left = new Set(digests);
+      records = gathered.records.filter((r) => left.has(r.target.digest));
+      for (const d of left) {
+        const f = gathered.facts.get(d);
+        if (f) facts.set(d, f);
+      }
+    }
+    this.unstored = { generation, factsEpoch, records, facts };
+    return this.unstored;
+  }
+}
