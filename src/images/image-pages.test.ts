@@ -121,7 +121,7 @@ describe('the explorer list a page at a time (ImagePages)', () => {
         const file = path.join(fx.root, 'metadata.db');
         if (upgraded) {
           const db = new Database(file);
-          db.exec('DROP INDEX target_facts_page; ALTER TABLE target_facts DROP COLUMN row; ALTER TABLE target_facts DROP COLUMN created; PRAGMA user_version = 2');
+          db.exec('DROP INDEX target_facts_page; DROP INDEX target_facts_rows; ALTER TABLE target_facts DROP COLUMN row; ALTER TABLE target_facts DROP COLUMN created; PRAGMA user_version = 2');
           db.close();
         }
         const metadata = new SqliteMetadataStore(file);

@@ -37,6 +37,9 @@ const MAX_SEARCHED = 5_000;
 /** Above this many targets, their records are read in one list rather than target by target. */
 const BY_TARGET_MAX = 500;
 
+/** Orders kept: of all targets, and of the dangling or named ones. */
+const KEPT_ORDERS = 2;
+
 const LIST = { all: false, sharedSize: false, manifests: true } as const;
 
 /** The lower-case words of a search. */
@@ -59,6 +62,8 @@ interface Unstored {
 
 export class ImagePages {
   private unstored: Unstored | undefined;
+  /** By dangling mode: the order of one generation and facts epoch (a digest list, ~10 MB at 100,000). */
+  private readonly orders = new Map<string, { generation: number; factsEpoch: number; digests: string[] }>();
 
   constructor(
     private readonly source: PageSource,
@@ -77,19 +82,35 @@ export class ImagePages {
     if ([...options.filters.keys()].some((k) => k !== 'dangling')) return undefined;
     const dangling = options.filters.has('dangling') ? filterBool(options.filters, 'dangling', false) : undefined;
 
-    const { metadata } = this.source;
-    const { key } = this.targetFacts;
     const unstored = await this.unstoredTargets();
     const extras = unstored.records.length > 0 ? await this.summaries(unstored.records, unstored.facts, options.filters) : [];
+    const order = await this.order(dangling);
     const { offset, limit } = options;
     if (extras.length === 0) {
-      const page = await metadata.pageTargets({ key, ...(dangling !== undefined ? { dangling } : {}), offset, limit });
-      return { total: page.total, offset, images: await this.summariesOf(page.digests, options.filters) };
+      return { total: order.length, offset, images: await this.summariesOf(order.slice(offset, offset + limit), options.filters) };
     }
     // The stored rows up to the page's end, merged with the others in the list's order.
-    const page = await metadata.pageTargets({ key, ...(dangling !== undefined ? { dangling } : {}), offset: 0, limit: offset + limit });
-    const merged = [...(await this.summariesOf(page.digests, options.filters)), ...extras].sort(newestFirst);
-    return { total: page.total + extras.length, offset, images: merged.slice(offset, offset + limit) };
+    const merged = [...(await this.summariesOf(order.slice(0, offset + limit), options.filters)), ...extras].sort(newestFirst);
+    return { total: order.length + extras.length, offset, images: merged.slice(offset, offset + limit) };
+  }
+
+  /**
+   * The targets with a row (all, dangling or not), in the list's order: one scan of the page index
+   * (0.1 to 0.4 s at 100,000 targets), kept until a write or a drop of facts, so that every later
+   * page, however deep, is a slice.
+   */
+  private async order(dangling: boolean | undefined): Promise<readonly string[]> {
+    const { metadata } = this.source;
+    const [generation, factsEpoch] = [metadata.generation, metadata.factsEpoch];
+    const mode = String(dangling);
+    const kept = this.orders.get(mode);
+    if (kept && kept.generation === generation && kept.factsEpoch === factsEpoch) return kept.digests;
+    const all = { key: this.targetFacts.key, ...(dangling !== undefined ? { dangling } : {}), offset: 0, limit: Number.MAX_SAFE_INTEGER };
+    const { digests } = await metadata.pageTargets(all);
+    this.orders.delete(mode);
+    this.orders.set(mode, { generation, factsEpoch, digests });
+    if (this.orders.size > KEPT_ORDERS) this.orders.delete(this.orders.keys().next().value as string);
+    return digests;
   }
 
   /**

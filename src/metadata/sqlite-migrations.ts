@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { PAGE_INDEX } from './sqlite-statements.js';
+import { PAGE_INDEXES } from './sqlite-statements.js';
 
 /**
  * Schema 3 on a data root of an older one: `target_facts` gets the list's rows (`created`, `row`,
@@ -17,6 +17,6 @@ export function addTargetRows(db: Database.Database): void {
       db.exec(`UPDATE target_facts SET created = coalesce(json_extract(facts, '$.best.created'), 0),
         row = json_remove(facts, '$.blobs', '$.chains', '$.complete') WHERE json_valid(facts)`);
     }
-    db.exec(PAGE_INDEX);
+    db.exec(PAGE_INDEXES);
   })();
 }

@@ -201,10 +201,12 @@ export abstract class SqliteRoles implements MetadataRoles {
     const pages = this.reads().pages[query.dangling === undefined ? 'any' : query.dangling ? 'dangling' : 'named'];
     const { key, offset, limit } = query;
     // Both in one read transaction: the total is that of the page's moment.
-    return this.readConsistently(() => ({
-      total: pages.total.get({ key })?.n ?? 0,
-      digests: pages.page.all({ key, limit, offset }).map((r) => r.digest),
-    }));
+    return this.readConsistently(() => {
+      const digests = pages.page.all({ key, limit, offset }).map((r) => r.digest);
+      // A page that ends short ends the list (unless it starts past the end): no count needed.
+      const ended = digests.length < limit && (digests.length > 0 || offset === 0);
+      return { total: ended ? offset + digests.length : (pages.total.get({ key })?.n ?? 0), digests };
+    });
   }
 
   async targetsWithoutRows(key: string): Promise<string[]> {

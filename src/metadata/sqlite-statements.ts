@@ -52,8 +52,14 @@ CREATE TABLE IF NOT EXISTS target_facts (
 );
 `;
 
-/** The page's order, read from the index alone (created after the columns exist: sqlite-migrations.ts). */
-export const PAGE_INDEX = 'CREATE INDEX IF NOT EXISTS target_facts_page ON target_facts (key, created DESC, digest) WHERE row IS NOT NULL';
+/**
+ * The page's order, read from the index alone; and which targets have a row, without reading the
+ * rows (700 ms at 100,000 targets, 90 ms so). Created after the columns exist: sqlite-migrations.ts.
+ */
+export const PAGE_INDEXES = `
+CREATE INDEX IF NOT EXISTS target_facts_page ON target_facts (key, created DESC, digest) WHERE row IS NOT NULL;
+CREATE INDEX IF NOT EXISTS target_facts_rows ON target_facts (digest, key) WHERE row IS NOT NULL;
+`;
 
 /** Targets named by a record (of the kind asked for) that have a row under @key. */
 const PAGEABLE = (named: string) => `FROM target_facts t WHERE t.key = @key AND t.row IS NOT NULL
@@ -128,7 +134,7 @@ export function prepareStatements(db: Database.Database) {
     pages: { any: pageStatements(db, NAMED.any), dangling: pageStatements(db, NAMED.dangling), named: pageStatements(db, NAMED.named) },
     withoutRows: db.prepare<[string], { digest: string }>(
       `SELECT DISTINCT target_digest AS digest FROM images i
-       WHERE NOT EXISTS (SELECT 1 FROM target_facts t WHERE t.digest = i.target_digest AND t.key = ? AND t.row IS NOT NULL)`,
+       WHERE NOT EXISTS (SELECT 1 FROM target_facts t INDEXED BY target_facts_rows WHERE t.digest = i.target_digest AND t.key = ? AND t.row IS NOT NULL)`,
     ),
     getRows: db.prepare<[string, string], { digest: string; row: string }>(
       'SELECT digest, row FROM target_facts WHERE key = ? AND row IS NOT NULL AND digest IN (SELECT value FROM json_each(?))',

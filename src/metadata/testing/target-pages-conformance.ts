@@ -41,6 +41,7 @@ export const targetPagesChecks: Array<ConformanceCheck<TargetPagesUnderTest>> = 
       const all = [digest('2'), digest('5'), digest('1'), digest('4'), digest('3')];
       assert.deepEqual(await store.pageTargets({ key: K, offset: 0, limit: 50 }), { total: 5, digests: all });
       assert.deepEqual(await store.pageTargets({ key: K, offset: 1, limit: 2 }), { total: 5, digests: all.slice(1, 3) });
+      assert.deepEqual(await store.pageTargets({ key: K, offset: 3, limit: 5 }), { total: 5, digests: all.slice(3) });
       assert.deepEqual(await store.pageTargets({ key: K, offset: 9, limit: 2 }), { total: 5, digests: [] });
       assert.deepEqual(await store.pageTargets({ key: 'other', offset: 0, limit: 50 }), { total: 0, digests: [] }, 'rows of another key are not listed');
     },
