@@ -37,6 +37,8 @@ const MAX_SEARCHED = 5_000;
 /** Above this many targets, their records are read in one list rather than target by target. */
 const BY_TARGET_MAX = 500;
 
+/** Pages ending before this are read from the page index, not from a kept order (which a first page would wait for). */
+const SHALLOW = 1_000;
 /** Orders kept: of all targets, and of the dangling or named ones. */
 const KEPT_ORDERS = 2;
 
@@ -84,14 +86,37 @@ export class ImagePages {
 
     const unstored = await this.unstoredTargets();
     const extras = unstored.records.length > 0 ? await this.summaries(unstored.records, unstored.facts, options.filters) : [];
-    const order = await this.order(dangling);
     const { offset, limit } = options;
+    if (extras.length === 0 && dangling === undefined && offset + limit <= SHALLOW && !this.kept(dangling)) {
+      const page = await this.shallow(offset, limit);
+      if (page) return { total: page.total, offset, images: await this.summariesOf(page.digests, options.filters) };
+    }
+    const order = await this.order(dangling);
     if (extras.length === 0) {
       return { total: order.length, offset, images: await this.summariesOf(order.slice(offset, offset + limit), options.filters) };
     }
     // The stored rows up to the page's end, merged with the others in the list's order.
     const merged = [...(await this.summariesOf(order.slice(0, offset + limit), options.filters)), ...extras].sort(newestFirst);
     return { total: order.length + extras.length, offset, images: merged.slice(offset, offset + limit) };
+  }
+
+  /**
+   * A page near the start of the whole list, before an order is kept: the page index read up to the
+   * page's end, and the total without a scan: every named target has a row (no extras), so it is
+   * the count of named targets. Undefined when a write came between the two reads.
+   */
+  private async shallow(offset: number, limit: number): Promise<{ total: number; digests: string[] } | undefined> {
+    const { metadata } = this.source;
+    const generation = metadata.generation;
+    const page = await metadata.pageTargets({ key: this.targetFacts.key, offset, limit, count: false });
+    const total = page.total >= 0 ? page.total : await metadata.countTargets();
+    return metadata.generation === generation ? { total, digests: page.digests } : undefined;
+  }
+
+  private kept(dangling: boolean | undefined): string[] | undefined {
+    const { generation, factsEpoch } = this.source.metadata;
+    const kept = this.orders.get(String(dangling));
+    return kept && kept.generation === generation && kept.factsEpoch === factsEpoch ? kept.digests : undefined;
   }
 
   /**
@@ -103,8 +128,8 @@ export class ImagePages {
     const { metadata } = this.source;
     const [generation, factsEpoch] = [metadata.generation, metadata.factsEpoch];
     const mode = String(dangling);
-    const kept = this.orders.get(mode);
-    if (kept && kept.generation === generation && kept.factsEpoch === factsEpoch) return kept.digests;
+    const kept = this.kept(dangling);
+    if (kept) return kept;
     const all = { key: this.targetFacts.key, ...(dangling !== undefined ? { dangling } : {}), offset: 0, limit: Number.MAX_SAFE_INTEGER };
     const { digests } = await metadata.pageTargets(all);
     this.orders.delete(mode);

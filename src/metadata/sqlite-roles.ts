@@ -205,7 +205,8 @@ export abstract class SqliteRoles implements MetadataRoles {
       const digests = pages.page.all({ key, limit, offset }).map((r) => r.digest);
       // A page that ends short ends the list (unless it starts past the end): no count needed.
       const ended = digests.length < limit && (digests.length > 0 || offset === 0);
-      return { total: ended ? offset + digests.length : (pages.total.get({ key })?.n ?? 0), digests };
+      if (ended) return { total: offset + digests.length, digests };
+      return { total: query.count === false ? -1 : (pages.total.get({ key })?.n ?? 0), digests };
     });
   }
 

@@ -17,6 +17,8 @@ export interface TargetPageQuery {
   dangling?: boolean;
   offset: number;
   limit: number;
+  /** false: the total of a page that does not end the list is left uncounted (-1), a scan saved. */
+  count?: boolean;
 }
 
 export interface TargetPages {

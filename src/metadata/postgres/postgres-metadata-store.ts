@@ -298,7 +298,8 @@ class PostgresRoles implements MetadataTx {
         dangling === undefined ? db`` : dangling ? db`AND i.name = 'moby-dangling@' || t.digest` : db`AND i.name <> 'moby-dangling@' || t.digest`;
       const pageable = db`FROM target_facts t WHERE t.key = ${key} AND t.row IS NOT NULL
         AND EXISTS (SELECT 1 FROM images i WHERE i.target_digest = t.digest ${named})`;
-      return db<Array<{ total: number; digests: string[] }>>`SELECT (SELECT count(*)::int ${pageable}) AS total,
+      const total = query.count === false ? db`-1` : db`(SELECT count(*)::int ${pageable})`;
+      return db<Array<{ total: number; digests: string[] }>>`SELECT ${total} AS total,
         ARRAY(SELECT t.digest ${pageable} ORDER BY t.created DESC, t.digest COLLATE "C" LIMIT ${limit} OFFSET ${offset}) AS digests`;
     });
     return { total: row?.total ?? 0, digests: row?.digests ?? [] };

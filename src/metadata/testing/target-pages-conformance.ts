@@ -43,6 +43,7 @@ export const targetPagesChecks: Array<ConformanceCheck<TargetPagesUnderTest>> = 
       assert.deepEqual(await store.pageTargets({ key: K, offset: 1, limit: 2 }), { total: 5, digests: all.slice(1, 3) });
       assert.deepEqual(await store.pageTargets({ key: K, offset: 3, limit: 5 }), { total: 5, digests: all.slice(3) });
       assert.deepEqual(await store.pageTargets({ key: K, offset: 9, limit: 2 }), { total: 5, digests: [] });
+      assert.deepEqual(await store.pageTargets({ key: K, offset: 1, limit: 2, count: false }), { total: -1, digests: all.slice(1, 3) }, 'uncounted');
       assert.deepEqual(await store.pageTargets({ key: 'other', offset: 0, limit: 50 }), { total: 0, digests: [] }, 'rows of another key are not listed');
     },
   },
