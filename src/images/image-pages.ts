@@ -88,7 +88,7 @@ export class ImagePages {
     const extras = unstored.records.length > 0 ? await this.summaries(unstored.records, unstored.facts, options.filters) : [];
     const { offset, limit } = options;
     if (extras.length === 0 && dangling === undefined && offset + limit <= SHALLOW && !this.kept(dangling)) {
-      const page = await this.shallow(offset, limit);
+      const page = await this.shallow(offset, limit, unstored.generation);
       if (page) return { total: page.total, offset, images: await this.summariesOf(page.digests, options.filters) };
     }
     const order = await this.order(dangling);
@@ -103,11 +103,10 @@ export class ImagePages {
   /**
    * A page near the start of the whole list, before an order is kept: the page index read up to the
    * page's end, and the total without a scan: every named target has a row (no extras), so it is
-   * the count of named targets. Undefined when a write came between the two reads.
+   * the count of named targets. Undefined when a write came after `generation` (of that finding).
    */
-  private async shallow(offset: number, limit: number): Promise<{ total: number; digests: string[] } | undefined> {
+  private async shallow(offset: number, limit: number, generation: number): Promise<{ total: number; digests: string[] } | undefined> {
     const { metadata } = this.source;
-    const generation = metadata.generation;
     const page = await metadata.pageTargets({ key: this.targetFacts.key, offset, limit, count: false });
     const total = page.total >= 0 ? page.total : await metadata.countTargets();
     return metadata.generation === generation ? { total, digests: page.digests } : undefined;
