@@ -17,6 +17,7 @@ import { compareImages, type ImageComparison } from './image-compare.js';
 import type { ImageService } from './image-service.js';
 import type { ImageSummary } from './image-list.js';
 import { searchLine, searchWords, type ListPage, type ListPageOptions } from './image-pages.js';
+import { searchIndex, searchMatches, type SearchIndex } from './search-index.js';
 import type { LayerFile, LayerListings } from './layer-files.js';
 import { bestPresentImage } from './present-content.js';
 import type { PruneReport } from './image-prune.js';
@@ -67,50 +68,6 @@ interface KeptList {
   index?: SearchIndex;
 }
 
-/**
- * What searches match against: each image's ID, tags and digests, lower case, one image a line of
- * one string (~20 MB at 100,000 images), and where each line starts (`starts[images.length]` is
- * past the end). One indexOf over it costs a tenth of building and searching 100,000 strings.
- */
-interface SearchIndex {
-  text: string;
-  starts: Float64Array;
-}
-
-function searchIndex(images: readonly ImageSummary[]): SearchIndex {
-  const starts = new Float64Array(images.length + 1);
-  const lines = new Array<string>(images.length);
-  let at = 0;
-  images.forEach((s, i) => {
-    const line = searchLine(s);
-    lines[i] = line;
-    starts[i] = at;
-    at += line.length + 1;
-  });
-  starts[images.length] = at;
-  return { text: lines.join('\n'), starts };
-}
-
-/** The images (in list order) whose line holds every word; words hold no whitespace, so no match spans two lines. */
-function searchMatches(index: SearchIndex, words: readonly string[]): number[] {
-  const [longest, ...rest] = [...words].sort((a, b) => b.length - a.length) as [string, ...string[]];
-  const { text, starts } = index;
-  const found: number[] = [];
-  for (let at = text.indexOf(longest); at !== -1; ) {
-    let lo = 0;
-    let hi = starts.length - 2;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((starts[mid] as number) <= at) lo = mid;
-      else hi = mid - 1;
-    }
-    const end = starts[lo + 1] as number;
-    if (rest.length === 0 || rest.every((w) => text.slice(starts[lo], end - 1).includes(w))) found.push(lo);
-    at = text.indexOf(longest, end);
-  }
-  return found;
-}
-
 export class ImageExplorer {
   private readonly trees = new Map<string, MergedTree>();
   private readonly efficiencies = new Map<string, Efficiency>();
@@ -144,7 +101,7 @@ export class ImageExplorer {
     if (words.length > 0) {
       // Indexed once per kept list: the page searches as one types.
       const images = kept.images;
-      found = searchMatches((kept.index ??= searchIndex(images)), words).map((i) => images[i] as ImageSummary);
+      found = searchMatches((kept.index ??= searchIndex(images.map(searchLine))), words).map((i) => images[i] as ImageSummary);
     }
     return { total: found.length, offset: options.offset, images: found.slice(options.offset, options.offset + options.limit) };
   }

@@ -12,6 +12,7 @@ import { filterBool, validateFilters, type FilterArgs } from '../filters/filter-
 import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
 import { ACCEPTED_IMAGE_FILTERS, listImages, newestFirst, type ImageSummary, type TargetFacts, type TargetFactsStore } from './image-list.js';
 import { parseRow } from './list-rows.js';
+import { searchIndex, searchMatches, type SearchIndex } from './search-index.js';
 
 export interface ListPageOptions {
   /** Words that every shown image's names or ID contain. */
@@ -62,8 +63,16 @@ interface Unstored {
   facts: Map<string, TargetFacts>;
 }
 
+/** The search lines of one generation's named targets (search-index.ts), `digests` in line order. */
+interface TargetNames {
+  generation: number;
+  digests: string[];
+  index: SearchIndex;
+}
+
 export class ImagePages {
   private unstored: Unstored | undefined;
+  private targetNames: TargetNames | undefined;
   /** By dangling mode: the order of one generation and facts epoch (a digest list, ~10 MB at 100,000). */
   private readonly orders = new Map<string, { generation: number; factsEpoch: number; digests: string[] }>();
 
@@ -138,21 +147,39 @@ export class ImagePages {
   }
 
   /**
-   * The images every word is part of (ID, tags, digests): the candidates the metadata finds for the
-   * longest piece of a word, checked. A word is split at `@`: a repo digest is shown as
+   * The images every word is part of (ID, tags, digests): the targets whose digest and names hold
+   * every piece of every word, checked. A word is split at `@`: a repo digest is shown as
    * `repo@digest`, which no stored name holds, while each side is part of a name or of the ID.
    */
   private async searched(options: ListPageOptions, words: string[]): Promise<ListPage | undefined> {
     const pieces = words.flatMap((w) => w.split('@')).filter(Boolean);
     if (pieces.length === 0) return undefined;
-    const longest = pieces.reduce((a, b) => (b.length > a.length ? b : a));
-    const digests = await this.source.metadata.searchTargets(longest);
+    const names = await this.names();
+    const digests = searchMatches(names.index, pieces).map((i) => names.digests[i] as string);
     if (digests.length > MAX_SEARCHED) return undefined;
     const found = (await this.summariesOf(digests, options.filters)).filter((s) => {
       const line = searchLine(s);
       return words.every((w) => line.includes(w));
     });
     return { total: found.length, offset: options.offset, images: found.slice(options.offset, options.offset + options.limit) };
+  }
+
+  /** A line per named target, its digest and names (lower case), made on a generation's first search and kept. */
+  private async names(): Promise<TargetNames> {
+    const { metadata } = this.source;
+    const generation = metadata.generation;
+    if (this.targetNames?.generation === generation) return this.targetNames;
+    const digests: string[] = [];
+    const lines: string[] = [];
+    for (const { name, digest } of await metadata.targetNames()) {
+      if (digests.at(-1) === digest) lines[lines.length - 1] += ` ${name.toLowerCase()}`;
+      else {
+        digests.push(digest);
+        lines.push(`${digest} ${name.toLowerCase()}`);
+      }
+    }
+    this.targetNames = { generation, digests, index: searchIndex(lines) };
+    return this.targetNames;
   }
 
   /** The list's summaries of `digests` (those that pass `filters`), newest first, from their rows or gathered now. */

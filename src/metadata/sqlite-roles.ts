@@ -218,8 +218,8 @@ export abstract class SqliteRoles implements MetadataRoles {
     return new Map(this.reads().getRows.all(key, JSON.stringify(digests)).map((r) => [r.digest, r.row]));
   }
 
-  async searchTargets(word: string): Promise<string[]> {
-    return this.reads().search.all({ word: word.toLowerCase() }).map((r) => r.digest);
+  async targetNames(): Promise<Array<{ name: string; digest: string }>> {
+    return this.reads().targetNames.all();
   }
 
   clearTargetFacts(): Promise<void> {

@@ -139,9 +139,7 @@ export function prepareStatements(db: Database.Database) {
     getRows: db.prepare<[string, string], { digest: string; row: string }>(
       'SELECT digest, row FROM target_facts WHERE key = ? AND row IS NOT NULL AND digest IN (SELECT value FROM json_each(?))',
     ),
-    search: db.prepare<[{ word: string }], { digest: string }>(
-      'SELECT DISTINCT target_digest AS digest FROM images WHERE instr(lower(name), @word) > 0 OR instr(lower(target_digest), @word) > 0',
-    ),
+    targetNames: db.prepare<[], { name: string; digest: string }>('SELECT name, target_digest AS digest FROM images ORDER BY target_digest, name'),
     deleteFacts: db.prepare<[string]>('DELETE FROM target_facts WHERE digest = ?'),
     clearFacts: db.prepare('DELETE FROM target_facts'),
     countTargets: db.prepare<[], { n: number }>('SELECT count(DISTINCT target_digest) AS n FROM images'),

@@ -32,8 +32,8 @@ export interface TargetPages {
   /** The rows (`json`) of those of `digests` that have one under `key`. */
   getTargetRows(digests: readonly string[], key: string): Promise<Map<string, string>>;
   /**
-   * Targets whose digest or one of whose records' names holds `word`, ignoring ASCII case: what a
-   * search may match, for the caller to check (names are stored normalized, shown familiar).
+   * Every record's name with its target, by target: what a search may match (names are stored
+   * normalized, shown familiar), read from an index without the records' descriptors.
    */
-  searchTargets(word: string): Promise<string[]>;
+  targetNames(): Promise<Array<{ name: string; digest: string }>>;
 }

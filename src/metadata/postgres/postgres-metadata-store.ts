@@ -322,13 +322,12 @@ class PostgresRoles implements MetadataTx {
     return new Map(rows.map((r) => [r.digest, r.row]));
   }
 
-  async searchTargets(word: string): Promise<string[]> {
-    const w = word.toLowerCase();
+  async targetNames(): Promise<Array<{ name: string; digest: string }>> {
     const rows = await this.read(
-      (db) => db<Array<{ digest: string }>>`SELECT DISTINCT target_digest AS digest FROM images
-        WHERE strpos(lower(name), ${w}) > 0 OR strpos(lower(target_digest), ${w}) > 0`,
+      (db) => db<Array<{ name: string; digest: string }>>`SELECT name, target_digest AS digest FROM images
+        ORDER BY target_digest COLLATE "C", name COLLATE "C"`,
     );
-    return rows.map((r) => r.digest);
+    return rows.map((r) => ({ name: r.name, digest: r.digest }));
   }
 
   async clearTargetFacts(): Promise<void> {
