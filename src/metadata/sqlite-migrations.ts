@@ -4,7 +4,8 @@ import { PAGE_INDEXES } from './sqlite-statements.js';
 /**
  * Schema 3 on a data root of an older one: `target_facts` gets the list's rows (`created`, `row`,
  * target-pages.ts), filled from the facts already stored in one statement SQLite runs alone (JSON
- * functions, nothing parsed in JavaScript: ~1 s for 100,000 targets), in the transaction that adds
+ * functions, nothing parsed in JavaScript: the first start on the bench's 100,000 targets took
+ * 11 s instead of 1.6 s, on a busy machine), in the transaction that adds
  * them. The row is the facts without what a page never shows (the blob map, the chain IDs); a fact
  * that is not JSON gets no row, and the list computes it again.
  */

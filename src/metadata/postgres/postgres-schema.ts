@@ -79,8 +79,8 @@ CREATE TRIGGER target_facts_dropped AFTER DELETE ON target_facts
     // 3 is the garbage collector's queue (cluster-migrations.ts).
     version: 4,
     description: "the list's rows beside the target facts, filled from them",
-    // The row is the facts without what a page never shows (target-pages.ts, image-list.ts's
-    // serializeRow); filled here from the stored JSON, in the migration's transaction.
+    // The row is the facts without what a page never shows (target-pages.ts, images/list-rows.ts's
+    // rowOf); filled here from the stored JSON, in the migration's transaction.
     sql: `
 ALTER TABLE target_facts ADD COLUMN created BIGINT, ADD COLUMN row TEXT;
 UPDATE target_facts SET created = coalesce((facts::jsonb -> 'best' ->> 'created')::bigint, 0),
