@@ -130,7 +130,7 @@ export async function explorerRows(b: { rounds: number; log(msg: string): void }
     const daemon = d;
     await timedFetch(`${daemon.api}/images?offset=0&limit=${PAGE}`);
     let k = 0;
-    // Deep pages at offsets 50,000, 50,050…: the list of the filter set is kept, each page a slice.
+    // Deep pages at offsets 50,000, 50,050…: the order of the stored rows is kept, each page a slice of it.
     const deep = Math.floor(store.count / 2);
     b.log(`explorer: page at offset ${deep} vs the first page, ${PER_ROUND} sequential requests a round`);
     const pages = await interleaved(

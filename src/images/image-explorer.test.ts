@@ -34,7 +34,8 @@ describe('ImageExplorer.list at 100,000 images', () => {
   // is the image service's, measured there. What is under test here is the explorer's search over
   // the kept list, so the service hands a ready list of that size.
   const images = summaries();
-  const service = { generation: 1, list: () => Promise.resolve(images) } as unknown as ImageService;
+  // listPage: as for filters the stored rows cannot answer, the whole list (image-pages.test.ts pages).
+  const service = { generation: 1, list: () => Promise.resolve(images), listPage: () => Promise.resolve(undefined) } as unknown as ImageService;
   const explorer = new ImageExplorer(service, undefined as unknown as LayerListings);
 
   it('finds the images whose names hold every word, in list order, paged', async () => {

@@ -7,7 +7,6 @@
  * computed a second way, and nothing here changes the store.
  */
 import { NotFoundError } from '../errors.js';
-import type { FilterArgs } from '../filters/filter-args.js';
 import { summarizeStatement } from '../oci/attestation-summary.js';
 import { childrenOf, walkImageGraph } from '../oci/image-graph-walk.js';
 import { isManifestType } from '../oci/media-types.js';
@@ -29,17 +28,13 @@ import type {
 import { efficiency, listDirectory, mergeLayers, type MergedTree } from './file-tree.js';
 import { compareImages } from './image-compare.js';
 import type { ImageService } from './image-service.js';
+import { searchLine, searchWords, type ListPageOptions } from './image-pages.js';
+import { searchIndex, searchMatches, type SearchIndex } from './search-index.js';
 import type { LayerFile, LayerListings } from './layer-files.js';
 import { bestPresentImage } from './present-content.js';
 import { resolveImage } from './resolve.js';
 
-export interface ListPageOptions {
-  /** Words that every shown image's names or ID contain. */
-  search?: string;
-  filters: FilterArgs;
-  offset: number;
-  limit: number;
-}
+export type { ListPageOptions } from './image-pages.js';
 
 export interface PlatformImage {
   manifest: Descriptor;
@@ -65,50 +60,6 @@ interface KeptList {
   index?: SearchIndex;
 }
 
-/**
- * What searches match against: each image's ID, tags and digests, lower case, one image a line of
- * one string (~20 MB at 100,000 images), and where each line starts (`starts[images.length]` is
- * past the end). One indexOf over it costs a tenth of building and searching 100,000 strings.
- */
-interface SearchIndex {
-  text: string;
-  starts: Float64Array;
-}
-
-function searchIndex(images: readonly ImageSummary[]): SearchIndex {
-  const starts = new Float64Array(images.length + 1);
-  const lines = new Array<string>(images.length);
-  let at = 0;
-  images.forEach((s, i) => {
-    const line = [s.id, ...(s.repoTags ?? []), ...(s.repoDigests ?? [])].join(' ').toLowerCase();
-    lines[i] = line;
-    starts[i] = at;
-    at += line.length + 1;
-  });
-  starts[images.length] = at;
-  return { text: lines.join('\n'), starts };
-}
-
-/** The images (in list order) whose line holds every word; words hold no whitespace, so no match spans two lines. */
-function searchMatches(index: SearchIndex, words: readonly string[]): number[] {
-  const [longest, ...rest] = [...words].sort((a, b) => b.length - a.length) as [string, ...string[]];
-  const { text, starts } = index;
-  const found: number[] = [];
-  for (let at = text.indexOf(longest); at !== -1; ) {
-    let lo = 0;
-    let hi = starts.length - 2;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((starts[mid] as number) <= at) lo = mid;
-      else hi = mid - 1;
-    }
-    const end = starts[lo + 1] as number;
-    if (rest.length === 0 || rest.every((w) => text.slice(starts[lo], end - 1).includes(w))) found.push(lo);
-    at = text.indexOf(longest, end);
-  }
-  return found;
-}
-
 export class ImageExplorer {
   private readonly trees = new Map<string, MergedTree>();
   private readonly efficiencies = new Map<string, Efficiency>();
@@ -120,25 +71,29 @@ export class ImageExplorer {
   ) {}
 
   /**
-   * `docker images` with its filters, searched and paged. The list of a filter set is kept until the
-   * store changes (the service's generation moves), so that the next pages and searches of 100,000
-   * images cost a filter and a slice, not a list; only the last two filter sets are kept.
+   * `docker images` with its filters, searched and paged. A page the metadata can read alone (by
+   * its stored rows: image-pages.ts) is read so, and a first page after a start reads no other
+   * image. Otherwise the list of a filter set is kept until the store changes (the service's
+   * generation moves), so that the next pages and searches of 100,000 images cost a filter and a
+   * slice, not a list; only the last two filter sets are kept.
    */
   async list(options: ListPageOptions): Promise<ListPage> {
     const key = JSON.stringify([...options.filters].map(([k, v]) => [k, [...v.keys()].sort()]).sort());
     const generation = this.images.generation;
     let kept = this.lists.get(key);
     if (!kept || kept.generation !== generation) {
+      const page = await this.images.listPage(options);
+      if (page) return page;
       kept = { generation, images: await this.images.list({ all: false, filters: options.filters, sharedSize: false, manifests: true }) };
       this.lists.delete(key);
       keep(this.lists, key, kept, KEPT_LISTS);
     }
-    const words = (options.search ?? '').toLowerCase().split(/\s+/).filter(Boolean);
+    const words = searchWords(options.search);
     let found = kept.images;
     if (words.length > 0) {
       // Indexed once per kept list: the page searches as one types.
       const images = kept.images;
-      found = searchMatches((kept.index ??= searchIndex(images)), words).map((i) => images[i] as ImageSummary);
+      found = searchMatches((kept.index ??= searchIndex(images.map(searchLine))), words).map((i) => images[i] as ImageSummary);
     }
     return { total: found.length, offset: options.offset, images: found.slice(options.offset, options.offset + options.limit) };
   }

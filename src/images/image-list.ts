@@ -28,6 +28,7 @@ import { collectInspectFacts } from './inspect.js';
 import { bestPresentImage, walkPresent } from './present-content.js';
 import { resolveImage } from './resolve.js';
 import type { ImageSummary, ManifestSummary } from './explorer-api-types.js';
+import { rowOf } from './list-rows.js';
 
 export interface ListOptions {
   /** Docker hides intermediate images of the classic builder without it; Lading has none. */
@@ -103,7 +104,7 @@ export class TargetFactsStore {
   private readonly parsed = new Map<string, TargetFacts>();
   private parsedEpoch = -1;
   /** The host platform is part of the key: GetImage's choice, and so Created and Labels, depend on it. */
-  private readonly key = `${FACTS_FORMAT} ${formatPlatformAll(hostPlatform())}`;
+  readonly key = `${FACTS_FORMAT} ${formatPlatformAll(hostPlatform())}`;
 
   constructor(
     private readonly source: FactsSource,
@@ -162,7 +163,7 @@ export class TargetFactsStore {
     if (complete.length > 0) {
       try {
         await metadata.transaction(async (tx) => {
-          for (const [digest, f] of complete) await tx.putTargetFacts(digest, this.key, serializeFacts(f));
+          for (const [digest, f] of complete) await tx.putTargetFacts(digest, this.key, serializeFacts(f), rowOf(f));
         });
         for (const [digest, f] of complete) this.remember(digest, f);
       } catch (err) {
@@ -518,7 +519,7 @@ function setSharedSizes(entries: ReadonlyArray<{ facts: TargetFacts; summary: Im
   }
 }
 
-/** Newest Created first, as Docker sorts; Docker's order among equals is random, Lading's is by Id. */
-function newestFirst(a: ImageSummary, b: ImageSummary): number {
+/** Newest Created first, as Docker sorts; Docker's order among equals is random, Lading's is by Id (the stored rows' order too). */
+export function newestFirst(a: ImageSummary, b: ImageSummary): number {
   return b.created - a.created || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

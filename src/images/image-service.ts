@@ -16,9 +16,10 @@ import { imageAttestations, type AttestationOptions, type AttestationStatement }
 import { imageIdentity } from './image-identity.js';
 import { imageHistory, type HistoryItem } from './image-history.js';
 import { candidateRecords, listImages, TargetFactsStore, type ListOptions } from './image-list.js';
+import { ImagePages, type ListPageOptions } from './image-pages.js';
 import { danglingName, repoTagsAndDigests } from './image-names.js';
 import { collectInspectFacts, configFields, type InspectFacts } from './inspect.js';
-import type { DeleteResponse, ImageInspect, ImageSummary, PruneReport } from './explorer-api-types.js';
+import type { DeleteResponse, ImageInspect, ImageSummary, ListPage, PruneReport } from './explorer-api-types.js';
 import { Leases } from '../gc/leases.js';
 import { GarbageCollector, type CollectOptions } from '../gc/garbage-collector.js';
 import { imageEventAttributes } from './image-events.js';
@@ -146,6 +147,17 @@ export class ImageService {
         }),
       );
     });
+  }
+
+  private readonly pages = new ImagePages(this, this.targetFacts);
+
+  /**
+   * A page of the list (newest first, with the explorer's search) read from the rows the metadata
+   * keeps per target, without the other images' facts; undefined when its filters need the whole
+   * list (image-pages.ts).
+   */
+  listPage(options: ListPageOptions): Promise<ListPage | undefined> {
+    return this.gc.reading(() => this.pages.page(options));
   }
 
   /** The images part of `docker system df`. */

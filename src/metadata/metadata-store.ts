@@ -6,6 +6,7 @@ export type { ImageRecord, ImageRecords } from './image-records.js';
 export type { LayerFacts, LayerFactsStore } from './layer-facts-store.js';
 export type { MetadataRoles, MetadataTx, TransactionScope } from './metadata-transaction.js';
 export type { StoredTargetFacts } from './target-facts.js';
+export type { TargetPageQuery, TargetPages, TargetRow } from './target-pages.js';
 
 /**
  * Image records and derived facts: the composition of the metadata roles, one implementation

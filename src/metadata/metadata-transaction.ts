@@ -3,9 +3,10 @@ import type { BlobSources } from './blob-sources.js';
 import type { ImageRecords } from './image-records.js';
 import type { LayerFactsStore } from './layer-facts-store.js';
 import type { StoredTargetFacts } from './target-facts.js';
+import type { TargetPages } from './target-pages.js';
 
 /** The roles as seen inside one transaction: every call through `tx` is part of it. */
-export type MetadataRoles = ImageRecords & LayerFactsStore & BlobSources & BlobGraph & StoredTargetFacts;
+export type MetadataRoles = ImageRecords & LayerFactsStore & BlobSources & BlobGraph & StoredTargetFacts & TargetPages;
 
 /**
  * The transaction scope of the metadata roles: what a load or pull names, and what a sweep

@@ -7,7 +7,8 @@ import type { MetadataStore } from './metadata-store.js';
 import type { MetadataTx } from './metadata-transaction.js';
 import type { SpaceReserve } from './space-reserve.js';
 import { addChanges, noChanges, SqliteRoles, type Changes, type Committed } from './sqlite-roles.js';
-import { prepareStatements, SCHEMA, SCHEMA_VERSION, type Statements } from './sqlite-statements.js';
+import { addTargetRows } from './sqlite-migrations.js';
+import { GRAPH_VERSION, prepareStatements, SCHEMA, SCHEMA_VERSION, type Statements } from './sqlite-statements.js';
 import { WriteQueue } from './write-queue.js';
 
 export { SCHEMA_VERSION } from './sqlite-statements.js';
@@ -61,9 +62,12 @@ export class SqliteMetadataStore extends SqliteRoles implements MetadataStore {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     if (version > SCHEMA_VERSION) throw new Error(`${file}: metadata schema ${version} is newer than this ladingd's (${SCHEMA_VERSION})`);
     if (options.readonly && version < SCHEMA_VERSION) throw new Error(`${file}: metadata schema ${version} is older than this ladingd's (${SCHEMA_VERSION}); its daemon upgrades it at start`);
-    if (!options.readonly) this.db.exec(SCHEMA);
+    if (!options.readonly) {
+      this.db.exec(SCHEMA);
+      addTargetRows(this.db);
+    }
     // A new store, or an old one without images, has its (empty) graph already.
-    this.committed.graphBuilt = version >= SCHEMA_VERSION || !existing || this.db.prepare('SELECT 1 FROM images LIMIT 1').get() === undefined;
+    this.committed.graphBuilt = version >= GRAPH_VERSION || !existing || this.db.prepare('SELECT 1 FROM images LIMIT 1').get() === undefined;
     if (this.committed.graphBuilt && version < SCHEMA_VERSION) this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.reserve?.restore();
     this.writes = prepareStatements(this.db);
@@ -78,6 +82,10 @@ export class SqliteMetadataStore extends SqliteRoles implements MetadataStore {
 
   protected reads(): Statements {
     return this.readStatements;
+  }
+
+  protected readConsistently<T>(fn: () => T): T {
+    return this.reader.transaction(fn)();
   }
 
   /** A write of its own: a transaction holding just it, after those before it. */
@@ -199,6 +207,10 @@ class SqliteTransaction extends SqliteRoles implements MetadataTx {
   protected reads(): Statements {
     this.check();
     return this.statements;
+  }
+
+  protected readConsistently<T>(fn: () => T): T {
+    return fn();
   }
 
   async write<T>(_removes: boolean, fn: (s: Statements, changes: Changes) => T): Promise<T> {

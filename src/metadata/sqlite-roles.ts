@@ -3,6 +3,7 @@ import type { BlobSource } from './blob-sources.js';
 import type { ImageRecord } from './image-records.js';
 import type { LayerFacts } from './layer-facts-store.js';
 import type { MetadataRoles, MetadataTx } from './metadata-transaction.js';
+import type { TargetPageQuery, TargetRow } from './target-pages.js';
 import { toLayerFacts, toRecord, type Statements } from './sqlite-statements.js';
 
 /** Sorts after every character a stored name can hold: the upper bound of a name range. */
@@ -43,6 +44,8 @@ export abstract class SqliteRoles implements MetadataRoles {
 
   /** The statements a read runs on. */
   protected abstract reads(): Statements;
+  /** Runs `fn`'s reads in one read transaction (or the transaction this is), so they see one commit. */
+  protected abstract readConsistently<T>(fn: () => T): T;
   /** Runs the statements of one write atomically, counting what it changed. */
   protected abstract write<T>(removes: boolean, fn: (s: Statements, changes: Changes) => T): Promise<T>;
   abstract transaction<T>(fn: (tx: MetadataTx) => Promise<T>): Promise<T>;
@@ -190,8 +193,33 @@ export abstract class SqliteRoles implements MetadataRoles {
     return new Map(this.reads().getFacts.all(key, JSON.stringify(digests)).map((row) => [row.digest, row.facts]));
   }
 
-  putTargetFacts(digest: string, key: string, json: string): Promise<void> {
-    return this.write(false, (s) => void s.putFacts.run(digest, key, json));
+  putTargetFacts(digest: string, key: string, json: string, row?: TargetRow): Promise<void> {
+    return this.write(false, (s) => void s.putFacts.run(digest, key, json, row?.created ?? null, row?.json ?? null));
+  }
+
+  async pageTargets(query: TargetPageQuery): Promise<{ total: number; digests: string[] }> {
+    const pages = this.reads().pages[query.dangling === undefined ? 'any' : query.dangling ? 'dangling' : 'named'];
+    const { key, offset, limit } = query;
+    // Both in one read transaction: the total is that of the page's moment.
+    return this.readConsistently(() => {
+      const digests = pages.page.all({ key, limit, offset }).map((r) => r.digest);
+      // A page that ends short ends the list (unless it starts past the end): no count needed.
+      const ended = digests.length < limit && (digests.length > 0 || offset === 0);
+      if (ended) return { total: offset + digests.length, digests };
+      return { total: query.count === false ? -1 : (pages.total.get({ key })?.n ?? 0), digests };
+    });
+  }
+
+  async targetsWithoutRows(key: string): Promise<string[]> {
+    return this.reads().withoutRows.all(key).map((r) => r.digest);
+  }
+
+  async getTargetRows(digests: readonly string[], key: string): Promise<Map<string, string>> {
+    return new Map(this.reads().getRows.all(key, JSON.stringify(digests)).map((r) => [r.digest, r.row]));
+  }
+
+  async targetNames(): Promise<Array<{ name: string; digest: string }>> {
+    return this.reads().targetNames.all();
   }
 
   clearTargetFacts(): Promise<void> {

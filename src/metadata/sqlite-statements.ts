@@ -9,8 +9,12 @@ import type { LayerFacts } from './layer-facts-store.js';
  * PRAGMA user_version. 1 (written as 0 by the first releases): images and layers. 2: the blob
  * graph (`blob_edges`) and the facts of targets (`target_facts`); a data root of schema 1 gets the
  * tables on open, and the edges from one walk of its images (`graphBuilt`, image-service.ts).
+ * 3: the list's rows beside the facts (`created`, `row`: target-pages.ts), added and filled from
+ * the stored facts on open (sqlite-migrations.ts).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
+/** From this version on, the blob graph is built. */
+export const GRAPH_VERSION = 2;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS images (
@@ -42,9 +46,34 @@ CREATE INDEX IF NOT EXISTS blob_edges_by_child ON blob_edges (child, parent);
 CREATE TABLE IF NOT EXISTS target_facts (
   digest        TEXT PRIMARY KEY,
   key           TEXT NOT NULL,
-  facts         TEXT NOT NULL
+  facts         TEXT NOT NULL,
+  created       INTEGER,
+  row           TEXT
 );
 `;
+
+/**
+ * The page's order, read from the index alone; and which targets have a row, without reading the
+ * rows (700 ms at 100,000 targets, 90 ms so). Created after the columns exist: sqlite-migrations.ts.
+ */
+export const PAGE_INDEXES = `
+CREATE INDEX IF NOT EXISTS target_facts_page ON target_facts (key, created DESC, digest) WHERE row IS NOT NULL;
+CREATE INDEX IF NOT EXISTS target_facts_rows ON target_facts (digest, key) WHERE row IS NOT NULL;
+`;
+
+/** Targets named by a record (of the kind asked for) that have a row under @key. */
+const PAGEABLE = (named: string) => `FROM target_facts t WHERE t.key = @key AND t.row IS NOT NULL
+  AND EXISTS (SELECT 1 FROM images i WHERE i.target_digest = t.digest${named})`;
+const NAMED = { any: '', dangling: " AND i.name = 'moby-dangling@' || t.digest", named: " AND i.name <> 'moby-dangling@' || t.digest" };
+
+function pageStatements(db: Database.Database, named: string) {
+  return {
+    page: db.prepare<[{ key: string; limit: number; offset: number }], { digest: string }>(
+      `SELECT t.digest ${PAGEABLE(named)} ORDER BY t.created DESC, t.digest LIMIT @limit OFFSET @offset`,
+    ),
+    total: db.prepare<[{ key: string }], { n: number }>(`SELECT count(*) AS n ${PAGEABLE(named)}`),
+  };
+}
 
 /** Blobs that reach `@digest` through the graph, itself included; none passes upwards through a blob of the JSON array `@detached`. */
 const UPWARDS = `
@@ -99,7 +128,18 @@ export function prepareStatements(db: Database.Database) {
     getFacts: db.prepare<[string, string], { digest: string; facts: string }>(
       'SELECT digest, facts FROM target_facts WHERE key = ? AND digest IN (SELECT value FROM json_each(?))',
     ),
-    putFacts: db.prepare<[string, string, string]>('INSERT OR REPLACE INTO target_facts (digest, key, facts) VALUES (?, ?, ?)'),
+    putFacts: db.prepare<[string, string, string, number | null, string | null]>(
+      'INSERT OR REPLACE INTO target_facts (digest, key, facts, created, row) VALUES (?, ?, ?, ?, ?)',
+    ),
+    pages: { any: pageStatements(db, NAMED.any), dangling: pageStatements(db, NAMED.dangling), named: pageStatements(db, NAMED.named) },
+    withoutRows: db.prepare<[string], { digest: string }>(
+      `SELECT DISTINCT target_digest AS digest FROM images i
+       WHERE NOT EXISTS (SELECT 1 FROM target_facts t INDEXED BY target_facts_rows WHERE t.digest = i.target_digest AND t.key = ? AND t.row IS NOT NULL)`,
+    ),
+    getRows: db.prepare<[string, string], { digest: string; row: string }>(
+      'SELECT digest, row FROM target_facts WHERE key = ? AND row IS NOT NULL AND digest IN (SELECT value FROM json_each(?))',
+    ),
+    targetNames: db.prepare<[], { name: string; digest: string }>('SELECT name, target_digest AS digest FROM images ORDER BY target_digest, name'),
     deleteFacts: db.prepare<[string]>('DELETE FROM target_facts WHERE digest = ?'),
     clearFacts: db.prepare('DELETE FROM target_facts'),
     countTargets: db.prepare<[], { n: number }>('SELECT count(DISTINCT target_digest) AS n FROM images'),

@@ -51,6 +51,8 @@ export interface ImageSpec {
   platform?: Platform;
   /** Layers this image shares with others (put first). */
   shared?: Blob[];
+  /** The config's `created` (RFC 3339); none without. */
+  created?: string;
 }
 
 /** A base layer several images can share. */
@@ -67,6 +69,7 @@ export async function manifestImage(spec: ImageSpec): Promise<TestImage> {
   const config = blob(
     JSON.stringify({
       ...platform,
+      ...(spec.created ? { created: spec.created } : {}),
       config: { Cmd: ['/bin/sh'], Labels: spec.labels ?? { marker: spec.marker } },
       rootfs: { type: 'layers', diff_ids: layers.map((l) => l.desc.digest) },
     }),

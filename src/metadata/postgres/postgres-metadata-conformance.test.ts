@@ -11,6 +11,7 @@ import {
   runLayerFactsConformance,
   runTargetFactsConformance,
 } from '../testing/metadata-conformance.js';
+import { runTargetPagesConformance } from '../testing/target-pages-conformance.js';
 import { postgresHarness } from '../testing/postgres-harness.js';
 
 const NAME = 'PostgresMetadataStore';
@@ -23,6 +24,7 @@ if (skip) {
   runLayerFactsConformance(NAME, postgresHarness);
   runBlobSourcesConformance(NAME, postgresHarness);
   runTargetFactsConformance(NAME, postgresHarness);
+  runTargetPagesConformance(NAME, postgresHarness);
   runBlobGraphConformance(NAME, postgresHarness);
   runMetadataTransactionConformance(NAME, postgresHarness);
   runGarbageCollectionConformance(`FsContentStore and ${NAME}`, async () => {

@@ -190,6 +190,37 @@ describe('PostgresMetadataStore: records and the graph', { skip }, () => {
     }));
 });
 
+describe('PostgresMetadataStore: migration 4, the list rows', { skip }, () => {
+  it("a database of version 2 gets each stored target's row and created from its facts", async () => {
+    const url = await freshPostgresSchema();
+    const store = await PostgresMetadataStore.open(url);
+    for (const hex of ['1', '2']) await store.putImage(record(`docker.io/library/x:${hex}`, digest(hex)));
+    await store.close();
+    // The facts as image-list.ts stores them; the row is them without blobs, chains and complete.
+    const shown = { manifests: [{ kind: 'image' }], size: 7, best: { created: 1700000000, labels: { a: 'b' } }, created: '1700000000123456789', configLabels: [{ a: 'b' }] };
+    const { best: _, ...undated } = shown;
+    const facts = (f: object) => JSON.stringify({ complete: true, ...f, chains: [{ chainId: digest('c') }], blobs: [[digest('b'), 3]] });
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      // What a ladingd of version 2 left: no columns, version 4 not applied.
+      await sql`ALTER TABLE target_facts DROP COLUMN created, DROP COLUMN row`;
+      await sql`DELETE FROM schema_migrations WHERE version = 4`;
+      await sql`INSERT INTO target_facts (digest, key, facts) VALUES (${digest('2')}, 'k', ${facts(shown)}), (${digest('1')}, 'k', ${facts(undated)})`;
+    } finally {
+      await sql.end();
+    }
+    const upgraded = await PostgresMetadataStore.open(url);
+    try {
+      assert.deepEqual(await upgraded.pageTargets({ key: 'k', offset: 0, limit: 5 }), { total: 2, digests: [digest('2'), digest('1')] }, 'created 0 without best: last');
+      const rows = await upgraded.getTargetRows([digest('1'), digest('2')], 'k');
+      assert.deepEqual(JSON.parse(rows.get(digest('2')) ?? ''), shown);
+      assert.deepEqual(JSON.parse(rows.get(digest('1')) ?? ''), undated);
+    } finally {
+      await upgraded.close();
+    }
+  });
+});
+
 describe('PostgresMetadataStore: replicas on one database', { skip }, () => {
   it("one store's commits move the other's generation and factsEpoch; its own never count twice", async () => {
     const url = await freshPostgresSchema();

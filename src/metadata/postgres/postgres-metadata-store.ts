@@ -9,6 +9,7 @@ import { parseTarget } from '../image-targets.js';
 import type { LayerFacts } from '../layer-facts-store.js';
 import type { MetadataStore } from '../metadata-store.js';
 import type { MetadataTx } from '../metadata-transaction.js';
+import type { TargetPageQuery, TargetRow } from '../target-pages.js';
 import { ChangeFeed, type Change } from './change-feed.js';
 import { isRetryable, translatePostgresError } from './postgres-errors.js';
 import { changeChannel, migrate } from './postgres-schema.js';
@@ -279,11 +280,54 @@ class PostgresRoles implements MetadataTx {
     return new Map(rows.map((r) => [r.digest, r.facts]));
   }
 
-  async putTargetFacts(digest: string, key: string, json: string): Promise<void> {
+  async putTargetFacts(digest: string, key: string, json: string, row?: TargetRow): Promise<void> {
+    const [created, rowJson] = [row?.created ?? null, row?.json ?? null];
     await this.write(
-      (db) => db`INSERT INTO target_facts (digest, key, facts) VALUES (${digest}, ${key}, ${json})
-        ON CONFLICT (digest) DO UPDATE SET key = excluded.key, facts = excluded.facts`,
+      (db) => db`INSERT INTO target_facts (digest, key, facts, created, row) VALUES (${digest}, ${key}, ${json}, ${created}, ${rowJson})
+        ON CONFLICT (digest) DO UPDATE SET key = excluded.key, facts = excluded.facts, created = excluded.created, row = excluded.row`,
     );
+  }
+
+  // ------------------------------------------------------------------------------ target pages
+
+  async pageTargets(query: TargetPageQuery): Promise<{ total: number; digests: string[] }> {
+    const { key, offset, limit, dangling } = query;
+    // One statement: the total and the page of one snapshot.
+    const [row] = await this.read((db) => {
+      const named =
+        dangling === undefined ? db`` : dangling ? db`AND i.name = 'moby-dangling@' || t.digest` : db`AND i.name <> 'moby-dangling@' || t.digest`;
+      const pageable = db`FROM target_facts t WHERE t.key = ${key} AND t.row IS NOT NULL
+        AND EXISTS (SELECT 1 FROM images i WHERE i.target_digest = t.digest ${named})`;
+      const total = query.count === false ? db`-1` : db`(SELECT count(*)::int ${pageable})`;
+      return db<Array<{ total: number; digests: string[] }>>`SELECT ${total} AS total,
+        ARRAY(SELECT t.digest ${pageable} ORDER BY t.created DESC, t.digest COLLATE "C" LIMIT ${limit} OFFSET ${offset}) AS digests`;
+    });
+    return { total: row?.total ?? 0, digests: row?.digests ?? [] };
+  }
+
+  async targetsWithoutRows(key: string): Promise<string[]> {
+    const rows = await this.read(
+      (db) => db<Array<{ digest: string }>>`SELECT DISTINCT target_digest AS digest FROM images i
+        WHERE NOT EXISTS (SELECT 1 FROM target_facts t WHERE t.digest = i.target_digest AND t.key = ${key} AND t.row IS NOT NULL)`,
+    );
+    return rows.map((r) => r.digest);
+  }
+
+  async getTargetRows(digests: readonly string[], key: string): Promise<Map<string, string>> {
+    if (digests.length === 0) return new Map();
+    const rows = await this.read(
+      (db) => db<Array<{ digest: string; row: string }>>`SELECT digest, row FROM target_facts
+        WHERE key = ${key} AND row IS NOT NULL AND digest = ANY(${digests as string[]}::text[])`,
+    );
+    return new Map(rows.map((r) => [r.digest, r.row]));
+  }
+
+  async targetNames(): Promise<Array<{ name: string; digest: string }>> {
+    const rows = await this.read(
+      (db) => db<Array<{ name: string; digest: string }>>`SELECT name, target_digest AS digest FROM images
+        ORDER BY target_digest COLLATE "C", name COLLATE "C"`,
+    );
+    return rows.map((r) => ({ name: r.name, digest: r.digest }));
   }
 
   async clearTargetFacts(): Promise<void> {

@@ -75,6 +75,19 @@ CREATE TRIGGER target_facts_dropped AFTER DELETE ON target_facts
 `,
   },
   ...CLUSTER_MIGRATIONS,
+  {
+    // 3 is the garbage collector's queue (cluster-migrations.ts).
+    version: 4,
+    description: "the list's rows beside the target facts, filled from them",
+    // The row is the facts without what a page never shows (target-pages.ts, images/list-rows.ts's
+    // rowOf); filled here from the stored JSON, in the migration's transaction.
+    sql: `
+ALTER TABLE target_facts ADD COLUMN created BIGINT, ADD COLUMN row TEXT;
+UPDATE target_facts SET created = coalesce((facts::jsonb -> 'best' ->> 'created')::bigint, 0),
+  row = (facts::jsonb - 'blobs' - 'chains' - 'complete')::text;
+CREATE INDEX target_facts_page ON target_facts (key, created DESC, (digest COLLATE "C")) WHERE row IS NOT NULL;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;
