@@ -160,10 +160,12 @@ function rows(
       lading: time(lading),
       baseline: time(skopeo),
       ratio: fmt.ratio(vsSkopeo),
-      target: '<= 1.2x',
-      met: met(vsSkopeo <= 1.2),
+      // skopeo alone is no bound for a pull that must inflate every layer (issue 17): the row above is.
+      target: '(informative)',
+      met: 'info',
       note:
         `Time from POST /images/create to the end of its progress stream, into a fresh data root each round; skopeo copy --src-tls-verify=false docker://… oci:DIR (blobs verified and written, nothing decompressed). ` +
+        `Informative since issue 17: skopeo inflates nothing, so the bound above (skopeo's work and the inflating, over the cores) is the target. ` +
         `ladingd also gunzips every layer to check its diff ID (${fmt.mb(archive.unpackedBytes)} unpacked). The registry's storage is in the page cache for all.`,
     },
   );
