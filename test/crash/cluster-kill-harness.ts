@@ -21,7 +21,7 @@ import { multiPlatformImage, singlePlatformImage } from '../support/images.js';
 import { tempDir } from '../support/paths.js';
 import { sharedPostgres } from '../support/postgres.js';
 import { Registry, REGISTRY_BIN } from '../support/registry.js';
-import { buildArchives, Model, NAMES, observed, Rng, same, show, sleep, type NameState } from './crash-workload.js';
+import { buildArchives, lockNames, Model, NAMES, observed, Rng, same, show, sleep, unlockNames, type NameState } from './crash-workload.js';
 import { LADINGD } from './kill-harness.js';
 
 const API = '/v1.51';
@@ -137,14 +137,8 @@ export async function runClusterKillHarness(options: ClusterHarnessOptions): Pro
         const line = `${what} ${on}: unexpected ${res.status}: ${text}`;
         fail(res.status >= 500 || res.text.includes('"error"') ? `${line}\n${replicas[r]!.logs(3000)}` : line);
       };
-      const lock = (names: string[]): boolean => {
-        if (names.some((n) => round.locks.has(n))) return false;
-        for (const n of names) round.locks.add(n);
-        return true;
-      };
-      const unlock = (names: string[]): void => {
-        for (const n of names) round.locks.delete(n);
-      };
+      const lock = (names: string[]): boolean => lockNames(round.locks, names);
+      const unlock = (names: string[]): void => unlockNames(round.locks, names);
       /** The answer, or undefined when the kill of this replica cut it. */
       const attempt = async (p: string, opts: Parameters<Daemon['request']>[1], what: string): Promise<HttpResponse | undefined> => {
         operations++;

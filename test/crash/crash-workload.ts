@@ -228,4 +228,15 @@ export function observed(res: HttpResponse): NameState | undefined {
   return undefined;
 }
 
+/** Takes every one of `names` in `locks`, or none when one is taken already (another operation's). */
+export function lockNames(locks: Set<string>, names: readonly string[]): boolean {
+  if (names.some((n) => locks.has(n))) return false;
+  for (const n of names) locks.add(n);
+  return true;
+}
+
+export function unlockNames(locks: Set<string>, names: readonly string[]): void {
+  for (const n of names) locks.delete(n);
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

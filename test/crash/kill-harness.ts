@@ -12,7 +12,7 @@ import path from 'node:path';
 import { request, type HttpResponse } from '../support/daemon.js';
 import { run } from '../support/exec.js';
 import { repoRoot, tempDir } from '../support/paths.js';
-import { buildArchives, Model, NAMES, observed, Rng, same, show, sleep, type NameState } from './crash-workload.js';
+import { buildArchives, lockNames, Model, NAMES, observed, Rng, same, show, sleep, unlockNames, type NameState } from './crash-workload.js';
 
 export { buildArchives, NAMES, Rng, seedFromEnv, type FixtureArchive } from './crash-workload.js';
 
@@ -180,14 +180,8 @@ export async function runKillHarness(options: HarnessOptions): Promise<HarnessRe
     const unexpected = (what: string, res: HttpResponse): void => {
       fail(`${what}: unexpected ${res.status}: ${res.text.slice(0, 300)}`);
     };
-    const lock = (names: string[]): boolean => {
-      if (names.some((n) => round.locks.has(n))) return false;
-      for (const n of names) round.locks.add(n);
-      return true;
-    };
-    const unlock = (names: string[]): void => {
-      for (const n of names) round.locks.delete(n);
-    };
+    const lock = (names: string[]): boolean => lockNames(round.locks, names);
+    const unlock = (names: string[]): void => unlockNames(round.locks, names);
     /** The answer, or undefined when the kill cut it. */
     const attempt = async (fn: () => Promise<HttpResponse>, what: string): Promise<HttpResponse | undefined> => {
       try {
