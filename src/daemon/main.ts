@@ -136,10 +136,10 @@ export async function startDaemon(config: DaemonConfig, log: Logger, version: st
     if (metadata.fetchClaims && config.blobStore) registry.shareFetches(metadata.fetchClaims);
     if (metadata.replica) metrics?.labelReplica(metadata.replica);
     const limits = { maxUnpackedLayerSize: security.maxUnpackedLayerSize, maxDecompressionRatio: security.maxDecompressionRatio };
-    images = new ImageService(metrics ? metrics.measuringDeletes(content) : content, metadata.metadata, registry, log, limits, metadata.leases, metadata.gcQueue);
+    images = new ImageService(metrics ? metrics.measuringDeletes(content) : content, metadata.metadata, registry, log, limits, metadata.leases, metadata.gc?.queue);
     // What another replica's review released leaves this replica's cache too: never served from it again.
     if (cache) metadata.onReleased?.({ released: (digests) => void evictAll(cache, digests), unknown: () => void evictAll(cache, cache.list().map((b) => b.digest)) });
-    if (metadata.gcQueue) sweep = new BackgroundSweep(images.gc, metadata.gcIntervalMs ?? 5_000, log);
+    if (metadata.gc) sweep = new BackgroundSweep(images.gc, metadata.gc.intervalMs, log);
     if (metadata.eventLog) await images.events.share(metadata.eventLog);
     if (metrics) observe(metrics, images, metadata.metadata, content);
     startupCheck = await StartupCheck.open(config.dataRoot, images, log);

@@ -23,9 +23,8 @@ export interface OpenedMetadata {
   leases: Leases;
   /** Replicas' shared event log; absent for a daemon alone. */
   eventLog?: EventLog;
-  /** GC's review queue replicas share, reviewed every `gcIntervalMs`; absent for a daemon alone. */
-  gcQueue?: GcQueue;
-  gcIntervalMs?: number;
+  /** GC's review queue replicas share, and how often each replica reviews it; absent for a daemon alone. */
+  gc?: { queue: GcQueue; intervalMs: number };
   /** Tells `listener` of every blob any replica's review releases (for its blob cache); absent for a daemon alone. */
   onReleased?(listener: ReleaseListener): void;
   /** Replicas' claims on the fetch of a digest (worth taking when they share a blob tier); absent for a daemon alone. */
@@ -76,8 +75,7 @@ export async function openMetadata(config: DaemonConfig, log: Logger): Promise<O
     metadata,
     leases,
     eventLog,
-    gcQueue,
-    gcIntervalMs,
+    gc: { queue: gcQueue, intervalMs: gcIntervalMs },
     onReleased: (l) => (listener = l),
     fetchClaims,
     replica,
