@@ -168,13 +168,10 @@ export async function runClusterKillHarness(options: ClusterHarnessOptions): Pro
           return withNames(names, async () => {
             const body = { method: 'POST', body: archive.tar, headers: { 'Content-Type': 'application/x-tar' } };
             const res = await attempt('/images/load?quiet=1', body, `load of ${names.join(', ') || 'an untagged image'}`);
-            if (res === undefined) {
-              model.cutLoad(archive.names);
-              interrupted++;
-            } else if (res.status === 200 && !res.text.includes('"error"')) {
-              ack();
-              for (const [name, target] of archive.names) model.set(name, { kind: 'present', target });
-            } else unexpected(`load of ${names.join(', ')}`, res);
+            const outcome = model.loadAnswered(archive.names, res);
+            if (outcome === 'cut') interrupted++;
+            else if (outcome === 'acknowledged') ack();
+            else unexpected(`load of ${names.join(', ')}`, res!);
           });
         }
         case 'pull': {

@@ -183,6 +183,19 @@ export class Model {
     }
     if (cut.size > 1) this.cutLoads.push(cut);
   }
+  /**
+   * What a load's answer (undefined: cut by a kill) makes of its names: acknowledged (a 200 whose
+   * stream holds no error: every name is the load's), cut (each may be), or refused (none changed).
+   */
+  loadAnswered(names: ReadonlyMap<string, string>, res: HttpResponse | undefined): 'acknowledged' | 'cut' | 'refused' {
+    if (res === undefined) {
+      this.cutLoad(names);
+      return 'cut';
+    }
+    if (res.status !== 200 || res.text.includes('"error"')) return 'refused';
+    for (const [name, target] of names) this.set(name, { kind: 'present', target });
+    return 'acknowledged';
+  }
   presentNames(): string[] {
     return [...this.state].filter(([, s]) => s.kind === 'present').map(([n]) => n);
   }

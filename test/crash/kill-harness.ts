@@ -203,13 +203,10 @@ export async function runKillHarness(options: HarnessOptions): Promise<HarnessRe
           () => call('/images/load?quiet=1', { method: 'POST', body: archive.tar, headers: { 'Content-Type': 'application/x-tar' } }),
           `load of ${names.join(', ') || 'an untagged image'}`,
         );
-        if (res === undefined) {
-          model.cutLoad(archive.names);
-          interrupted++;
-        } else if (res.status === 200 && !res.text.includes('"error"')) {
-          ack();
-          for (const [name, target] of archive.names) model.set(name, { kind: 'present', target });
-        } else unexpected(`load of ${names.join(', ')}`, res);
+        const outcome = model.loadAnswered(archive.names, res);
+        if (outcome === 'cut') interrupted++;
+        else if (outcome === 'acknowledged') ack();
+        else unexpected(`load of ${names.join(', ')}`, res!);
       } finally {
         unlock(names);
       }
