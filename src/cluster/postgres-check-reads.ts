@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { postgresClient } from '../metadata/postgres/postgres-client.js';
 import { describeDatabase } from '../metadata/postgres/postgres-metadata-store.js';
 import { translatePostgresError } from '../metadata/postgres/postgres-errors.js';
 
@@ -22,7 +23,7 @@ export class PostgresCheckReads {
   private readonly database: string;
 
   constructor(url: string) {
-    this.sql = postgres(url, { max: 2, connect_timeout: 10, onnotice: () => {}, connection: { application_name: 'ladingd check' } });
+    this.sql = postgresClient(url, 'ladingd check', 2);
     this.database = describeDatabase(url);
   }
 

@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import type { EngineEvent } from '../events/event-bus.js';
 import type { EventLog } from '../events/event-log.js';
 import { eventChannel } from '../metadata/postgres/cluster-migrations.js';
+import { postgresClient } from '../metadata/postgres/postgres-client.js';
 import { silentLogger, type Logger } from '../util/logger.js';
 
 /** Rows kept in the table beyond what a replica replays (Docker keeps 256 per daemon); older ones are trimmed. */
@@ -40,13 +41,7 @@ export class PostgresEventLog implements EventLog {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(url: string, private readonly logger: Logger = silentLogger) {
-    this.sql = postgres(url, {
-      max: 2,
-      connect_timeout: 10,
-      backoff: (retries) => Math.min(0.1 * retries, 1),
-      onnotice: () => {},
-      connection: { application_name: 'ladingd events' },
-    });
+    this.sql = postgresClient(url, 'ladingd events', 2);
   }
 
   async start(deliver: (event: EngineEvent) => void, keep: number): Promise<EngineEvent[]> {

@@ -1,4 +1,4 @@
-import postgres from 'postgres';
+import { postgresClient } from '../metadata/postgres/postgres-client.js';
 import type { FetchClaim, FetchClaims } from '../registry/fetch-claims.js';
 import { Semaphore } from '../registry/semaphore.js';
 
@@ -24,12 +24,7 @@ export class PostgresFetchClaims implements FetchClaims {
 
   async claim(digest: string, signal?: AbortSignal): Promise<FetchClaim> {
     const slot = await this.open.acquire(signal);
-    const session = postgres(this.url, {
-      max: 1,
-      connect_timeout: 10,
-      onnotice: () => {},
-      connection: { application_name: 'ladingd fetch claim' },
-    });
+    const session = postgresClient(this.url, 'ladingd fetch claim', 1);
     let ended = false;
     const end = (): void => {
       if (ended) return;

@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import type { GcQueue, ReviewOutcome } from '../gc/gc-queue.js';
 import type { MetadataTx } from '../metadata/metadata-transaction.js';
 import { ChangeFeed, type Change } from '../metadata/postgres/change-feed.js';
+import { clientOptions } from '../metadata/postgres/postgres-client.js';
 import { releaseChannel } from '../metadata/postgres/cluster-migrations.js';
 import type { PostgresMetadataStore } from '../metadata/postgres/postgres-metadata-store.js';
 import type { Logger } from '../util/logger.js';
@@ -101,7 +102,7 @@ export class ReleaseFeed extends ChangeFeed {
   constructor(url: string, channel: string, private readonly listener: ReleaseListener, logger: Logger) {
     super(
       url,
-      { connect_timeout: 10, backoff: (retries) => Math.min(0.1 * retries, 1), onnotice: () => {}, connection: { application_name: 'ladingd releases' } },
+      clientOptions('ladingd releases', 1),
       channel,
       '',
       (change: Change) => {

@@ -1,6 +1,12 @@
 import postgres from 'postgres';
 import type { SharedLeases } from '../gc/leases.js';
+import { postgresClient } from '../metadata/postgres/postgres-client.js';
+import { retrying, translatePostgresError } from '../metadata/postgres/postgres-errors.js';
+import { describeDatabase } from '../metadata/postgres/postgres-metadata-store.js';
 import { silentLogger, type Logger } from '../util/logger.js';
+
+/** Tries of a lease write whose session the server ended before it committed (isRetryable). */
+const MAX_ATTEMPTS = 3;
 
 /**
  * The advisory lock key of one blob, in every schema: a lease write takes it shared
@@ -28,16 +34,12 @@ export class PostgresLeases implements SharedLeases {
   private readonly sql: postgres.Sql;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly ttl: string;
+  private readonly database: string;
 
   constructor(url: string, private readonly options: PostgresLeaseOptions) {
-    this.sql = postgres(url, {
-      max: 3,
-      connect_timeout: 10,
-      backoff: (retries) => Math.min(0.1 * retries, 1),
-      onnotice: () => {},
-      connection: { application_name: 'ladingd leases' },
-    });
+    this.sql = postgresClient(url, 'ladingd leases', 3);
     this.ttl = `${options.ttlMs} milliseconds`;
+    this.database = describeDatabase(url);
     const logger = options.logger ?? silentLogger;
     this.heartbeat = setInterval(() => {
       this.renew().catch((err: unknown) => logger.warn(`leases not renewed: ${(err as Error).message}`));
@@ -46,24 +48,24 @@ export class PostgresLeases implements SharedLeases {
   }
 
   async hold(digest: string): Promise<void> {
-    await this.sql.begin(async (tx) => {
+    await this.run(() => this.sql.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock_shared(hashtextextended(${blobLockKey(digest)}, 0))`;
       await tx`INSERT INTO leases (digest, owner, holds, expires_at)
         VALUES (${digest}, ${this.options.owner}, 1, now() + ${this.ttl}::interval)
         ON CONFLICT (digest, owner) DO UPDATE SET holds = leases.holds + 1, expires_at = EXCLUDED.expires_at`;
-    });
+    }));
   }
 
   async release(digest: string): Promise<void> {
-    await this.sql.begin(async (tx) => {
+    await this.run(() => this.sql.begin(async (tx) => {
       const [row] = await tx<Array<{ holds: number }>>`UPDATE leases SET holds = holds - 1
         WHERE digest = ${digest} AND owner = ${this.options.owner} RETURNING holds`;
       if (row && row.holds <= 0) await tx`DELETE FROM leases WHERE digest = ${digest} AND owner = ${this.options.owner}`;
-    });
+    }));
   }
 
   async isHeld(digest: string): Promise<boolean> {
-    const rows = await this.sql`SELECT 1 FROM leases WHERE digest = ${digest} AND expires_at > now() LIMIT 1`;
+    const rows = await this.run(() => this.sql`SELECT 1 FROM leases WHERE digest = ${digest} AND expires_at > now() LIMIT 1`);
     return rows.length > 0;
   }
 
@@ -72,10 +74,19 @@ export class PostgresLeases implements SharedLeases {
    * (what a dead replica's writes left) are queued for review in the same statement.
    */
   async renew(): Promise<void> {
-    await this.sql`UPDATE leases SET expires_at = now() + ${this.ttl}::interval WHERE owner = ${this.options.owner}`;
-    await this.sql`WITH lapsed AS (DELETE FROM leases WHERE expires_at <= now() RETURNING digest)
+    await this.run(() => this.sql`UPDATE leases SET expires_at = now() + ${this.ttl}::interval WHERE owner = ${this.options.owner}`);
+    await this.run(() => this.sql`WITH lapsed AS (DELETE FROM leases WHERE expires_at <= now() RETURNING digest)
       INSERT INTO gc_review_queue (digest, review_after) SELECT DISTINCT digest, now() FROM lapsed
-      ON CONFLICT (digest) DO UPDATE SET review_after = LEAST(gc_review_queue.review_after, EXCLUDED.review_after)`;
+      ON CONFLICT (digest) DO UPDATE SET review_after = LEAST(gc_review_queue.review_after, EXCLUDED.review_after)`);
+  }
+
+  /** A write that failed answers as the metadata's do: a database out of reach is a 503 that says so. */
+  private async run<T>(query: () => Promise<T>): Promise<T> {
+    try {
+      return await retrying(query, MAX_ATTEMPTS);
+    } catch (err) {
+      throw translatePostgresError(err, this.database);
+    }
   }
 
   async close(): Promise<void> {

@@ -198,7 +198,9 @@ export class Daemon {
 
   /** The tail of the daemon's output, for failure messages. */
   logs(limit = 8 * 1024): string {
-    return `--- ladingd output (last ${limit} bytes) ---\n${this.log.slice(-limit)}\n--- end ---`;
+    // A daemon that died says so first: a clipped report still shows how it ended.
+    const ended = this.exited ? `ladingd exited (code ${this.exited.code}, signal ${this.exited.signal})\n` : '';
+    return `${ended}--- ladingd output (last ${limit} bytes) ---\n${this.log.slice(-limit)}\n--- end ---`;
   }
 
   request(urlPath: string, opts?: RequestOptions): Promise<HttpResponse> {

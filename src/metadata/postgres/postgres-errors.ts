@@ -24,12 +24,28 @@ export function isUnreachable(err: unknown): boolean {
 }
 
 /**
- * A transaction that lost a race and may simply run again: 40001 serialization_failure,
- * 40P01 deadlock_detected (two writers upserting the same keys in different orders).
+ * What may simply run again, for nothing of it was committed: a transaction that lost a race
+ * (40001 serialization_failure; 40P01 deadlock_detected, two writers upserting the same keys in
+ * different orders), or a session the server ended (57P01 admin_shutdown, 57P02 crash_shutdown),
+ * which rolls back what it had not committed. The client (3.4.10) also hands the 57P01 that ended
+ * a connection to the first query of the next one, which never reached the server; once more on
+ * a fresh connection succeeds, or fails as unreachable while the server is away.
  */
 export function isRetryable(err: unknown): boolean {
-  const c = code(err);
-  return c === '40001' || c === '40P01';
+  // A query inside a transaction has had its failure translated (MetadataUnavailableError): its cause says.
+  const c = code(err) ?? code((err as { cause?: unknown } | undefined)?.cause);
+  return c === '40001' || c === '40P01' || c === '57P01' || c === '57P02';
+}
+
+/** `run` again while it fails with what isRetryable names, `attempts` times at most. */
+export async function retrying<T>(run: () => Promise<T>, attempts: number): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (attempt >= attempts || !isRetryable(err)) throw err;
+    }
+  }
 }
 
 /** 53100 disk_full: the server's disk, as SQLite's SQLITE_FULL is ours. */

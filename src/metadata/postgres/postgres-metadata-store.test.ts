@@ -152,6 +152,45 @@ describe('PostgresMetadataStore: transactions', { skip }, () => {
     }));
 });
 
+describe('PostgresMetadataStore: a session the server ends', { skip }, () => {
+  it('the calls after it run on a fresh connection: a read, a write, a transaction', async () => {
+    const url = await freshPostgresSchema();
+    const store = await PostgresMetadataStore.open(url, { maxConnections: 1 });
+    const admin = postgres(url, { max: 2, onnotice: () => {} });
+    try {
+      // The one connection waits in a read on a table locked elsewhere when pg_terminate_backend
+      // ends its session (57P01, as pg_ctl stop does).
+      let locked!: () => void;
+      let unlock!: () => void;
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const unlocked = new Promise<void>((r) => (unlock = r));
+      const locking = admin.begin(async (tx) => {
+        await tx`LOCK TABLE images IN ACCESS EXCLUSIVE MODE`;
+        locked();
+        await unlocked;
+      });
+      await isLocked;
+      const waiting = store.getImage('docker.io/library/none:1');
+      await eventually(async () => {
+        const [row] = await admin<Array<{ n: number }>>`SELECT count(pg_terminate_backend(pid))::int AS n
+          FROM pg_stat_activity WHERE application_name = 'ladingd' AND wait_event_type = 'Lock'`;
+        return row?.n === 1;
+      }, 'the waiting session ended');
+      await assert.rejects(waiting, /metadata database unavailable/);
+      unlock();
+      await locking;
+      // The client hands the ended session's 57P01 to the next query on that connection: retried, not answered.
+      assert.equal(await store.getImage('docker.io/library/none:1'), undefined);
+      await store.putImage(record('docker.io/library/after:1', digest('1')));
+      await store.transaction((tx) => tx.putImage(record('docker.io/library/after:2', digest('1'))));
+      assert.deepEqual(names(await store.listImages()), ['docker.io/library/after:1', 'docker.io/library/after:2']);
+    } finally {
+      await admin.end({ timeout: 1 });
+      await store.close();
+    }
+  });
+});
+
 describe('PostgresMetadataStore: records and the graph', { skip }, () => {
   it('names in byte order, prefix ranges exact, sizes past 4 GiB, sources in order of first sight', () =>
     withStore(async (store) => {

@@ -11,7 +11,8 @@ import type { MetadataStore } from '../metadata-store.js';
 import type { MetadataTx } from '../metadata-transaction.js';
 import type { TargetPageQuery, TargetRow } from '../target-pages.js';
 import { ChangeFeed, type Change } from './change-feed.js';
-import { isRetryable, translatePostgresError } from './postgres-errors.js';
+import { clientOptions } from './postgres-client.js';
+import { isRetryable, retrying, translatePostgresError } from './postgres-errors.js';
 import { changeChannel, migrate } from './postgres-schema.js';
 
 /** Sorts after every character a stored name can hold: the upper bound of a name range. */
@@ -299,8 +300,9 @@ class PostgresRoles implements MetadataTx {
       const pageable = db`FROM target_facts t WHERE t.key = ${key} AND t.row IS NOT NULL
         AND EXISTS (SELECT 1 FROM images i WHERE i.target_digest = t.digest ${named})`;
       const total = query.count === false ? db`-1` : db`(SELECT count(*)::int ${pageable})`;
+      // As JSON: the client parses that without fetching the server's array types (postgres-client.ts).
       return db<Array<{ total: number; digests: string[] }>>`SELECT ${total} AS total,
-        ARRAY(SELECT t.digest ${pageable} ORDER BY t.created DESC, t.digest COLLATE "C" LIMIT ${limit} OFFSET ${offset}) AS digests`;
+        array_to_json(ARRAY(SELECT t.digest ${pageable} ORDER BY t.created DESC, t.digest COLLATE "C" LIMIT ${limit} OFFSET ${offset})) AS digests`;
     });
     return { total: row?.total ?? 0, digests: row?.digests ?? [] };
   }
@@ -382,7 +384,8 @@ class PostgresRoles implements MetadataTx {
   private async read<T>(query: (db: Db) => Promise<T>): Promise<T> {
     this.usable();
     try {
-      return await query(this.db);
+      // Inside a transaction, a failure fails it all: begin() decides whether it runs again.
+      return await (this.scope ? query(this.db) : retrying(() => query(this.db), MAX_ATTEMPTS));
     } catch (err) {
       throw translatePostgresError(err, this.shared.database);
     }
@@ -393,7 +396,7 @@ class PostgresRoles implements MetadataTx {
     this.usable();
     let result: T;
     try {
-      result = await statement(this.db);
+      result = await (this.scope ? statement(this.db) : retrying(() => statement(this.db), MAX_ATTEMPTS));
     } catch (err) {
       throw this.scope ? translatePostgresError(err, this.shared.database) : this.failed(err);
     }
@@ -452,17 +455,12 @@ export class PostgresMetadataStore extends PostgresRoles implements MetadataStor
   /** Connects, migrates and listens; rejects (a MetadataUnavailableError when out of reach) if any fails. */
   static async open(url: string, options: PostgresMetadataOptions = {}): Promise<PostgresMetadataStore> {
     const origin = randomUUID();
-    const clientOptions: postgres.Options<Record<string, postgres.PostgresType>> = {
-      max: options.maxConnections ?? 10,
+    const connectOptions = clientOptions('ladingd', options.maxConnections ?? 10, {
       connect_timeout: options.connectTimeoutSeconds ?? 10,
-      // The client's default waits up to 20 s between attempts once the server has been away a while:
-      // requests would hang, not fail, and recovery would lag. At most 1 s here.
-      backoff: (retries) => Math.min(0.1 * retries, 1),
-      onnotice: () => {},
-      connection: { application_name: 'ladingd', 'lading.origin': origin },
-    };
+      connection: { 'lading.origin': origin },
+    });
     const database = describeDatabase(url);
-    const sql = postgres(url, clientOptions);
+    const sql = postgres(url, connectOptions);
     const counters: Counters = { generation: 0, factsEpoch: 0, deaf: false };
     let feed: ChangeFeed | undefined;
     try {
@@ -472,7 +470,7 @@ export class PostgresMetadataStore extends PostgresRoles implements MetadataStor
         if (change !== 'facts') counters.generation++;
         if (change !== 'records') counters.factsEpoch++;
       };
-      feed = new ChangeFeed(url, clientOptions, changeChannel(schema), origin, heard, options.logger ?? silentLogger);
+      feed = new ChangeFeed(url, connectOptions, changeChannel(schema), origin, heard, options.logger ?? silentLogger);
       await feed.start();
       return new PostgresMetadataStore({ sql, counters, database }, feed);
     } catch (err) {
