@@ -21,7 +21,7 @@ import { multiPlatformImage, singlePlatformImage } from '../support/images.js';
 import { tempDir } from '../support/paths.js';
 import { sharedPostgres } from '../support/postgres.js';
 import { Registry, REGISTRY_BIN } from '../support/registry.js';
-import { buildArchives, lockNames, Model, NAMES, observed, Rng, same, show, sleep, unlockNames, type NameState } from './crash-workload.js';
+import { buildArchives, lockNames, Model, type Answer, NAMES, observed, Rng, same, show, sleep, unlockNames, type NameState } from './crash-workload.js';
 import { LADINGD } from './kill-harness.js';
 
 const API = '/v1.51';
@@ -137,6 +137,12 @@ export async function runClusterKillHarness(options: ClusterHarnessOptions): Pro
         const line = `${what} ${on}: unexpected ${res.status}: ${text}`;
         fail(res.status >= 500 || res.text.includes('"error"') ? `${line}\n${replicas[r]!.logs(3000)}` : line);
       };
+      /** Counts an answer the model has taken in. */
+      const tally = (outcome: Answer, what: string, res: HttpResponse | undefined): void => {
+        if (outcome === 'cut') interrupted++;
+        else if (outcome === 'acknowledged') ack();
+        else if (outcome === 'refused') unexpected(what, res!);
+      };
       const lock = (names: string[]): boolean => lockNames(round.locks, names);
       const unlock = (names: string[]): void => unlockNames(round.locks, names);
       /** The answer, or undefined when the kill of this replica cut it. */
@@ -168,10 +174,7 @@ export async function runClusterKillHarness(options: ClusterHarnessOptions): Pro
           return withNames(names, async () => {
             const body = { method: 'POST', body: archive.tar, headers: { 'Content-Type': 'application/x-tar' } };
             const res = await attempt('/images/load?quiet=1', body, `load of ${names.join(', ') || 'an untagged image'}`);
-            const outcome = model.loadAnswered(archive.names, res);
-            if (outcome === 'cut') interrupted++;
-            else if (outcome === 'acknowledged') ack();
-            else unexpected(`load of ${names.join(', ')}`, res!);
+            tally(model.loadAnswered(archive.names, res), `load of ${names.join(', ')}`, res);
           });
         }
         case 'pull': {
@@ -193,28 +196,14 @@ export async function runClusterKillHarness(options: ClusterHarnessOptions): Pro
           return withNames(src === dest ? [src] : [src, dest], async () => {
             const [repo, tag] = dest.split(':') as [string, string];
             const res = await attempt(`/images/${src}/tag?repo=${repo}&tag=${tag}`, { method: 'POST' }, `tag ${src} ${dest}`);
-            const before = model.get(src);
-            if (res === undefined) {
-              if (before.kind === 'present') model.mayBe(dest, before);
-              interrupted++;
-            } else if (before.kind === 'present' && res.status === 201) {
-              ack();
-              model.set(dest, before);
-            } else if (!(before.kind === 'absent' && res.status === 404)) unexpected(`tag ${src} ${dest} (source ${show(before)})`, res);
+            tally(model.tagAnswered(src, dest, res), `tag ${src} ${dest} (source ${show(model.get(src))})`, res);
           });
         }
         case 'remove': {
           const name = anyName();
           return withNames([name], async () => {
             const res = await attempt(`/images/${name}`, { method: 'DELETE' }, `remove ${name}`);
-            const before = model.get(name);
-            if (res === undefined) {
-              model.mayBe(name, { kind: 'absent' });
-              interrupted++;
-            } else if (before.kind === 'present' && res.status === 200) {
-              ack();
-              model.set(name, { kind: 'absent' });
-            } else if (!(before.kind === 'absent' && res.status === 404)) unexpected(`remove ${name} (was ${show(before)})`, res);
+            tally(model.removeAnswered(name, res), `remove ${name} (was ${show(model.get(name))})`, res);
           });
         }
         case 'save': {

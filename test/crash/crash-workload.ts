@@ -154,6 +154,9 @@ export type NameState = { kind: 'present'; target: string } | { kind: 'absent' }
 export const show = (s: NameState): string => (s.kind === 'present' ? s.target : 'absent');
 export const same = (a: NameState, b: NameState): boolean => show(a) === show(b);
 
+/** What an answer did to the model: acknowledged, cut by a kill, a refusal the model expects (unchanged), or one it does not (refused). */
+export type Answer = 'acknowledged' | 'cut' | 'unchanged' | 'refused';
+
 /** What was acknowledged, per name; names an interrupted operation may or may not have changed. */
 export class Model {
   readonly state = new Map<string, NameState>();
@@ -187,7 +190,7 @@ export class Model {
    * What a load's answer (undefined: cut by a kill) makes of its names: acknowledged (a 200 whose
    * stream holds no error: every name is the load's), cut (each may be), or refused (none changed).
    */
-  loadAnswered(names: ReadonlyMap<string, string>, res: HttpResponse | undefined): 'acknowledged' | 'cut' | 'refused' {
+  loadAnswered(names: ReadonlyMap<string, string>, res: HttpResponse | undefined): Answer {
     if (res === undefined) {
       this.cutLoad(names);
       return 'cut';
@@ -195,6 +198,32 @@ export class Model {
     if (res.status !== 200 || res.text.includes('"error"')) return 'refused';
     for (const [name, target] of names) this.set(name, { kind: 'present', target });
     return 'acknowledged';
+  }
+  /** What a tag's answer makes of `dest`: the source's image (201), maybe so (cut), nothing (404 of an absent source). */
+  tagAnswered(source: string, dest: string, res: HttpResponse | undefined): Answer {
+    const src = this.get(source);
+    if (res === undefined) {
+      if (src.kind === 'present') this.mayBe(dest, src);
+      return 'cut';
+    }
+    if (src.kind === 'present' && res.status === 201) {
+      this.set(dest, src);
+      return 'acknowledged';
+    }
+    return src.kind === 'absent' && res.status === 404 ? 'unchanged' : 'refused';
+  }
+  /** What a removal's answer makes of `name`: absent (200), maybe so (cut), nothing (404 of an absent name). */
+  removeAnswered(name: string, res: HttpResponse | undefined): Answer {
+    const before = this.get(name);
+    if (res === undefined) {
+      this.mayBe(name, { kind: 'absent' });
+      return 'cut';
+    }
+    if (before.kind === 'present' && res.status === 200) {
+      this.set(name, { kind: 'absent' });
+      return 'acknowledged';
+    }
+    return before.kind === 'absent' && res.status === 404 ? 'unchanged' : 'refused';
   }
   presentNames(): string[] {
     return [...this.state].filter(([, s]) => s.kind === 'present').map(([n]) => n);

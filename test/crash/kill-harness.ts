@@ -12,7 +12,7 @@ import path from 'node:path';
 import { request, type HttpResponse } from '../support/daemon.js';
 import { run } from '../support/exec.js';
 import { repoRoot, tempDir } from '../support/paths.js';
-import { buildArchives, lockNames, Model, NAMES, observed, Rng, same, show, sleep, unlockNames, type NameState } from './crash-workload.js';
+import { buildArchives, lockNames, Model, type Answer, NAMES, observed, Rng, same, show, sleep, unlockNames, type NameState } from './crash-workload.js';
 
 export { buildArchives, NAMES, Rng, seedFromEnv, type FixtureArchive } from './crash-workload.js';
 
@@ -180,6 +180,12 @@ export async function runKillHarness(options: HarnessOptions): Promise<HarnessRe
     const unexpected = (what: string, res: HttpResponse): void => {
       fail(`${what}: unexpected ${res.status}: ${res.text.slice(0, 300)}`);
     };
+    /** Counts an answer the model has taken in. */
+    const tally = (outcome: Answer, what: string, res: HttpResponse | undefined): void => {
+      if (outcome === 'cut') interrupted++;
+      else if (outcome === 'acknowledged') ack();
+      else if (outcome === 'refused') unexpected(what, res!);
+    };
     const lock = (names: string[]): boolean => lockNames(round.locks, names);
     const unlock = (names: string[]): void => unlockNames(round.locks, names);
     /** The answer, or undefined when the kill cut it. */
@@ -203,10 +209,7 @@ export async function runKillHarness(options: HarnessOptions): Promise<HarnessRe
           () => call('/images/load?quiet=1', { method: 'POST', body: archive.tar, headers: { 'Content-Type': 'application/x-tar' } }),
           `load of ${names.join(', ') || 'an untagged image'}`,
         );
-        const outcome = model.loadAnswered(archive.names, res);
-        if (outcome === 'cut') interrupted++;
-        else if (outcome === 'acknowledged') ack();
-        else unexpected(`load of ${names.join(', ')}`, res!);
+        tally(model.loadAnswered(archive.names, res), `load of ${names.join(', ')}`, res);
       } finally {
         unlock(names);
       }
@@ -219,16 +222,7 @@ export async function runKillHarness(options: HarnessOptions): Promise<HarnessRe
       try {
         const [repo, tag] = dest.split(':') as [string, string];
         const res = await attempt(() => call(`/images/${source}/tag?repo=${repo}&tag=${tag}`, { method: 'POST' }), `tag ${source} ${dest}`);
-        const src = model.get(source);
-        if (res === undefined) {
-          if (src.kind === 'present') model.mayBe(dest, src);
-          interrupted++;
-        } else if (src.kind === 'present' && res.status === 201) {
-          ack();
-          model.set(dest, src);
-        } else if (src.kind === 'absent' && res.status === 404) {
-          // Nothing to tag.
-        } else unexpected(`tag ${source} ${dest} (source ${show(src)})`, res);
+        tally(model.tagAnswered(source, dest, res), `tag ${source} ${dest} (source ${show(model.get(source))})`, res);
       } finally {
         unlock(names);
       }
@@ -238,16 +232,7 @@ export async function runKillHarness(options: HarnessOptions): Promise<HarnessRe
       if (!lock([name])) return false;
       try {
         const res = await attempt(() => call(`/images/${name}`, { method: 'DELETE' }), `remove ${name}`);
-        const before = model.get(name);
-        if (res === undefined) {
-          model.mayBe(name, { kind: 'absent' });
-          interrupted++;
-        } else if (before.kind === 'present' && res.status === 200) {
-          ack();
-          model.set(name, { kind: 'absent' });
-        } else if (before.kind === 'absent' && res.status === 404) {
-          // Already gone.
-        } else unexpected(`remove ${name} (was ${show(before)})`, res);
+        tally(model.removeAnswered(name, res), `remove ${name} (was ${show(model.get(name))})`, res);
       } finally {
         unlock([name]);
       }
