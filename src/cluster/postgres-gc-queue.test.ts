@@ -9,18 +9,14 @@ import { once } from 'node:events';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
-import { sharedPostgres, skipWithoutPostgres } from '../../test/support/postgres.js';
-import { ContentReader } from '../content/content-reader.js';
+import { skipWithoutPostgres } from '../../test/support/postgres.js';
 import type { ContentStore } from '../content/content-store.js';
 import { overrideCommit } from '../content/testing/content-store-override.js';
 import { registryTier, sharedRegistry, stopSharedRegistry, type RegistryTier } from '../content/testing/registry-content-harness.js';
-import { GarbageCollector } from '../gc/garbage-collector.js';
-import { Leases } from '../gc/leases.js';
-import { PostgresMetadataStore } from '../metadata/postgres/postgres-metadata-store.js';
 import { digestOf } from '../oci/digest.js';
 import { silentLogger } from '../util/logger.js';
-import { PostgresGcQueue, ReleaseFeed } from './postgres-gc-queue.js';
-import { PostgresLeases } from './postgres-leases.js';
+import { ReleaseFeed } from './postgres-gc-queue.js';
+import { gcReplicas, type GcReplicas } from './testing/gc-replicas.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -48,31 +44,18 @@ function pausingAfterCommit(content: ContentStore): { store: ContentStore; reach
 }
 
 describe('GC review queue on PostgreSQL', { skip: skipWithoutPostgres() }, () => {
-  let url: string;
-  const closers: Array<() => Promise<unknown>> = [];
+  let replicas: GcReplicas;
   before(async () => {
-    url = await (await sharedPostgres()).createDatabase();
-    const migrated = await PostgresMetadataStore.open(url);
-    closers.push(() => migrated.close());
+    replicas = await gcReplicas();
   });
   after(async () => {
-    for (const close of closers.reverse()) await close();
+    await replicas?.close();
     await stopSharedRegistry();
   });
 
-  async function replica(owner: string, content: ContentStore) {
-    const metadata = await PostgresMetadataStore.open(url);
-    const shared = new PostgresLeases(url, { owner, ttlMs: 30_000 });
-    const leases = new Leases(shared);
-    const queue = new PostgresGcQueue(metadata, 60_000);
-    closers.push(() => metadata.close(), () => shared.close());
-    await metadata.markGraphBuilt();
-    return { leases, queue, metadata, gc: new GarbageCollector(content, metadata, new ContentReader(content), leases, queue) };
-  }
-
   async function tier(repository: string): Promise<RegistryTier> {
     const t = await registryTier((await sharedRegistry()).host, 1024 ** 3, repository);
-    closers.push(() => t.close());
+    replicas.closeLater(() => t.close());
     return t;
   }
 
@@ -80,7 +63,7 @@ describe('GC review queue on PostgreSQL', { skip: skipWithoutPostgres() }, () =>
     const repository = `gcqueue/lease-before-upload-${process.pid}`;
     const [tierA, tierB] = [await tier(repository), await tier(repository)];
     const pausing = pausingAfterCommit(tierA.store);
-    const [a, b] = [await replica('A', pausing.store), await replica('B', tierB.store)];
+    const [a, b] = [await replicas.replica('A', pausing.store), await replicas.replica('B', tierB.store)];
     const bytes = randomBytes(64 * 1024);
     const digest = digestOf(bytes);
     const held: string[] = [];
@@ -105,7 +88,7 @@ describe('GC review queue on PostgreSQL', { skip: skipWithoutPostgres() }, () =>
     const storeModule = fileURLToPath(new URL('../metadata/postgres/postgres-metadata-store.js', import.meta.url));
     const script = `const { PostgresGcQueue } = await import(${JSON.stringify(queueModule)});
       const { PostgresMetadataStore } = await import(${JSON.stringify(storeModule)});
-      const metadata = await PostgresMetadataStore.open(${JSON.stringify(url)});
+      const metadata = await PostgresMetadataStore.open(${JSON.stringify(replicas.url)});
       const queue = new PostgresGcQueue(metadata, 60000);
       await queue.enqueue([${JSON.stringify(digest)}]);
       await queue.claim(10, [${JSON.stringify(digest)}], async () => {
@@ -116,7 +99,7 @@ describe('GC review queue on PostgreSQL', { skip: skipWithoutPostgres() }, () =>
     const exited = once(child, 'exit');
     await once(child.stdout, 'data');
     const content = (await tier(`gcqueue/kill-${process.pid}`)).store;
-    const b = await replica('B', content);
+    const b = await replicas.replica('B', content);
     const seen: string[][] = [];
     const review = async (claimed: string[]) => {
       seen.push(claimed);
@@ -132,7 +115,7 @@ describe('GC review queue on PostgreSQL', { skip: skipWithoutPostgres() }, () =>
     }
     assert.equal(claimed, 1, 'the dead replica\'s claim rolled back: B claims the candidate');
     assert.deepEqual(seen, [[digest]]);
-    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    const sql = postgres(replicas.url, { max: 1, onnotice: () => {} });
     try {
       assert.equal((await sql`SELECT count(*)::int AS n FROM gc_review_queue WHERE digest = ${digest}`)[0]!.n, 0, 'the row went with B\'s review');
     } finally {
@@ -142,11 +125,11 @@ describe('GC review queue on PostgreSQL', { skip: skipWithoutPostgres() }, () =>
 
   it('a release is announced to every replica once its review commits', async () => {
     const content = (await tier(`gcqueue/announce-${process.pid}`)).store;
-    const a = await replica('A', content);
+    const a = await replicas.replica('A', content);
     const heard: string[] = [];
-    const feed = new ReleaseFeed(url, await a.queue.channelName(), { released: (d) => heard.push(...d), unknown: () => {} }, silentLogger);
+    const feed = new ReleaseFeed(replicas.url, await a.queue.channelName(), { released: (d) => heard.push(...d), unknown: () => {} }, silentLogger);
     await feed.start();
-    closers.push(() => feed.close());
+    replicas.closeLater(() => feed.close());
     const { digest } = await content.writeBytes(randomBytes(1024));
     assert.deepEqual(await a.gc.collect([digest]), [digest]);
     for (let waited = 0; !heard.includes(digest) && waited < 10_000; waited += 50) await sleep(50);

@@ -3,49 +3,31 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { sharedPostgres, skipWithoutPostgres } from '../../test/support/postgres.js';
-import { ContentReader } from '../content/content-reader.js';
-import { fsContentHarness } from '../content/testing/fs-content-harness.js';
-import { GarbageCollector } from '../gc/garbage-collector.js';
-import { Leases } from '../gc/leases.js';
 import postgres from 'postgres';
-import { PostgresMetadataStore } from '../metadata/postgres/postgres-metadata-store.js';
-import { PostgresGcQueue } from './postgres-gc-queue.js';
+import { skipWithoutPostgres } from '../../test/support/postgres.js';
+import { fsContentHarness } from '../content/testing/fs-content-harness.js';
+import { digestOf } from '../oci/digest.js';
 import { PostgresLeases } from './postgres-leases.js';
+import { gcReplicas, type GcReplicas } from './testing/gc-replicas.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const digestOf = (s: string): string => `sha256:${createHash('sha256').update(s).digest('hex')}`;
 
 describe('PostgresLeases', { skip: skipWithoutPostgres() }, () => {
-  let url: string;
-  const closers: Array<() => Promise<unknown>> = [];
+  let replicas: GcReplicas;
   before(async () => {
-    url = await (await sharedPostgres()).createDatabase();
-    const migrated = await PostgresMetadataStore.open(url);
-    closers.push(() => migrated.close());
+    replicas = await gcReplicas();
   });
   after(async () => {
-    for (const close of closers.reverse()) await close();
+    await replicas?.close();
   });
-
-  async function replica(owner: string, content: Awaited<ReturnType<typeof fsContentHarness>>['store']['content']) {
-    const metadata = await PostgresMetadataStore.open(url);
-    const shared = new PostgresLeases(url, { owner, ttlMs: 30_000 });
-    const leases = new Leases(shared);
-    closers.push(() => metadata.close(), () => shared.close());
-    await metadata.markGraphBuilt();
-    const queue = new PostgresGcQueue(metadata, 60_000);
-    return { leases, gc: new GarbageCollector(content, metadata, new ContentReader(content), leases, queue) };
-  }
 
   it('a sweep on replica B keeps a blob that a write in flight on replica A holds; released, it goes', async () => {
     const harness = await fsContentHarness();
-    closers.push(async () => harness.close());
+    replicas.closeLater(async () => harness.close());
     const content = harness.store.content; // One tier under both replicas.
-    const [a, b] = [await replica('A', content), await replica('B', content)];
+    const [a, b] = [await replicas.replica('A', content), await replicas.replica('B', content)];
     const held: string[] = [];
     const { digest } = await a.gc.leasingStore(held).writeBytes(Buffer.from('a layer of a load in flight on A'));
     assert.deepEqual(await b.gc.collect([digest]), [], 'B\'s sweep leaves it');
@@ -60,15 +42,15 @@ describe('PostgresLeases', { skip: skipWithoutPostgres() }, () => {
     const digest = digestOf('held by a replica about to die');
     const module = fileURLToPath(new URL('./postgres-leases.js', import.meta.url));
     const script = `const { PostgresLeases } = await import(${JSON.stringify(module)});
-      const leases = new PostgresLeases(${JSON.stringify(url)}, { owner: 'doomed', ttlMs: 1000 });
+      const leases = new PostgresLeases(${JSON.stringify(replicas.url)}, { owner: 'doomed', ttlMs: 1000 });
       await leases.hold(${JSON.stringify(digest)});
       process.stdout.write('held\\n');
       setInterval(() => {}, 1000);`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = once(child, 'exit');
     await once(child.stdout, 'data');
-    const observer = new PostgresLeases(url, { owner: 'observer', ttlMs: 30_000 });
-    closers.push(() => observer.close());
+    const observer = new PostgresLeases(replicas.url, { owner: 'observer', ttlMs: 30_000 });
+    replicas.closeLater(() => observer.close());
     // Alive for three TTLs: its heartbeat keeps the lease.
     await sleep(3000);
     assert.equal(await observer.isHeld(digest), true, 'renewed while its replica lives');
@@ -83,7 +65,7 @@ describe('PostgresLeases', { skip: skipWithoutPostgres() }, () => {
     }
     // Any live replica's heartbeat deletes the lapsed lease and queues its blob in one statement.
     await observer.renew();
-    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    const sql = postgres(replicas.url, { max: 1, onnotice: () => {} });
     try {
       const rows = await sql`SELECT review_after <= now() AS due FROM gc_review_queue WHERE digest = ${digest}`;
       assert.deepEqual(rows.map((r) => r.due), [true], 'queued for review, due now');
