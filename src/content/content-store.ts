@@ -35,6 +35,20 @@ export interface BlobWriter {
 /** What a writer's commit awaits once the digest is verified and before the blob is published. */
 export type BeforePublish = (info: BlobInfo) => Promise<void>;
 
+/** `writer` as it is, committing through `commit` instead (which may call the writer's own). */
+export function withCommit(writer: BlobWriter, commit: BlobWriter['commit']): BlobWriter {
+  return {
+    write: (chunk) => writer.write(chunk),
+    get written() {
+      return writer.written;
+    },
+    // The load's analysis reads a layer as it is written (layer-analysis-pool.ts followLayerWrite).
+    ...(writer.follow ? { follow: (onWritten: (bytes: number) => void) => writer.follow!(onWritten) } : {}),
+    commit,
+    abort: () => writer.abort(),
+  };
+}
+
 /**
  * The content-addressed blob store. Only this module knows where blobs live; callers name them by
  * digest. Every blob it returns was verified against its digest when it was written.

@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { writeWhole, type BlobWriter, type ContentStore } from '../content/content-store.js';
+import { withCommit, writeWhole, type BlobWriter, type ContentStore } from '../content/content-store.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { BlobEdge, MetadataStore } from '../metadata/metadata-store.js';
 import { walkImageGraph } from '../oci/image-graph-walk.js';
@@ -426,33 +426,25 @@ export class GarbageCollector {
     };
     const openWriter = async (): Promise<BlobWriter> => {
       const inner = await content.openWriter();
-      return {
-        write: (chunk) => inner.write(chunk),
-        get written() {
-          return inner.written;
-        },
-        // The load's analysis reads a layer as it is written (layer-analysis-pool.ts followLayerWrite).
-        ...(inner.follow ? { follow: (onWritten: (bytes: number) => void) => inner.follow!(onWritten) } : {}),
-        // Leased once the digest is known and before the blob is published (renamed into place,
-        // uploaded to the registry tier): leased after, a sweep on another replica could take the
-        // blob between its upload and the lease, and this load would name what the cluster let go.
-        commit: (expected, beforePublish) =>
-          gate.reading(async () => {
-            let leased: string | undefined;
-            try {
-              return await inner.commit(expected, async (info) => {
-                hold(info.digest);
-                leased = info.digest;
-                await leases.recorded();
-                await beforePublish?.(info);
-              });
-            } catch (err) {
-              if (leased !== undefined) unhold(leased);
-              throw err;
-            }
-          }),
-        abort: () => inner.abort(),
-      };
+      // Leased once the digest is known and before the blob is published (renamed into place,
+      // uploaded to the registry tier): leased after, a sweep on another replica could take the
+      // blob between its upload and the lease, and this load would name what the cluster let go.
+      return withCommit(inner, (expected, beforePublish) =>
+        gate.reading(async () => {
+          let leased: string | undefined;
+          try {
+            return await inner.commit(expected, async (info) => {
+              hold(info.digest);
+              leased = info.digest;
+              await leases.recorded();
+              await beforePublish?.(info);
+            });
+          } catch (err) {
+            if (leased !== undefined) unhold(leased);
+            throw err;
+          }
+        }),
+      );
     };
     const seen = async <T>(digest: string, read: () => Promise<T>, found: (value: T) => boolean): Promise<T> =>
       gate.reading(async () => {

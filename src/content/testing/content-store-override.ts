@@ -1,4 +1,4 @@
-import { writeWhole, type BlobWriter, type ContentStore } from '../content-store.js';
+import { withCommit, writeWhole, type BlobWriter, type ContentStore } from '../content-store.js';
 
 /**
  * `inner` with some methods replaced, for tests that pause or break a store; `writeBytes` goes
@@ -26,15 +26,7 @@ export function overrideCommit(inner: ContentStore, commit: (innerCommit: BlobWr
   return overrideContentStore(inner, {
     async openWriter(): Promise<BlobWriter> {
       const writer = await inner.openWriter();
-      return {
-        write: (chunk) => writer.write(chunk),
-        get written() {
-          return writer.written;
-        },
-        ...(writer.follow ? { follow: (onWritten: (bytes: number) => void) => writer.follow!(onWritten) } : {}),
-        commit: (expected, beforePublish) => commit((e, b) => writer.commit(e, b), expected, beforePublish),
-        abort: () => writer.abort(),
-      };
+      return withCommit(writer, (expected, beforePublish) => commit((e, b) => writer.commit(e, b), expected, beforePublish));
     },
   });
 }
