@@ -78,7 +78,8 @@ export interface ImageSnapshot {
   reader: ContentReader;
 }
 
-interface FactsSource {
+/** Where image facts are read from: the records and the blobs they name. */
+export interface FactsSource {
   readonly reader: ContentReader;
   readonly metadata: MetadataStore;
 }

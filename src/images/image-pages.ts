@@ -7,11 +7,10 @@
  * Targets without a stored row (their facts not gathered yet, or incomplete, which are never
  * stored: image-list.ts) are gathered as the list gathers them and merged into the order.
  */
-import type { ContentReader } from '../content/content-reader.js';
 import { filterBool, validateFilters, type FilterArgs } from '../filters/filter-args.js';
-import type { ImageRecord, MetadataStore } from '../metadata/metadata-store.js';
+import type { ImageRecord } from '../metadata/metadata-store.js';
 import type { ImageSummary, ListPage } from './explorer-api-types.js';
-import { ACCEPTED_IMAGE_FILTERS, listImages, newestFirst, type TargetFacts, type TargetFactsStore } from './image-list.js';
+import { ACCEPTED_IMAGE_FILTERS, listImages, newestFirst, type FactsSource, type TargetFacts, type TargetFactsStore } from './image-list.js';
 import { parseRow } from './list-rows.js';
 import { searchIndex, searchMatches, type SearchIndex } from './search-index.js';
 
@@ -21,11 +20,6 @@ export interface ListPageOptions {
   filters: FilterArgs;
   offset: number;
   limit: number;
-}
-
-interface PageSource {
-  readonly metadata: MetadataStore;
-  readonly reader: ContentReader;
 }
 
 /** A search matching more targets than this is left to the whole list and its search index (image-explorer.ts). */
@@ -72,7 +66,7 @@ export class ImagePages {
   private readonly orders = new Map<string, { generation: number; factsEpoch: number; digests: string[] }>();
 
   constructor(
-    private readonly source: PageSource,
+    private readonly source: FactsSource,
     private readonly targetFacts: TargetFactsStore,
   ) {}
 
